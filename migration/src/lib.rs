@@ -1,0 +1,19 @@
+//! Keyplane's schema, as reversible sea-orm migrations.
+//!
+//! Rules: one ALTER per statement (SQLite cannot do more), every `up` has a
+//! `down` that restores the previous schema exactly, and every migration is
+//! tested up → down → up on SQLite and PostgreSQL (`tests/tests/migrations.rs`).
+//! Migrations are frozen once released: change the schema with a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_accounts::Migration)]
+    }
+}

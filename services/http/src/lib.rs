@@ -1,0 +1,12 @@
+//! actix-web glue shared by the control plane and the tenant engines: the
+//! Ory error JSON, the request-context middleware (request id, tracing span,
+//! metrics, JSON for every error), body limits, and the health endpoints.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+
+pub use error::{ApiError, ApiResult};
+pub use middleware::{RequestId, current_request_id};

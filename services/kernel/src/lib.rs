@@ -1,0 +1,11 @@
+//! Keyplane's kernel: the vocabulary every other crate shares.
+//!
+//! Nothing here knows about HTTP, SQL or Redis; those live in the crates that
+//! depend on this one. The domains (control plane, identity, permission) talk
+//! to each other only through the ports defined here.
+
+pub mod clock;
+pub mod error;
+pub mod ports;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,37 @@
+//! Ports: what the domains need from infrastructure, as traits. The store
+//! crate implements them (in-process, Redis); `server` wires one in.
+
+use async_trait::async_trait;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// A message on the event bus. `topic` says what changed (e.g.
+/// `project.revision`), `payload` which thing (e.g. the project id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusEvent {
+    pub topic: String,
+    pub payload: String,
+}
+
+/// The cache and the event bus, behind one trait because both have the same
+/// two implementations (in-process for one replica, Redis for many) and the
+/// same failure story: when the backing service is gone, a cache miss and a
+/// local-only publish are the safe answers, never an error to the caller.
+#[async_trait]
+pub trait CacheBus: Send + Sync + 'static {
+    /// A cached value, or `None` on a miss or when the cache is unreachable.
+    async fn get(&self, key: &str) -> Option<Vec<u8>>;
+    /// Stores a value for `ttl`. Failures are logged, not returned: the
+    /// database stays the source of truth.
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    async fn delete(&self, key: &str);
+    /// Delivers an event to every subscriber of every replica (this one
+    /// included), as far as the backend can reach.
+    async fn publish(&self, event: BusEvent);
+    /// Events published from now on, on this replica and (with Redis) others.
+    fn subscribe(&self) -> broadcast::Receiver<BusEvent>;
+    /// `Err(reason)` when the backend is configured but unreachable.
+    async fn health(&self) -> Result<(), String>;
+    /// A short name for logs and readiness output (`memory`, `redis`).
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,149 @@
+//! Wiring: connect the database and cache/bus, build the actix app, serve.
+
+use crate::settings::Settings;
+use actix_web::{App, HttpServer, middleware::from_fn, web};
+use async_trait::async_trait;
+use http::health::{Readiness, ReadinessCheck};
+use http::metrics::Metrics;
+use kernel::ports::CacheBus;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Database;
+use store::cache::{MemoryCacheBus, RedisCacheBus, RedisOptions};
+
+/// Everything a request handler may need, built once per process.
+#[derive(Clone)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub db: Database,
+    pub cache: Arc<dyn CacheBus>,
+}
+
+struct DatabaseCheck(Database);
+
+#[async_trait]
+impl ReadinessCheck for DatabaseCheck {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+struct CacheCheck(Arc<dyn CacheBus>);
+
+#[async_trait]
+impl ReadinessCheck for CacheCheck {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.health().await
+    }
+}
+
+impl Services {
+    /// Connects the database (migrating it unless opted out) and the cache.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = store::connect(&settings.database.url, settings.database.max_connections).await?;
+        if settings.database.migrate_on_start {
+            store::migrate_up(&db).await?;
+        }
+        let cache: Arc<dyn CacheBus> = match &settings.redis.url {
+            Some(url) => {
+                let mut opts = RedisOptions::new(url.clone());
+                if let Some(prefix) = &settings.redis.prefix {
+                    opts.prefix = prefix.clone();
+                }
+                RedisCacheBus::connect(opts).map_err(|e| anyhow::anyhow!("redis.url: {e}"))?
+            }
+            None => Arc::new(MemoryCacheBus::default()),
+        };
+        tracing::info!(
+            database = ?db.kind,
+            cache = cache.backend(),
+            "storage connected"
+        );
+        Ok(Self { settings: Arc::new(settings), db, cache })
+    }
+
+    fn readiness(&self) -> Readiness {
+        let mut readiness = Readiness::default().with(Arc::new(DatabaseCheck(self.db.clone())));
+        if self.settings.redis.url.is_some() {
+            readiness = readiness.with(Arc::new(CacheCheck(self.cache.clone())));
+        }
+        readiness
+    }
+}
+
+/// Routes and app data shared by every worker.
+fn configure(
+    cfg: &mut web::ServiceConfig,
+    services: &Services,
+    metrics: &web::Data<Metrics>,
+    readiness: &web::Data<Readiness>,
+) {
+    let limit = services.settings.serve.body_limit_bytes;
+    cfg.app_data(http::extract::json_config(limit))
+        .app_data(http::extract::payload_config(limit))
+        .app_data(http::extract::query_config())
+        .app_data(http::extract::path_config())
+        .app_data(metrics.clone())
+        .app_data(readiness.clone())
+        .configure(http::health::configure)
+        .service(web::resource("/metrics/prometheus").get(http::metrics::get_metrics));
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub handle: actix_web::dev::ServerHandle,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub services: Services,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: in-flight requests finish first.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and starts serving. `handle_signals` is false for in-process tests,
+/// true for the binary (SIGTERM/SIGINT drain in-flight requests, then exit).
+pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<RunningServer> {
+    let serve = services.settings.serve.clone();
+    let listener = TcpListener::bind((serve.host.as_str(), serve.port))
+        .map_err(|e| anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port))?;
+    let addr = listener.local_addr()?;
+    let metrics = web::Data::new(Metrics::new()?);
+    let readiness = web::Data::new(services.readiness());
+    let app_services = services.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(http::middleware::request_context))
+            .configure(|cfg| configure(cfg, &app_services, &metrics, &readiness))
+            .default_service(web::to(http::middleware::not_found))
+    })
+    .shutdown_timeout(serve.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?;
+    if serve.workers > 0 {
+        server = server.workers(serve.workers);
+    }
+    if !handle_signals {
+        server = server.disable_signals();
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    tracing::info!(%addr, "keyplane is serving");
+    Ok(RunningServer { addr, handle, task, services })
+}

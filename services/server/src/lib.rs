@@ -1,0 +1,10 @@
+//! The `keyplane` server: settings, wiring, and the HTTP server. The binary
+//! (`main.rs`) is a thin CLI over this library, which the end-to-end tests
+//! also start in-process.
+
+pub mod app;
+pub mod settings;
+pub mod telemetry;
+
+pub use app::{RunningServer, Services, start};
+pub use settings::Settings;

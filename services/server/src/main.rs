@@ -1,0 +1,111 @@
+//! `keyplane`: serve, migrate, version.
+
+use clap::{Parser, Subcommand};
+use keyplane_server::{Services, Settings, start, telemetry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "keyplane", version, about = "Keyplane: a multi-tenant identity and permission cloud")]
+struct Cli {
+    /// Settings file (YAML); environment variables override it.
+    #[arg(long, global = true, env = "KEYPLANE_CONFIG_FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Do not run pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert migrations (the last one by default).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Version = cli.command {
+        println!("keyplane {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("keyplane: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keyplane: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keyplane: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { no_migrate } => {
+            if no_migrate {
+                settings.database.migrate_on_start = false;
+            }
+            let _telemetry = telemetry::init(&settings)?;
+            let services = Services::connect(settings).await?;
+            let server = start(services, true).await?;
+            // Resolves after SIGTERM/SIGINT once in-flight requests drained.
+            server.task.await??;
+            tracing::info!("keyplane stopped");
+        }
+        Command::Migrate { action } => {
+            let db = store::connect(&settings.database.url, 2).await?;
+            match action {
+                MigrateAction::Up => {
+                    store::migrate_up(&db).await?;
+                    println!("migrations applied");
+                }
+                MigrateAction::Down { steps } => {
+                    store::migrate_down(&db, Some(steps)).await?;
+                    println!("reverted {steps} migration(s)");
+                }
+                MigrateAction::Status => {
+                    for (name, applied) in store::migrate_status(&db).await? {
+                        println!("{} {name}", if applied { "applied" } else { "pending" });
+                    }
+                }
+            }
+        }
+        Command::Version => {}
+    }
+    Ok(())
+}

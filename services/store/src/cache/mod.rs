@@ -1,0 +1,8 @@
+//! The two `CacheBus` implementations: in-process (one replica) and Redis
+//! (many replicas). `server` picks one from the settings.
+
+mod memory;
+mod redis;
+
+pub use memory::MemoryCacheBus;
+pub use redis::{RedisCacheBus, RedisOptions};

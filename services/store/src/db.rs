@@ -1,0 +1,128 @@
+//! Connecting to SQLite (the embedded default) or PostgreSQL, and running
+//! the migrations in `migration/`.
+
+use kernel::{Error, Result};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A connected database and which kind it is.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub conn: DatabaseConnection,
+    pub kind: DatabaseKind,
+}
+
+impl Database {
+    /// `SELECT 1`: what readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.ping().await.map_err(Error::internal)
+    }
+}
+
+fn kind_of(url: &str) -> Result<DatabaseKind> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(Error::bad_request(format!(
+            "database url must start with sqlite: or postgres://, got {:?}",
+            url.split(':').next().unwrap_or_default()
+        )))
+    }
+}
+
+/// Creates the directory of a SQLite file URL (`sqlite://./data/keyplane.db?mode=rwc`)
+/// so that the first start on a fresh machine works.
+fn ensure_sqlite_dir(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+/// Connects and, for SQLite, switches the file to WAL so readers never wait
+/// for the writer.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
+    let kind = kind_of(url)?;
+    let mut url = url.to_owned();
+    if kind == DatabaseKind::Sqlite {
+        ensure_sqlite_dir(&url)?;
+        if !url.contains("mode=") && !url.contains(":memory:") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+    }
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let conn = sea_orm::Database::connect(opts)
+        .await
+        .map_err(|e| Error::unavailable("cannot connect to the database").with_message(e.to_string()))?;
+    if kind == DatabaseKind::Sqlite {
+        // journal_mode is stored in the file; busy_timeout and foreign_keys
+        // are set per connection by sqlx (5 s, on).
+        conn.execute_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode=WAL"))
+            .await
+            .map_err(Error::internal)?;
+    }
+    Ok(Database { conn, kind })
+}
+
+pub async fn migrate_up(db: &Database) -> Result<()> {
+    Migrator::up(&db.conn, None).await.map_err(Error::internal)
+}
+
+/// Reverts `steps` migrations (all of them when `None`).
+pub async fn migrate_down(db: &Database, steps: Option<u32>) -> Result<()> {
+    Migrator::down(&db.conn, steps).await.map_err(Error::internal)
+}
+
+/// Every known migration and whether it is applied.
+pub async fn migrate_status(db: &Database) -> Result<Vec<(String, bool)>> {
+    let applied: Vec<String> = Migrator::get_applied_migrations(&db.conn)
+        .await
+        .map_err(Error::internal)?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok(Migrator::migrations()
+        .iter()
+        .map(|m| {
+            let name = m.name().to_owned();
+            let done = applied.contains(&name);
+            (name, done)
+        })
+        .collect())
+}
+
+/// The SQLite journal mode currently in force, for tests and diagnostics.
+pub async fn sqlite_journal_mode(db: &Database) -> Result<String> {
+    let row = db
+        .conn
+        .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode"))
+        .await
+        .map_err(Error::internal)?
+        .ok_or_else(|| Error::internal("no journal_mode row"))?;
+    row.try_get_by_index::<String>(0).map_err(Error::internal)
+}

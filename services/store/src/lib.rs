@@ -1,0 +1,9 @@
+//! Storage: the database connection and migrations, the sea-orm entities,
+//! and the cache/bus implementations. Stores are the only code that touches
+//! sea-orm.
+
+pub mod cache;
+pub mod db;
+
+pub use db::{Database, DatabaseKind, connect, migrate_down, migrate_status, migrate_up};
+pub use sea_orm;
