@@ -1,0 +1,185 @@
+//! The test harness: fresh databases, in-process servers, and a private
+//! Redis that tests may stop and start.
+//!
+//! Backends come from the environment so the same suite runs on each:
+//! `TEST_DATABASE=sqlite|postgres` (default sqlite), `TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`), `TEST_CACHE=memory|redis`
+//! (default memory) and `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
+//! Every test gets its own database, so tests run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use keyplane_server::{RunningServer, Services, Settings, start};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use store::{Database, DatabaseKind};
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+pub fn database_kind_from_env() -> DatabaseKind {
+    match std::env::var("TEST_DATABASE").as_deref() {
+        Ok("postgres") => DatabaseKind::Postgres,
+        _ => DatabaseKind::Sqlite,
+    }
+}
+
+pub fn use_redis_from_env() -> bool {
+    matches!(std::env::var("TEST_CACHE").as_deref(), Ok("redis"))
+}
+
+/// A fresh, empty database URL of the given kind.
+pub async fn fresh_database_url(kind: DatabaseKind) -> String {
+    let name = format!("kp_{}", uuid::Uuid::new_v4().simple());
+    match kind {
+        DatabaseKind::Sqlite => {
+            let dir = std::env::temp_dir().join("keyplane-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}/{name}.db?mode=rwc", dir.display())
+        }
+        DatabaseKind::Postgres => {
+            use store::sea_orm::ConnectionTrait;
+            let admin = store::connect(&postgres_admin_url(), 1).await.unwrap();
+            admin
+                .conn
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let base = postgres_admin_url();
+            let (prefix, _) = base.rsplit_once('/').unwrap();
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+/// A fresh, migrated database.
+pub async fn fresh_database(kind: DatabaseKind) -> Database {
+    let db = store::connect(&fresh_database_url(kind).await, 4)
+        .await
+        .unwrap();
+    store::migrate_up(&db).await.unwrap();
+    db
+}
+
+/// Settings for an in-process server on a free loopback port, with a fresh
+/// database and the cache backend chosen by the environment.
+pub async fn test_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.serve.host = "127.0.0.1".into();
+    settings.serve.port = 0;
+    settings.serve.workers = 2;
+    settings.serve.shutdown_timeout_secs = 5;
+    settings.database.url = fresh_database_url(database_kind_from_env()).await;
+    settings.database.max_connections = 8;
+    if use_redis_from_env() {
+        settings.redis.url = Some(redis_url());
+        // A private key space per test, so parallel tests never share keys.
+        settings.redis.prefix = Some(format!("kptest-{}", uuid::Uuid::new_v4().simple()));
+    }
+    settings
+}
+
+pub async fn spawn(settings: Settings) -> RunningServer {
+    let services = Services::connect(settings).await.unwrap();
+    start(services, false).await.unwrap()
+}
+
+/// A server on default test settings.
+pub async fn spawn_default() -> RunningServer {
+    spawn(test_settings().await).await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A redis-server of the test's own on a free port, so the test can take
+/// it away and bring it back without disturbing other tests.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let mut redis = Self { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (see .ci/services)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("private redis did not start on port {}", self.port);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Polls `check` until it is true or `within` passes; returns how long it took.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        if check().await {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}

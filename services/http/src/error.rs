@@ -66,7 +66,7 @@ pub fn error_body(err: &Error) -> Value {
         body.insert("request".into(), json!(request));
     }
     if let Some(details) = &err.details {
-        body.insert("details".into(), details.clone());
+        body.insert("details".into(), details.as_ref().clone());
     }
     json!({ "error": body })
 }
@@ -115,8 +115,17 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds() {
-        assert_eq!(kind_for_status(StatusCode::METHOD_NOT_ALLOWED), ErrorKind::MethodNotAllowed);
-        assert_eq!(kind_for_status(StatusCode::IM_A_TEAPOT), ErrorKind::BadRequest);
-        assert_eq!(kind_for_status(StatusCode::BAD_GATEWAY), ErrorKind::Internal);
+        assert_eq!(
+            kind_for_status(StatusCode::METHOD_NOT_ALLOWED),
+            ErrorKind::MethodNotAllowed
+        );
+        assert_eq!(
+            kind_for_status(StatusCode::IM_A_TEAPOT),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind_for_status(StatusCode::BAD_GATEWAY),
+            ErrorKind::Internal
+        );
     }
 }

@@ -13,8 +13,9 @@ pub fn json_error(err: JsonPayloadError) -> Error {
             Error::new(ErrorKind::PayloadTooLarge)
                 .with_reason(format!("the body has {length} bytes; the limit is {limit}"))
         }
-        JsonPayloadError::Overflow { limit } => Error::new(ErrorKind::PayloadTooLarge)
-            .with_reason(format!("the body is larger than the limit of {limit} bytes")),
+        JsonPayloadError::Overflow { limit } => Error::new(ErrorKind::PayloadTooLarge).with_reason(
+            format!("the body is larger than the limit of {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => Error::new(ErrorKind::UnsupportedMediaType)
             .with_reason("the request body must be sent with Content-Type: application/json"),
         JsonPayloadError::Deserialize(e) => {

@@ -29,7 +29,9 @@ impl Readiness {
     /// Runs every check concurrently; the names of failed ones with reasons.
     pub async fn errors(&self) -> BTreeMap<String, String> {
         let results = futures_util::future::join_all(
-            self.checks.iter().map(|c| async move { (c.name(), c.check().await) }),
+            self.checks
+                .iter()
+                .map(|c| async move { (c.name(), c.check().await) }),
         )
         .await;
         results

@@ -2,7 +2,9 @@
 //! served at `GET /metrics/prometheus`.
 
 use actix_web::{HttpResponse, web};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use std::time::Duration;
 
 pub struct Metrics {
@@ -15,7 +17,10 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests served, by route and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests served, by route and status",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
@@ -30,7 +35,11 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
-        Ok(Self { registry, requests, latency })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+        })
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

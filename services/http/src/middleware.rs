@@ -12,9 +12,9 @@ use crate::error::{ApiError, kind_for_status};
 use crate::metrics::Metrics;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use kernel::Error;
 use std::time::Instant;
@@ -41,7 +41,8 @@ fn accept_request_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| s.to_owned())
 }
 
@@ -87,8 +88,10 @@ pub async fn request_context(
             Ok(res.map_into_left_body())
         }
     };
-    let result: Result<ServiceResponse<EitherBody<_>>, actix_web::Error> =
-        REQUEST_ID.scope(request_id.clone(), fut).instrument(span_for_body).await;
+    let result: Result<ServiceResponse<EitherBody<_>>, actix_web::Error> = REQUEST_ID
+        .scope(request_id.clone(), fut)
+        .instrument(span_for_body)
+        .await;
     let mut res = result?;
 
     let status = res.status();
@@ -98,8 +101,16 @@ pub async fn request_context(
     }
     if let Some(metrics) = metrics {
         // The route pattern (not the raw path) keeps label cardinality bounded.
-        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        metrics.observe(res.request().method().as_str(), &route, status.as_u16(), started.elapsed());
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics.observe(
+            res.request().method().as_str(),
+            &route,
+            status.as_u16(),
+            started.elapsed(),
+        );
     }
     span.in_scope(|| {
         tracing::info!(
@@ -120,7 +131,9 @@ fn json_error_response(status: StatusCode) -> HttpResponse {
 
 /// The app-level fallback for unknown routes.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError(Error::not_found("no route matches this method and path")))
+    Err(ApiError(Error::not_found(
+        "no route matches this method and path",
+    )))
 }
 
 #[cfg(test)]

@@ -52,7 +52,9 @@ impl ErrorKind {
             ErrorKind::PayloadTooLarge => "The request body is too large",
             ErrorKind::UnsupportedMediaType => "The request's content type is not supported",
             ErrorKind::TooManyRequests => "Too many requests",
-            ErrorKind::Internal => "An internal server error occurred, please contact the system administrator",
+            ErrorKind::Internal => {
+                "An internal server error occurred, please contact the system administrator"
+            }
             ErrorKind::ServiceUnavailable => "The service is currently unavailable",
         }
     }
@@ -67,7 +69,8 @@ pub struct Error {
     pub id: Option<String>,
     pub message: String,
     pub reason: Option<String>,
-    pub details: Option<serde_json::Value>,
+    /// Boxed: rare, and it keeps `Result<T, Error>` small.
+    pub details: Option<Box<serde_json::Value>>,
     /// Never rendered to the client.
     pub internal: Option<String>,
 }
@@ -124,7 +127,7 @@ impl Error {
         self
     }
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 

@@ -66,7 +66,11 @@ impl Services {
             cache = cache.backend(),
             "storage connected"
         );
-        Ok(Self { settings: Arc::new(settings), db, cache })
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            cache,
+        })
     }
 
     fn readiness(&self) -> Readiness {
@@ -120,8 +124,9 @@ impl RunningServer {
 /// true for the binary (SIGTERM/SIGINT drain in-flight requests, then exit).
 pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<RunningServer> {
     let serve = services.settings.serve.clone();
-    let listener = TcpListener::bind((serve.host.as_str(), serve.port))
-        .map_err(|e| anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port))?;
+    let listener = TcpListener::bind((serve.host.as_str(), serve.port)).map_err(|e| {
+        anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port)
+    })?;
     let addr = listener.local_addr()?;
     let metrics = web::Data::new(Metrics::new()?);
     let readiness = web::Data::new(services.readiness());
@@ -145,5 +150,10 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
     let handle = server.handle();
     let task = tokio::spawn(server);
     tracing::info!(%addr, "keyplane is serving");
-    Ok(RunningServer { addr, handle, task, services })
+    Ok(RunningServer {
+        addr,
+        handle,
+        task,
+        services,
+    })
 }

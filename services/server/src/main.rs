@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "keyplane", version, about = "Keyplane: a multi-tenant identity and permission cloud")]
+#[command(
+    name = "keyplane",
+    version,
+    about = "Keyplane: a multi-tenant identity and permission cloud"
+)]
 struct Cli {
     /// Settings file (YAML); environment variables override it.
     #[arg(long, global = true, env = "KEYPLANE_CONFIG_FILE")]
@@ -58,7 +62,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("keyplane: cannot start the runtime: {e}");

@@ -103,13 +103,19 @@ impl Default for DatabaseSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Human }
+        Self {
+            level: "info".into(),
+            format: LogFormat::Human,
+        }
     }
 }
 
 impl Default for OtelSettings {
     fn default() -> Self {
-        Self { endpoint: None, service_name: "keyplane".into() }
+        Self {
+            endpoint: None,
+            service_name: "keyplane".into(),
+        }
     }
 }
 
@@ -142,7 +148,11 @@ impl Settings {
     }
 
     /// Like `load`, with the environment providers given (for tests).
-    pub fn load_from(file: Option<&Path>, keyplane_env: Env, raw_env: Env) -> Result<Self, SettingsError> {
+    pub fn load_from(
+        file: Option<&Path>,
+        keyplane_env: Env,
+        raw_env: Env,
+    ) -> Result<Self, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = file {
             if !path.exists() {
@@ -155,7 +165,7 @@ impl Settings {
         }
         let conventional = raw_env
             .only(&["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"])
-            .map(|key| match key.as_str() {
+            .map(|key| match key.as_str().to_ascii_lowercase().as_str() {
                 "database_url" => "database.url".into(),
                 "redis_url" => "redis.url".into(),
                 _ => "otel.endpoint".into(),
@@ -169,10 +179,19 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |key, message: &str| SettingsError::Invalid { key, message: message.to_owned() };
+        let invalid = |key, message: &str| SettingsError::Invalid {
+            key,
+            message: message.to_owned(),
+        };
         let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
@@ -180,14 +199,22 @@ impl Settings {
         if let Some(url) = &self.redis.url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return Err(invalid("redis.url", "must start with redis:// or rediss://"));
+            return Err(invalid(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
         }
         let domain = &self.base_domain;
         if domain.is_empty()
             || domain.starts_with('.')
-            || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            || !domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
-            return Err(invalid("base_domain", "must be a DNS name such as projects.example.com"));
+            return Err(invalid(
+                "base_domain",
+                "must be a DNS name such as projects.example.com",
+            ));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));
@@ -198,18 +225,25 @@ impl Settings {
             }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(invalid("log.level", "is not a valid filter (try info or debug)"));
+            return Err(invalid(
+                "log.level",
+                "is not a valid filter (try info or debug)",
+            ));
         }
         if let Some(endpoint) = &self.otel.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
-            return Err(invalid("otel.endpoint", "must be an http:// or https:// URL"));
+            return Err(invalid(
+                "otel.endpoint",
+                "must be an http:// or https:// URL",
+            ));
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
 mod tests {
     use super::*;
 
@@ -221,7 +255,11 @@ mod tests {
             for (k, v) in vars {
                 jail.set_env(k, v);
             }
-            out = Some(Settings::load_from(file, Env::prefixed("KEYPLANE_").split("__"), Env::raw()));
+            out = Some(Settings::load_from(
+                file,
+                Env::prefixed("KEYPLANE_").split("__"),
+                Env::raw(),
+            ));
             Ok(())
         });
         out.unwrap_or_else(|| Err(SettingsError::Parse("jail did not run".into())))
@@ -240,11 +278,15 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_file_and_conventional_names_work() -> Result<(), Box<dyn std::error::Error>> {
+    fn environment_overrides_file_and_conventional_names_work()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("kp-settings-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir)?;
         let file = dir.join("keyplane.yaml");
-        std::fs::write(&file, "serve:\n  port: 5000\n  workers: 3\nbase_domain: p.example.com\n")?;
+        std::fs::write(
+            &file,
+            "serve:\n  port: 5000\n  workers: 3\nbase_domain: p.example.com\n",
+        )?;
         let s = load(
             &[
                 ("KEYPLANE_SERVE__PORT", "6000"),
@@ -288,6 +330,12 @@ mod tests {
     #[test]
     fn a_missing_config_file_is_an_error() {
         let err = load(&[], Some(Path::new("/nonexistent/keyplane.yaml")));
-        assert!(matches!(err, Err(SettingsError::Invalid { key: "--config", .. })));
+        assert!(matches!(
+            err,
+            Err(SettingsError::Invalid {
+                key: "--config",
+                ..
+            })
+        ));
     }
 }

@@ -26,8 +26,8 @@ impl Drop for Telemetry {
 
 pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     // RUST_LOG wins over the setting, as operators expect.
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log.level))?;
+    let filter =
+        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log.level))?;
     let fmt = match settings.log.format {
         LogFormat::Human => tracing_subscriber::fmt::layer().with_target(false).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -50,7 +50,10 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
                 .with_resource(resource)
                 .build();
             let tracer = provider.tracer("keyplane");
-            (Some(tracing_opentelemetry::layer().with_tracer(tracer)), Some(provider))
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
         }
         None => (None, None),
     };

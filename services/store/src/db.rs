@@ -3,6 +3,7 @@
 
 use kernel::{Error, Result};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::path::Path;
 use std::time::Duration;
@@ -52,7 +53,10 @@ fn ensure_sqlite_dir(url: &str) -> Result<()> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
@@ -67,7 +71,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
     if kind == DatabaseKind::Sqlite {
         ensure_sqlite_dir(&url)?;
         if !url.contains("mode=") && !url.contains(":memory:") {
-            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
     }
     let mut opts = ConnectOptions::new(url);
@@ -76,16 +84,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let conn = sea_orm::Database::connect(opts)
-        .await
-        .map_err(|e| Error::unavailable("cannot connect to the database").with_message(e.to_string()))?;
     if kind == DatabaseKind::Sqlite {
-        // journal_mode is stored in the file; busy_timeout and foreign_keys
-        // are set per connection by sqlx (5 s, on).
-        conn.execute_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode=WAL"))
-            .await
-            .map_err(Error::internal)?;
+        // WAL so readers never wait for the writer; NORMAL sync is safe with
+        // WAL and avoids an fsync per commit.
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
     }
+    let conn = sea_orm::Database::connect(opts).await.map_err(|e| {
+        Error::unavailable("cannot connect to the database").with_message(e.to_string())
+    })?;
     Ok(Database { conn, kind })
 }
 
@@ -95,7 +106,9 @@ pub async fn migrate_up(db: &Database) -> Result<()> {
 
 /// Reverts `steps` migrations (all of them when `None`).
 pub async fn migrate_down(db: &Database, steps: Option<u32>) -> Result<()> {
-    Migrator::down(&db.conn, steps).await.map_err(Error::internal)
+    Migrator::down(&db.conn, steps)
+        .await
+        .map_err(Error::internal)
 }
 
 /// Every known migration and whether it is applied.
@@ -120,7 +133,10 @@ pub async fn migrate_status(db: &Database) -> Result<Vec<(String, bool)>> {
 pub async fn sqlite_journal_mode(db: &Database) -> Result<String> {
     let row = db
         .conn
-        .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode"))
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA journal_mode",
+        ))
         .await
         .map_err(Error::internal)?
         .ok_or_else(|| Error::internal("no journal_mode row"))?;

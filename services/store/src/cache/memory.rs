@@ -61,7 +61,10 @@ impl CacheBus for MemoryCacheBus {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
-        let entry = Entry { value: Arc::new(value), ttl };
+        let entry = Entry {
+            value: Arc::new(value),
+            ttl,
+        };
         self.cache.insert(key.to_owned(), entry).await;
     }
 

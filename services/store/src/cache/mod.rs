@@ -5,4 +5,4 @@ mod memory;
 mod redis;
 
 pub use memory::MemoryCacheBus;
-pub use redis::{RedisCacheBus, RedisOptions};
+pub use redis::{RESYNC_TOPIC, RedisCacheBus, RedisOptions};

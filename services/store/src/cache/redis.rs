@@ -125,7 +125,11 @@ impl RedisCacheBus {
 
     fn note_failure(&self, what: &str, why: &str) {
         if !self.degraded.swap(true, Ordering::Relaxed) {
-            tracing::warn!(op = what, error = why, "redis unavailable; serving from the database");
+            tracing::warn!(
+                op = what,
+                error = why,
+                "redis unavailable; serving from the database"
+            );
         }
     }
 }
@@ -151,13 +155,18 @@ async fn subscribe_forever(
                     had_subscription = true;
                     let mut messages = pubsub.on_message();
                     while let Some(msg) = messages.next().await {
-                        let Ok(body) = msg.get_payload::<String>() else { continue };
+                        let Ok(body) = msg.get_payload::<String>() else {
+                            continue;
+                        };
                         let Ok(event) = serde_json::from_str::<WireEvent>(&body) else {
                             tracing::warn!("ignoring a malformed bus message");
                             continue;
                         };
                         if event.origin != origin {
-                            let _ = local.send(BusEvent { topic: event.topic, payload: event.payload });
+                            let _ = local.send(BusEvent {
+                                topic: event.topic,
+                                payload: event.payload,
+                            });
                         }
                     }
                     tracing::warn!("redis pub/sub connection lost; retrying");
@@ -175,9 +184,12 @@ impl CacheBus for RedisCacheBus {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        self.run("get", async move { conn.get::<_, Option<Vec<u8>>>(key).await })
-            .await
-            .flatten()
+        self.run(
+            "get",
+            async move { conn.get::<_, Option<Vec<u8>>>(key).await },
+        )
+        .await
+        .flatten()
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
@@ -199,19 +211,28 @@ impl CacheBus for RedisCacheBus {
     async fn delete(&self, key: &str) {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        self.run("del", async move { conn.del::<_, ()>(key).await }).await;
+        self.run("del", async move { conn.del::<_, ()>(key).await })
+            .await;
     }
 
     async fn publish(&self, event: BusEvent) {
         // Local subscribers first, so this replica is never stale even when
         // Redis is down.
         let _ = self.local.send(event.clone());
-        let wire = WireEvent { origin: self.origin, topic: event.topic, payload: event.payload };
-        let Ok(body) = serde_json::to_string(&wire) else { return };
+        let wire = WireEvent {
+            origin: self.origin,
+            topic: event.topic,
+            payload: event.payload,
+        };
+        let Ok(body) = serde_json::to_string(&wire) else {
+            return;
+        };
         let mut conn = self.conn.clone();
         let channel = self.channel.clone();
-        self.run("publish", async move { conn.publish::<_, _, ()>(channel, body).await })
-            .await;
+        self.run("publish", async move {
+            conn.publish::<_, _, ()>(channel, body).await
+        })
+        .await;
     }
 
     fn subscribe(&self) -> broadcast::Receiver<BusEvent> {

@@ -1,0 +1,34 @@
+# Keyplane: the two commands that matter are `make run` and `make test`.
+CARGO ?= cargo
+
+.PHONY: run test test-sqlite test-postgres lint fmt bench services build
+
+## Run the server on the embedded default: SQLite under ./data, in-process cache.
+run:
+	$(CARGO) run -p keyplane-server --bin keyplane -- serve
+
+build:
+	$(CARGO) build --workspace --locked
+
+## Run the whole suite twice: SQLite + in-process cache, then PostgreSQL + Redis.
+## Starts (or installs) PostgreSQL and Redis first when they are not running.
+test: services test-sqlite test-postgres
+
+services:
+	bash .ci/services
+
+test-sqlite:
+	TEST_DATABASE=sqlite TEST_CACHE=memory $(CARGO) test --workspace --locked
+
+test-postgres:
+	TEST_DATABASE=postgres TEST_CACHE=redis $(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	$(CARGO) bench --workspace
