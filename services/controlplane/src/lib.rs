@@ -1,1 +1,4 @@
+//! The control plane: projects and their config revisions, accounts and
+//! API tokens.
 
+pub mod revision;

@@ -7,5 +7,6 @@
 pub mod clock;
 pub mod error;
 pub mod ports;
+pub mod tenant;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod db;
+pub mod sql;
 
 pub use db::{Database, DatabaseKind, connect, migrate_down, migrate_status, migrate_up};
 pub use sea_orm;

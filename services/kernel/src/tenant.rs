@@ -1,0 +1,81 @@
+//! The tenant context: which project a request runs for, and the config the
+//! engines use, assembled from that project's current revision.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectState {
+    Running,
+    Halted,
+}
+
+impl ProjectState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectState::Running => "running",
+            ProjectState::Halted => "halted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(ProjectState::Running),
+            "halted" => Some(ProjectState::Halted),
+            _ => None,
+        }
+    }
+}
+
+/// One identity schema of a project, as the engines see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySchemaRef {
+    /// URL-safe id, used in `GET /schemas/{id}` and `identity.schema_id`.
+    pub id: String,
+    /// `preset://email`, `preset://username` or `base64://...`.
+    pub url: String,
+    pub is_default: bool,
+}
+
+/// A Keto namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Typed tenant config, assembled from the revision tables. `identity` is
+/// the whole Kratos-shaped document, for the keys the engines read by path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantConfig {
+    pub identity: serde_json::Value,
+    pub identity_schemas: Vec<IdentitySchemaRef>,
+    pub namespaces: Vec<NamespaceRef>,
+    pub max_read_depth: i64,
+}
+
+/// Everything a tenant request needs to know about its project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantCtx {
+    /// The project id: the `nid` that scopes every engine row.
+    pub project_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub state: ProjectState,
+    pub revision_id: Uuid,
+    pub config: Arc<TenantConfig>,
+}
+
+/// Looks tenants up by slug; implemented by the control plane, used by the
+/// router (which must not depend on the control plane).
+#[async_trait]
+pub trait TenantDirectory: Send + Sync + 'static {
+    async fn find_by_slug(&self, slug: &str) -> crate::Result<Option<TenantCtx>>;
+}
+
+/// Bus topic published after a project's revision, state or existence
+/// changed; the payload is the project's slug.
+pub const PROJECT_CHANGED_TOPIC: &str = "project.changed";
