@@ -28,3 +28,9 @@ pub fn replace_permission(content: &mut RevisionContent, config: &Value) -> Resu
     content.keto_read_max_depth = None;
     normalize::normalize_permission(config, content)
 }
+
+#[cfg(test)]
+mod roundtrip_tests;
+
+#[cfg(test)]
+mod normalize_tests;

@@ -148,6 +148,9 @@ pub fn normalize_identity(config: &Value, out: &mut RevisionContent) -> Result<V
     let mut walk = IdentityWalk { out, warnings: Vec::new(), schemas: None, default_schema_id: None };
     walk.object("", root)?;
     let IdentityWalk { out, mut warnings, schemas, default_schema_id } = walk;
+    // Canonical order: by config key (as the document's keys sort), and in
+    // list order within one key.
+    out.hooks.sort_by(|a, b| a.config_key.cmp(&b.config_key));
     out.identity_schemas = settle_schemas(schemas.unwrap_or_default(), default_schema_id, &mut warnings)?;
     Ok(warnings)
 }
