@@ -1,4 +1,43 @@
 //! The control plane: projects and their config revisions, accounts and
 //! API tokens.
 
+pub mod account;
+pub mod project;
 pub mod revision;
+
+use account::service::AccountService;
+use async_trait::async_trait;
+use kernel::clock::SharedClock;
+use kernel::ports::CacheBus;
+use kernel::tenant::{TenantCtx, TenantDirectory};
+use project::service::ProjectService;
+use std::sync::Arc;
+use store::Database;
+
+/// The control plane's services, shared by every worker.
+#[derive(Clone)]
+pub struct ControlPlane {
+    pub projects: ProjectService,
+    pub accounts: AccountService,
+}
+
+impl ControlPlane {
+    pub fn new(db: Database, bus: Arc<dyn CacheBus>, clock: SharedClock, base_domain: String) -> Self {
+        Self {
+            projects: ProjectService::new(db.clone(), bus, clock.clone(), base_domain),
+            accounts: AccountService::new(db, clock),
+        }
+    }
+
+    /// Registers the control-plane API.
+    pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+        project::handler::configure(cfg);
+    }
+}
+
+#[async_trait]
+impl TenantDirectory for ControlPlane {
+    async fn find_by_slug(&self, slug: &str) -> kernel::Result<Option<TenantCtx>> {
+        self.projects.tenant_by_slug(slug).await
+    }
+}

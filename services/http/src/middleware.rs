@@ -64,6 +64,7 @@ pub async fn request_context(
         method = %req.method(),
         path = %req.path(),
         host = tracing::field::Empty,
+        tenant = tracing::field::Empty,
         status = tracing::field::Empty,
     );
     if let Some(host) = req.headers().get("host").and_then(|h| h.to_str().ok()) {

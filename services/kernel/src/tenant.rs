@@ -58,7 +58,7 @@ pub struct TenantConfig {
 }
 
 /// Everything a tenant request needs to know about its project.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TenantCtx {
     /// The project id: the `nid` that scopes every engine row.
     pub project_id: Uuid,

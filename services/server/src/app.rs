@@ -5,7 +5,10 @@ use actix_web::{App, HttpServer, middleware::from_fn, web};
 use async_trait::async_trait;
 use http::health::{Readiness, ReadinessCheck};
 use http::metrics::Metrics;
+use controlplane::ControlPlane;
+use kernel::clock::{SharedClock, SystemClock};
 use kernel::ports::CacheBus;
+use router::{TenantHostGuard, TenantHosts, TenantResolver};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +21,8 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub cache: Arc<dyn CacheBus>,
+    pub control_plane: ControlPlane,
+    pub tenants: TenantResolver,
 }
 
 struct DatabaseCheck(Database);
@@ -66,11 +71,16 @@ impl Services {
             cache = cache.backend(),
             "storage connected"
         );
-        Ok(Self {
-            settings: Arc::new(settings),
-            db,
-            cache,
-        })
+        let clock: SharedClock = Arc::new(SystemClock);
+        let control_plane = ControlPlane::new(db.clone(), cache.clone(), clock, settings.base_domain.clone());
+        let proxies = settings.serve.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
+        let tenants = TenantResolver::new(
+            Arc::new(control_plane.clone()),
+            TenantHosts::new(&settings.base_domain, proxies),
+            TENANT_CACHE_TTL,
+        );
+        tenants.spawn_invalidation_listener(cache.clone());
+        Ok(Self { settings: Arc::new(settings), db, cache, control_plane, tenants })
     }
 
     fn readiness(&self) -> Readiness {
@@ -82,22 +92,44 @@ impl Services {
     }
 }
 
-/// Routes and app data shared by every worker.
-fn configure(
-    cfg: &mut web::ServiceConfig,
-    services: &Services,
-    metrics: &web::Data<Metrics>,
-    readiness: &web::Data<Readiness>,
-) {
+/// Upper bound on how long a replica may use a stale tenant context if it
+/// missed an invalidation; normally the bus invalidates within a second.
+const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Per-worker app data shared by every worker.
+struct AppData {
+    metrics: web::Data<Metrics>,
+    readiness: web::Data<Readiness>,
+    control_plane: web::Data<ControlPlane>,
+    tenants: web::Data<TenantResolver>,
+}
+
+/// Routes: tenant hosts first (guarded by host), then the control plane.
+fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) {
     let limit = services.settings.serve.body_limit_bytes;
+    let tenant_guard = TenantHostGuard(data.tenants.hosts().clone());
     cfg.app_data(http::extract::json_config(limit))
         .app_data(http::extract::payload_config(limit))
         .app_data(http::extract::query_config())
         .app_data(http::extract::path_config())
-        .app_data(metrics.clone())
-        .app_data(readiness.clone())
-        .configure(http::health::configure)
-        .service(web::resource("/metrics/prometheus").get(http::metrics::get_metrics));
+        .app_data(data.metrics.clone())
+        .app_data(data.readiness.clone())
+        .app_data(data.control_plane.clone())
+        .app_data(data.tenants.clone())
+        .service(
+            web::scope("")
+                .guard(tenant_guard)
+                .wrap(from_fn(router::tenant_context))
+                .configure(http::health::configure)
+                .configure(identity::configure)
+                .default_service(web::to(http::middleware::not_found)),
+        )
+        .service(
+            web::scope("")
+                .configure(http::health::configure)
+                .service(web::resource("/metrics/prometheus").get(http::metrics::get_metrics))
+                .configure(ControlPlane::configure),
+        );
 }
 
 /// A server that is accepting connections.
@@ -128,13 +160,17 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
         anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port)
     })?;
     let addr = listener.local_addr()?;
-    let metrics = web::Data::new(Metrics::new()?);
-    let readiness = web::Data::new(services.readiness());
+    let data = Arc::new(AppData {
+        metrics: web::Data::new(Metrics::new()?),
+        readiness: web::Data::new(services.readiness()),
+        control_plane: web::Data::new(services.control_plane.clone()),
+        tenants: web::Data::new(services.tenants.clone()),
+    });
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(http::middleware::request_context))
-            .configure(|cfg| configure(cfg, &app_services, &metrics, &readiness))
+            .configure(|cfg| configure(cfg, &app_services, &data))
             .default_service(web::to(http::middleware::not_found))
     })
     .shutdown_timeout(serve.shutdown_timeout_secs)

@@ -34,6 +34,23 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Manage personal access tokens for the control-plane API.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create the account if needed and print a new token (shown only once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +128,17 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                     }
                 }
             }
+        }
+        Command::Token { action: TokenAction::Create { email, name } } => {
+            let db = store::connect(&settings.database.url, 2).await?;
+            store::migrate_up(&db).await?;
+            let accounts = controlplane::account::service::AccountService::new(
+                db,
+                std::sync::Arc::new(kernel::clock::SystemClock),
+            );
+            let (account_id, token) = accounts.create_token(&email, &name).await?;
+            eprintln!("account {account_id} ({email}); the token is shown only this once:");
+            println!("{token}");
         }
         Command::Version => {}
     }

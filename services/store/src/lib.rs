@@ -8,3 +8,8 @@ pub mod sql;
 
 pub use db::{Database, DatabaseKind, connect, migrate_down, migrate_status, migrate_up};
 pub use sea_orm;
+
+/// Every engine table that holds tenant rows (scoped by `nid`). Purging a
+/// project deletes its rows from each, in the purge transaction. Engine
+/// migrations add their tables here.
+pub const TENANT_TABLES: &[&str] = &[];

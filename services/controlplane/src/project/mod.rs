@@ -1,0 +1,7 @@
+//! Projects: create, list, get, replace and patch config, purge.
+
+pub mod handler;
+pub mod model;
+pub mod service;
+pub mod slug;
+pub mod store;

@@ -1,0 +1,408 @@
+//! The project service: checks who may act, owns the transactions, and
+//! announces every committed change on the bus so tenant contexts on every
+//! replica are rebuilt.
+
+use super::model::{
+    NewProject, ProjectMetadataView, ProjectRow, ProjectServices, ProjectUpdate, ProjectUpdateView, ProjectView,
+    ServiceConfig,
+};
+use super::{slug, store as projects};
+use crate::account::Caller;
+use crate::revision::{self, RevisionContent, Warning, assemble, defaults, store as revisions};
+use kernel::clock::SharedClock;
+use kernel::ports::{BusEvent, CacheBus};
+use kernel::tenant::{PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
+use kernel::{Error, ErrorKind, Result};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use store::{Database, sql};
+use uuid::Uuid;
+
+/// How often an unconditional update retries after losing a race.
+const MAX_ATTEMPTS: usize = 3;
+
+#[derive(Clone)]
+pub struct ProjectService {
+    db: Database,
+    bus: Arc<dyn CacheBus>,
+    clock: SharedClock,
+    base_domain: String,
+}
+
+fn not_found() -> Error {
+    Error::not_found("the project does not exist or you do not have access to it")
+}
+
+impl ProjectService {
+    pub fn new(db: Database, bus: Arc<dyn CacheBus>, clock: SharedClock, base_domain: String) -> Self {
+        Self { db, bus, clock, base_domain }
+    }
+
+    pub fn host(&self, slug: &str) -> String {
+        format!("{slug}.{}", self.base_domain)
+    }
+
+    /// The project's public base URL. `*.localhost` is served over plain
+    /// HTTP in development; every other base domain over HTTPS.
+    pub fn public_url(&self, slug: &str) -> String {
+        let scheme = if self.base_domain == "localhost" || self.base_domain.ends_with(".localhost") {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", self.host(slug))
+    }
+
+    fn view(&self, project: &ProjectRow, content: &RevisionContent) -> ProjectView {
+        ProjectView {
+            id: project.id,
+            name: project.name.clone(),
+            slug: project.slug.clone(),
+            state: project.state,
+            revision_id: project.current_revision_id,
+            services: ProjectServices {
+                identity: Some(ServiceConfig { config: assemble::identity_config(content) }),
+                permission: Some(ServiceConfig { config: assemble::permission_config(content) }),
+            },
+        }
+    }
+
+    fn metadata(&self, project: &ProjectRow) -> ProjectMetadataView {
+        ProjectMetadataView {
+            id: project.id,
+            name: project.name.clone(),
+            slug: project.slug.clone(),
+            state: project.state,
+            hosts: vec![self.host(&project.slug)],
+            subscription_id: project.subscription_id,
+            created_at: project.created_at,
+            updated_at: project.updated_at,
+        }
+    }
+
+    async fn announce(&self, slug: &str) {
+        self.bus.publish(BusEvent { topic: PROJECT_CHANGED_TOPIC.to_owned(), payload: slug.to_owned() }).await;
+    }
+
+    async fn load_owned(&self, caller: Caller, id: Uuid) -> Result<(ProjectRow, RevisionContent)> {
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let (_, content) = revisions::find(&self.db.conn, project.current_revision_id)
+            .await?
+            .ok_or_else(|| Error::internal(format!("revision {} is missing", project.current_revision_id)))?;
+        Ok((project, content))
+    }
+
+    pub async fn create(&self, caller: Caller, new: NewProject) -> Result<ProjectView> {
+        let name = validate_name(&new.name)?;
+        for _ in 0..5 {
+            let slug = slug::generate();
+            let content = defaults::default_revision(&name, &self.public_url(&slug))?;
+            match self.insert_project(caller, &slug, &name, &content).await {
+                Ok(project) => {
+                    self.announce(&project.slug).await;
+                    return Ok(self.view(&project, &content));
+                }
+                // A slug collision: draw another.
+                Err(e) if e.kind == ErrorKind::Conflict => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::internal("could not find a free project slug"))
+    }
+
+    async fn insert_project(&self, caller: Caller, slug: &str, name: &str, content: &RevisionContent) -> Result<ProjectRow> {
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        projects::insert(&txn, id, slug, name, caller.account_id, now).await?;
+        let revision = revisions::insert(&txn, id, content, now).await?;
+        if !projects::switch_revision(&txn, id, None, revision, name, now).await? {
+            return Err(Error::internal("a new project was changed before it was created"));
+        }
+        txn.commit().await.map_err(sql::db_error)?;
+        Ok(ProjectRow {
+            id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            state: ProjectState::Running,
+            owner_account_id: caller.account_id,
+            current_revision_id: revision,
+            subscription_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    pub async fn list(&self, caller: Caller) -> Result<Vec<ProjectMetadataView>> {
+        let rows = projects::list_owned(&self.db.conn, caller.account_id).await?;
+        Ok(rows.iter().map(|p| self.metadata(p)).collect())
+    }
+
+    pub async fn get(&self, caller: Caller, id: Uuid) -> Result<ProjectView> {
+        let (project, content) = self.load_owned(caller, id).await?;
+        Ok(self.view(&project, &content))
+    }
+
+    /// Commits `content` as the project's new revision if the project is
+    /// still at `project.current_revision_id`.
+    async fn commit_revision(&self, project: &ProjectRow, content: &RevisionContent) -> Result<ProjectRow> {
+        let now = self.clock.now();
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let revision = revisions::insert(&txn, project.id, content, now).await?;
+        let switched =
+            projects::switch_revision(&txn, project.id, Some(project.current_revision_id), revision, &content.name, now)
+                .await?;
+        if !switched {
+            txn.rollback().await.map_err(sql::db_error)?;
+            return Err(Error::conflict(format!(
+                "the project changed after revision {}; fetch it again and retry",
+                project.current_revision_id
+            ))
+            .with_id("revision_conflict"));
+        }
+        txn.commit().await.map_err(sql::db_error)?;
+        self.announce(&project.slug).await;
+        Ok(ProjectRow { name: content.name.clone(), current_revision_id: revision, updated_at: now, ..project.clone() })
+    }
+
+    /// Builds a new revision from the current one with `change`, and commits
+    /// it. With `at_revision`, the change applies only to that revision
+    /// (409 otherwise); without, a lost race is retried on the newer revision.
+    async fn change<F>(&self, caller: Caller, id: Uuid, at_revision: Option<Uuid>, change: F) -> Result<ProjectUpdateView>
+    where
+        F: Fn(RevisionContent) -> Result<(RevisionContent, Vec<Warning>)>,
+    {
+        let mut last_conflict = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let (project, current) = self.load_owned(caller, id).await?;
+            if let Some(expected) = at_revision
+                && expected != project.current_revision_id
+            {
+                return Err(Error::conflict(format!(
+                    "revision {expected} is no longer current (the project is at {})",
+                    project.current_revision_id
+                ))
+                .with_id("revision_conflict"));
+            }
+            let (content, warnings) = change(current)?;
+            match self.commit_revision(&project, &content).await {
+                Ok(project) => return Ok(ProjectUpdateView { project: self.view(&project, &content), warnings }),
+                Err(e) if e.kind == ErrorKind::Conflict && at_revision.is_none() => last_conflict = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_conflict.unwrap_or_else(|| Error::conflict("the project is changing too often; retry")))
+    }
+
+    /// `PUT /projects/{id}`: replaces each service config the body carries.
+    pub async fn update(&self, caller: Caller, id: Uuid, update: ProjectUpdate) -> Result<ProjectUpdateView> {
+        let name = validate_name(&update.name)?;
+        self.change(caller, id, None, |mut content| {
+            content.name = name.clone();
+            let mut warnings = Vec::new();
+            if let Some(identity) = &update.services.identity {
+                warnings.extend(revision::replace_identity(&mut content, &identity.config)?);
+            }
+            if let Some(permission) = &update.services.permission {
+                warnings.extend(revision::replace_permission(&mut content, &permission.config)?);
+            }
+            Ok((content, warnings))
+        })
+        .await
+    }
+
+    /// `PATCH /projects/{id}` (and `.../revision/{revision_id}`): RFC 6902
+    /// over `/name` and `/services/{identity,permission}/config/...`.
+    pub async fn patch(&self, caller: Caller, id: Uuid, patch: Value, at_revision: Option<Uuid>) -> Result<ProjectUpdateView> {
+        let patch: json_patch::Patch = serde_json::from_value(patch)
+            .map_err(|e| Error::bad_request(format!("the body is not a JSON Patch document: {e}")))?;
+        for (i, op) in patch.0.iter().enumerate() {
+            let (path, from) = patch_paths(op);
+            for p in std::iter::once(path).chain(from) {
+                if !is_patchable(&p) {
+                    return Err(Error::bad_request(format!(
+                        "operation {i}: `{p}` can not be patched; paths must start with /name or /services/identity/config or /services/permission/config"
+                    )));
+                }
+            }
+        }
+        self.change(caller, id, at_revision, |current| {
+            let mut document = json!({
+                "name": current.name,
+                "services": {
+                    "identity": { "config": assemble::identity_config(&current) },
+                    "permission": { "config": assemble::permission_config(&current) },
+                }
+            });
+            json_patch::patch(&mut document, &patch)
+                .map_err(|e| Error::bad_request(format!("the patch could not be applied: {e}")))?;
+            let name = document
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("`name` must be a string"))?;
+            let mut content = RevisionContent { name: validate_name(name)?, ..current };
+            let identity = document.pointer("/services/identity/config").cloned().unwrap_or(Value::Null);
+            let permission = document.pointer("/services/permission/config").cloned().unwrap_or(Value::Null);
+            let mut warnings = revision::replace_identity(&mut content, &identity)?;
+            warnings.extend(revision::replace_permission(&mut content, &permission)?);
+            Ok((content, warnings))
+        })
+        .await
+    }
+
+    /// `DELETE /projects/{id}`: the project, its revisions and all of its
+    /// tenant data, in one transaction.
+    pub async fn purge(&self, caller: Caller, id: Uuid) -> Result<()> {
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        for table in store::TENANT_TABLES {
+            let delete = Query::delete()
+                .from_table(Alias::new(*table))
+                .and_where(Expr::col(Alias::new("nid")).eq(project.id))
+                .to_owned();
+            sql::delete(&txn, &delete).await?;
+        }
+        revisions::delete_for_project(&txn, project.id).await?;
+        projects::delete(&txn, project.id).await?;
+        txn.commit().await.map_err(sql::db_error)?;
+        self.announce(&project.slug).await;
+        Ok(())
+    }
+
+    /// `GET /projects/{id}/revisions`: the history, newest first, each as
+    /// `normalizedProjectRevision`.
+    pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let mut out = Vec::new();
+        for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
+            if let Some((meta, content)) = revisions::find(&self.db.conn, revision_id).await? {
+                out.push(normalized_revision_json(&meta, &content));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Halts or resumes a project (used by billing; a halted project's
+    /// tenant answers 503).
+    pub async fn set_state(&self, id: Uuid, state: ProjectState) -> Result<()> {
+        let update = Query::update()
+            .table(Alias::new("projects"))
+            .value(Alias::new("state"), state.as_str().to_owned())
+            .value(Alias::new("updated_at"), self.clock.now())
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .to_owned();
+        if sql::update(&self.db.conn, &update).await? == 0 {
+            return Err(not_found());
+        }
+        let slug_query = Query::select()
+            .column(Alias::new("slug"))
+            .from(Alias::new("projects"))
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .to_owned();
+        if let Some(row) = sql::select_one(&self.db.conn, &slug_query).await? {
+            self.announce(&sql::get::<String>(&row, "slug")?).await;
+        }
+        Ok(())
+    }
+
+    /// The tenant context for a slug, assembled from the current revision.
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantCtx>> {
+        if !slug::is_valid(slug) {
+            return Ok(None);
+        }
+        let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? else {
+            return Ok(None);
+        };
+        let Some((_, content)) = revisions::find(&self.db.conn, project.current_revision_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(TenantCtx {
+            project_id: project.id,
+            slug: project.slug,
+            name: project.name,
+            state: project.state,
+            revision_id: project.current_revision_id,
+            config: Arc::new(assemble::tenant_config(&content)),
+        }))
+    }
+
+    /// The database this service runs on (for tests and diagnostics).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Counts the projects (for benchmarks and diagnostics).
+    pub async fn count(&self) -> Result<u64> {
+        let stmt = Query::select().expr(Expr::col(Alias::new("id")).count()).from(Alias::new("projects")).to_owned();
+        let backend = self.db.conn.get_database_backend();
+        let row = self.db.conn.query_one_raw(backend.build(&stmt)).await.map_err(sql::db_error)?;
+        let n: i64 = row.map(|r| r.try_get_by_index(0)).transpose().map_err(Error::internal)?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(Error::bad_request("`name` must be 1 to 256 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn patch_paths(op: &json_patch::PatchOperation) -> (String, Option<String>) {
+    use json_patch::PatchOperation as Op;
+    match op {
+        Op::Add(o) => (o.path.to_string(), None),
+        Op::Remove(o) => (o.path.to_string(), None),
+        Op::Replace(o) => (o.path.to_string(), None),
+        Op::Move(o) => (o.path.to_string(), Some(o.from.to_string())),
+        Op::Copy(o) => (o.path.to_string(), Some(o.from.to_string())),
+        Op::Test(o) => (o.path.to_string(), None),
+    }
+}
+
+fn is_patchable(path: &str) -> bool {
+    path == "/name"
+        || ["/services/identity/config", "/services/permission/config"]
+            .iter()
+            .any(|root| path == *root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/')))
+}
+
+fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionContent) -> Value {
+    let mut out = serde_json::Map::new();
+    for (column, value) in &content.scalars {
+        out.insert(column.clone(), value.clone());
+    }
+    out.insert("id".into(), json!(meta.id));
+    out.insert("project_id".into(), json!(meta.project_id));
+    out.insert("name".into(), json!(content.name));
+    out.insert("created_at".into(), json!(meta.created_at));
+    out.insert("updated_at".into(), json!(meta.created_at));
+    out.insert("keto_read_max_depth".into(), json!(content.keto_read_max_depth));
+    out.insert(
+        "keto_namespaces".into(),
+        json!(content.keto_namespaces.iter().map(|n| json!({ "id": n.namespace_id, "name": n.name })).collect::<Vec<_>>()),
+    );
+    let with_revision = |v: Value| {
+        let mut v = v;
+        if let Some(map) = v.as_object_mut() {
+            map.insert("project_revision_id".into(), json!(meta.id));
+        }
+        v
+    };
+    out.insert(
+        "kratos_identity_schemas".into(),
+        Value::Array(content.identity_schemas.iter().map(|s| with_revision(json!(s))).collect()),
+    );
+    out.insert(
+        "kratos_selfservice_flows_hooks".into(),
+        Value::Array(content.hooks.iter().map(|h| with_revision(json!(h))).collect()),
+    );
+    out.insert(
+        "kratos_selfservice_methods_oidc_config_providers".into(),
+        Value::Array(content.oidc_providers.iter().map(|p| with_revision(json!(p))).collect()),
+    );
+    Value::Object(out)
+}

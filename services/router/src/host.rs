@@ -1,0 +1,114 @@
+//! Which host a request is for, and whether it names a tenant.
+
+use actix_web::dev::RequestHead;
+use actix_web::guard::{Guard, GuardContext};
+use actix_web::http::header::{HOST, HeaderName};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// The routing settings: the base domain and the proxies believed about
+/// the original host.
+#[derive(Debug, Clone)]
+pub struct TenantHosts {
+    base_domain: String,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+impl TenantHosts {
+    pub fn new(base_domain: &str, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self { base_domain: base_domain.to_ascii_lowercase(), trusted_proxies: Arc::new(trusted_proxies) }
+    }
+
+    /// The host the client asked for, without port, lower case.
+    pub fn request_host(&self, head: &RequestHead) -> Option<String> {
+        let from_proxy = head
+            .peer_addr
+            .is_some_and(|peer| self.trusted_proxies.contains(&peer.ip()))
+            .then(|| head.headers.get(X_FORWARDED_HOST))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            // The first entry is the one the client sent.
+            .and_then(|v| v.split(',').next())
+            .map(str::trim);
+        let raw = match from_proxy {
+            Some(host) => host.to_owned(),
+            None => match head.headers.get(HOST).and_then(|v| v.to_str().ok()) {
+                Some(host) => host.to_owned(),
+                None => head.uri.host()?.to_owned(),
+            },
+        };
+        Some(strip_port(&raw).to_ascii_lowercase())
+    }
+
+    /// The slug when the host is `<slug>.<base_domain>` (one label).
+    pub fn slug_of(&self, host: &str) -> Option<String> {
+        let prefix = host.strip_suffix(&self.base_domain)?.strip_suffix('.')?;
+        (!prefix.is_empty() && !prefix.contains('.')).then(|| prefix.to_owned())
+    }
+
+    pub fn tenant_slug(&self, head: &RequestHead) -> Option<String> {
+        self.slug_of(&self.request_host(head)?)
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // An IPv6 literal: never a tenant host.
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host })
+}
+
+/// Matches requests for a tenant host.
+#[derive(Clone)]
+pub struct TenantHostGuard(pub TenantHosts);
+
+impl Guard for TenantHostGuard {
+    fn check(&self, ctx: &GuardContext<'_>) -> bool {
+        self.0.tenant_slug(ctx.head()).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn hosts() -> TenantHosts {
+        TenantHosts::new("projects.localhost", vec!["10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))])
+    }
+
+    #[test]
+    fn slugs_come_from_one_label_below_the_base_domain() {
+        let h = hosts();
+        assert_eq!(h.slug_of("abc.projects.localhost").as_deref(), Some("abc"));
+        assert_eq!(h.slug_of("projects.localhost"), None);
+        assert_eq!(h.slug_of("a.b.projects.localhost"), None);
+        assert_eq!(h.slug_of("abcprojects.localhost"), None);
+        assert_eq!(h.slug_of("api.example.com"), None);
+    }
+
+    #[test]
+    fn the_port_is_ignored_and_case_folded() {
+        let req = TestRequest::default().insert_header(("host", "ABC.projects.localhost:4000")).to_srv_request();
+        assert_eq!(hosts().tenant_slug(req.head()).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn forwarded_host_is_believed_only_from_trusted_proxies() {
+        let trusted = TestRequest::default()
+            .peer_addr("10.0.0.1:5555".parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))))
+            .insert_header(("host", "lb.internal"))
+            .insert_header(("x-forwarded-host", "t1.projects.localhost, other"))
+            .to_srv_request();
+        assert_eq!(hosts().tenant_slug(trusted.head()).as_deref(), Some("t1"));
+        let untrusted = TestRequest::default()
+            .peer_addr("10.0.0.2:5555".parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))))
+            .insert_header(("host", "lb.internal"))
+            .insert_header(("x-forwarded-host", "t1.projects.localhost"))
+            .to_srv_request();
+        assert_eq!(hosts().tenant_slug(untrusted.head()), None);
+    }
+}
