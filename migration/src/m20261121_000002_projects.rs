@@ -18,73 +18,208 @@ const REVISION_COLUMNS: &[(&str, Column)] = &[
     ("kratos_courier_smtp_from_address", text_null),
     ("kratos_courier_smtp_from_name", text_null),
     ("kratos_courier_smtp_headers", text_null),
-    ("kratos_courier_templates_recovery_invalid_email_body_html", text_null),
-    ("kratos_courier_templates_recovery_invalid_email_body_plaintext", text_null),
-    ("kratos_courier_templates_recovery_invalid_email_subject", text_null),
-    ("kratos_courier_templates_recovery_valid_email_body_html", text_null),
-    ("kratos_courier_templates_recovery_valid_email_body_plaintext", text_null),
-    ("kratos_courier_templates_recovery_valid_email_subject", text_null),
-    ("kratos_courier_templates_verification_invalid_email_body_html", text_null),
-    ("kratos_courier_templates_verification_invalid_email_body_plaintext", text_null),
-    ("kratos_courier_templates_verification_invalid_email_subject", text_null),
-    ("kratos_courier_templates_verification_valid_email_body_html", text_null),
-    ("kratos_courier_templates_verification_valid_email_body_plaintext", text_null),
-    ("kratos_courier_templates_verification_valid_email_subject", text_null),
+    (
+        "kratos_courier_templates_recovery_invalid_email_body_html",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_recovery_invalid_email_body_plaintext",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_recovery_invalid_email_subject",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_recovery_valid_email_body_html",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_recovery_valid_email_body_plaintext",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_recovery_valid_email_subject",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_invalid_email_body_html",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_invalid_email_body_plaintext",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_invalid_email_subject",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_valid_email_body_html",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_valid_email_body_plaintext",
+        text_null,
+    ),
+    (
+        "kratos_courier_templates_verification_valid_email_subject",
+        text_null,
+    ),
     ("kratos_secrets_cipher", text_null),
     ("kratos_secrets_cookie", text_null),
     ("kratos_secrets_default", text_null),
     ("kratos_selfservice_allowed_return_urls", text_null),
     ("kratos_selfservice_default_browser_return_url", text_null),
     ("kratos_selfservice_flows_error_ui_url", text_null),
-    ("kratos_selfservice_flows_login_after_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_login_after_oidc_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_login_after_password_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_login_after_webauthn_default_browser_return_url", text_null),
+    (
+        "kratos_selfservice_flows_login_after_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_login_after_oidc_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_login_after_password_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_login_after_webauthn_default_browser_return_url",
+        text_null,
+    ),
     ("kratos_selfservice_flows_login_lifespan", string_null),
     ("kratos_selfservice_flows_login_ui_url", text_null),
-    ("kratos_selfservice_flows_logout_after_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_recovery_after_default_browser_return_url", text_null),
+    (
+        "kratos_selfservice_flows_logout_after_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_recovery_after_default_browser_return_url",
+        text_null,
+    ),
     ("kratos_selfservice_flows_recovery_enabled", boolean_null),
     ("kratos_selfservice_flows_recovery_lifespan", string_null),
     ("kratos_selfservice_flows_recovery_ui_url", text_null),
-    ("kratos_selfservice_flows_registration_after_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_registration_after_oidc_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_registration_after_password_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_registration_after_webauthn_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_registration_enabled", boolean_null),
-    ("kratos_selfservice_flows_registration_lifespan", string_null),
+    (
+        "kratos_selfservice_flows_registration_after_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_registration_after_oidc_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_registration_after_password_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_registration_after_webauthn_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_registration_enabled",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_flows_registration_lifespan",
+        string_null,
+    ),
     ("kratos_selfservice_flows_registration_ui_url", text_null),
-    ("kratos_selfservice_flows_settings_after_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_settings_after_password_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_settings_after_profile_default_browser_return_url", text_null),
+    (
+        "kratos_selfservice_flows_settings_after_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_settings_after_password_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_settings_after_profile_default_browser_return_url",
+        text_null,
+    ),
     ("kratos_selfservice_flows_settings_lifespan", string_null),
-    ("kratos_selfservice_flows_settings_privileged_session_max_age", string_null),
-    ("kratos_selfservice_flows_settings_required_aal", string_null),
+    (
+        "kratos_selfservice_flows_settings_privileged_session_max_age",
+        string_null,
+    ),
+    (
+        "kratos_selfservice_flows_settings_required_aal",
+        string_null,
+    ),
     ("kratos_selfservice_flows_settings_ui_url", text_null),
-    ("kratos_selfservice_flows_verification_after_default_browser_return_url", text_null),
-    ("kratos_selfservice_flows_verification_enabled", boolean_null),
-    ("kratos_selfservice_flows_verification_lifespan", string_null),
+    (
+        "kratos_selfservice_flows_verification_after_default_browser_return_url",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_flows_verification_enabled",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_flows_verification_lifespan",
+        string_null,
+    ),
     ("kratos_selfservice_flows_verification_ui_url", text_null),
     ("kratos_selfservice_methods_link_config_base_url", text_null),
-    ("kratos_selfservice_methods_link_config_lifespan", string_null),
+    (
+        "kratos_selfservice_methods_link_config_lifespan",
+        string_null,
+    ),
     ("kratos_selfservice_methods_link_enabled", boolean_null),
-    ("kratos_selfservice_methods_lookup_secret_enabled", boolean_null),
-    ("kratos_selfservice_methods_oidc_config_base_redirect_uri", text_null),
+    (
+        "kratos_selfservice_methods_lookup_secret_enabled",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_methods_oidc_config_base_redirect_uri",
+        text_null,
+    ),
     ("kratos_selfservice_methods_oidc_enabled", boolean_null),
-    ("kratos_selfservice_methods_password_config_haveibeenpwned_enabled", boolean_null),
-    ("kratos_selfservice_methods_password_config_identifier_similarity_check_enabled", boolean_null),
-    ("kratos_selfservice_methods_password_config_ignore_network_errors", boolean_null),
-    ("kratos_selfservice_methods_password_config_max_breaches", big_integer_null),
-    ("kratos_selfservice_methods_password_config_min_password_length", big_integer_null),
+    (
+        "kratos_selfservice_methods_password_config_haveibeenpwned_enabled",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_methods_password_config_identifier_similarity_check_enabled",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_methods_password_config_ignore_network_errors",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_methods_password_config_max_breaches",
+        big_integer_null,
+    ),
+    (
+        "kratos_selfservice_methods_password_config_min_password_length",
+        big_integer_null,
+    ),
     ("kratos_selfservice_methods_password_enabled", boolean_null),
     ("kratos_selfservice_methods_profile_enabled", boolean_null),
     ("kratos_selfservice_methods_totp_config_issuer", text_null),
     ("kratos_selfservice_methods_totp_enabled", boolean_null),
-    ("kratos_selfservice_methods_webauthn_config_passwordless", boolean_null),
-    ("kratos_selfservice_methods_webauthn_config_rp_display_name", text_null),
-    ("kratos_selfservice_methods_webauthn_config_rp_icon", text_null),
-    ("kratos_selfservice_methods_webauthn_config_rp_id", text_null),
-    ("kratos_selfservice_methods_webauthn_config_rp_origin", text_null),
+    (
+        "kratos_selfservice_methods_webauthn_config_passwordless",
+        boolean_null,
+    ),
+    (
+        "kratos_selfservice_methods_webauthn_config_rp_display_name",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_methods_webauthn_config_rp_icon",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_methods_webauthn_config_rp_id",
+        text_null,
+    ),
+    (
+        "kratos_selfservice_methods_webauthn_config_rp_origin",
+        text_null,
+    ),
     ("kratos_selfservice_methods_webauthn_enabled", boolean_null),
     ("kratos_session_cookie_persistent", boolean_null),
     ("kratos_session_cookie_same_site", string_null),
@@ -267,8 +402,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in CHILD_TABLES.iter().chain(&["project_revisions", "projects"]) {
-            manager.drop_table(Table::drop().table(a(table)).to_owned()).await?;
+        for table in CHILD_TABLES
+            .iter()
+            .chain(&["project_revisions", "projects"])
+        {
+            manager
+                .drop_table(Table::drop().table(a(table)).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -22,7 +22,12 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    pub fn new(db: Database, bus: Arc<dyn CacheBus>, clock: SharedClock, base_domain: String) -> Self {
+    pub fn new(
+        db: Database,
+        bus: Arc<dyn CacheBus>,
+        clock: SharedClock,
+        base_domain: String,
+    ) -> Self {
         Self {
             projects: ProjectService::new(db.clone(), bus, clock.clone(), base_domain),
             accounts: AccountService::new(db, clock),

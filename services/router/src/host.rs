@@ -18,7 +18,10 @@ pub struct TenantHosts {
 
 impl TenantHosts {
     pub fn new(base_domain: &str, trusted_proxies: Vec<IpAddr>) -> Self {
-        Self { base_domain: base_domain.to_ascii_lowercase(), trusted_proxies: Arc::new(trusted_proxies) }
+        Self {
+            base_domain: base_domain.to_ascii_lowercase(),
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
     }
 
     /// The host the client asked for, without port, lower case.
@@ -58,7 +61,13 @@ fn strip_port(host: &str) -> &str {
         // An IPv6 literal: never a tenant host.
         return host;
     }
-    host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host })
+    host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    })
 }
 
 /// Matches requests for a tenant host.
@@ -77,7 +86,10 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn hosts() -> TenantHosts {
-        TenantHosts::new("projects.localhost", vec!["10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))])
+        TenantHosts::new(
+            "projects.localhost",
+            vec!["10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))],
+        )
     }
 
     #[test]
@@ -92,20 +104,30 @@ mod tests {
 
     #[test]
     fn the_port_is_ignored_and_case_folded() {
-        let req = TestRequest::default().insert_header(("host", "ABC.projects.localhost:4000")).to_srv_request();
+        let req = TestRequest::default()
+            .insert_header(("host", "ABC.projects.localhost:4000"))
+            .to_srv_request();
         assert_eq!(hosts().tenant_slug(req.head()).as_deref(), Some("abc"));
     }
 
     #[test]
     fn forwarded_host_is_believed_only_from_trusted_proxies() {
         let trusted = TestRequest::default()
-            .peer_addr("10.0.0.1:5555".parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))))
+            .peer_addr(
+                "10.0.0.1:5555"
+                    .parse()
+                    .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
+            )
             .insert_header(("host", "lb.internal"))
             .insert_header(("x-forwarded-host", "t1.projects.localhost, other"))
             .to_srv_request();
         assert_eq!(hosts().tenant_slug(trusted.head()).as_deref(), Some("t1"));
         let untrusted = TestRequest::default()
-            .peer_addr("10.0.0.2:5555".parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))))
+            .peer_addr(
+                "10.0.0.2:5555"
+                    .parse()
+                    .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
+            )
             .insert_header(("host", "lb.internal"))
             .insert_header(("x-forwarded-host", "t1.projects.localhost"))
             .to_srv_request();

@@ -27,8 +27,15 @@ impl TenantResolver {
     /// `ttl` bounds staleness if an invalidation is ever missed (e.g. a
     /// Redis outage longer than the resync covers).
     pub fn new(directory: Arc<dyn TenantDirectory>, hosts: TenantHosts, ttl: Duration) -> Self {
-        let cache = Cache::builder().max_capacity(100_000).time_to_live(ttl).build();
-        Self { directory, hosts, cache }
+        let cache = Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(ttl)
+            .build();
+        Self {
+            directory,
+            hosts,
+            cache,
+        }
     }
 
     pub fn hosts(&self) -> &TenantHosts {
@@ -40,7 +47,9 @@ impl TenantResolver {
         let directory = self.directory.clone();
         let key = slug.to_owned();
         self.cache
-            .try_get_with(key.clone(), async move { directory.find_by_slug(&key).await.map(|t| t.map(Arc::new)) })
+            .try_get_with(key.clone(), async move {
+                directory.find_by_slug(&key).await.map(|t| t.map(Arc::new))
+            })
             .await
             .map_err(|e: Arc<Error>| e.as_ref().clone())
     }
@@ -56,17 +65,27 @@ impl TenantResolver {
     /// Listens on the bus for the life of the process: a changed project
     /// drops its cached context; a resync (after a bus outage) or a lagged
     /// receiver drops them all.
-    pub fn spawn_invalidation_listener(&self, bus: Arc<dyn CacheBus>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_invalidation_listener(
+        &self,
+        bus: Arc<dyn CacheBus>,
+    ) -> tokio::task::JoinHandle<()> {
         let resolver = self.clone();
         let mut events = bus.subscribe();
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(event) if event.topic == PROJECT_CHANGED_TOPIC => resolver.invalidate(&event.payload).await,
-                    Ok(event) if event.topic == store::cache::RESYNC_TOPIC => resolver.invalidate_all(),
+                    Ok(event) if event.topic == PROJECT_CHANGED_TOPIC => {
+                        resolver.invalidate(&event.payload).await
+                    }
+                    Ok(event) if event.topic == store::cache::RESYNC_TOPIC => {
+                        resolver.invalidate_all()
+                    }
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "tenant invalidations lagged; dropping all cached tenants");
+                        tracing::warn!(
+                            missed,
+                            "tenant invalidations lagged; dropping all cached tenants"
+                        );
                         resolver.invalidate_all();
                     }
                     Err(RecvError::Closed) => return,
@@ -89,7 +108,9 @@ pub async fn tenant_context(
             req.extensions_mut().insert(tenant);
             Ok(next.call(req).await?.map_into_left_body())
         }
-        Err(err) => Ok(req.into_response(ApiError(err).error_response()).map_into_right_body()),
+        Err(err) => Ok(req
+            .into_response(ApiError(err).error_response())
+            .map_into_right_body()),
     }
 }
 

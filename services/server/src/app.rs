@@ -3,9 +3,9 @@
 use crate::settings::Settings;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use async_trait::async_trait;
+use controlplane::ControlPlane;
 use http::health::{Readiness, ReadinessCheck};
 use http::metrics::Metrics;
-use controlplane::ControlPlane;
 use kernel::clock::{SharedClock, SystemClock};
 use kernel::ports::CacheBus;
 use router::{TenantHostGuard, TenantHosts, TenantResolver};
@@ -72,15 +72,31 @@ impl Services {
             "storage connected"
         );
         let clock: SharedClock = Arc::new(SystemClock);
-        let control_plane = ControlPlane::new(db.clone(), cache.clone(), clock, settings.base_domain.clone());
-        let proxies = settings.serve.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
+        let control_plane = ControlPlane::new(
+            db.clone(),
+            cache.clone(),
+            clock,
+            settings.base_domain.clone(),
+        );
+        let proxies = settings
+            .serve
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
         let tenants = TenantResolver::new(
             Arc::new(control_plane.clone()),
             TenantHosts::new(&settings.base_domain, proxies),
             TENANT_CACHE_TTL,
         );
         tenants.spawn_invalidation_listener(cache.clone());
-        Ok(Self { settings: Arc::new(settings), db, cache, control_plane, tenants })
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            cache,
+            control_plane,
+            tenants,
+        })
     }
 
     fn readiness(&self) -> Readiness {

@@ -129,7 +129,9 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Token { action: TokenAction::Create { email, name } } => {
+        Command::Token {
+            action: TokenAction::Create { email, name },
+        } => {
             let db = store::connect(&settings.database.url, 2).await?;
             store::migrate_up(&db).await?;
             let accounts = controlplane::account::service::AccountService::new(

@@ -3,14 +3,18 @@
 //! (unique violations become 409s; everything else is internal).
 
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, DeleteStatement, InsertStatement, Query, SelectStatement, UpdateStatement, Value};
+use sea_orm::sea_query::{
+    Alias, DeleteStatement, InsertStatement, Query, SelectStatement, UpdateStatement, Value,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, SqlErr};
 
 /// Maps a database error: a unique-constraint violation is a conflict the
 /// caller can act on; anything else is an internal error (logged, not sent).
 pub fn db_error(err: DbErr) -> Error {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict("a resource with that identifier already exists"),
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Error::conflict("a resource with that identifier already exists")
+        }
         _ => Error::internal(err),
     }
 }
@@ -27,33 +31,65 @@ pub fn insert_statement(table: &str, columns: Vec<(&str, Value)>) -> Result<Inse
     Ok(insert)
 }
 
-pub async fn insert<C: ConnectionTrait>(conn: &C, table: &str, columns: Vec<(&str, Value)>) -> Result<()> {
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: Vec<(&str, Value)>,
+) -> Result<()> {
     let stmt = insert_statement(table, columns)?;
-    conn.execute_raw(conn.get_database_backend().build(&stmt)).await.map_err(db_error)?;
+    conn.execute_raw(conn.get_database_backend().build(&stmt))
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
 /// Runs an UPDATE and returns how many rows it changed.
 pub async fn update<C: ConnectionTrait>(conn: &C, stmt: &UpdateStatement) -> Result<u64> {
-    let res = conn.execute_raw(conn.get_database_backend().build(stmt)).await.map_err(db_error)?;
+    let res = conn
+        .execute_raw(conn.get_database_backend().build(stmt))
+        .await
+        .map_err(db_error)?;
     Ok(res.rows_affected())
 }
 
 /// Runs a DELETE and returns how many rows it removed.
 pub async fn delete<C: ConnectionTrait>(conn: &C, stmt: &DeleteStatement) -> Result<u64> {
-    let res = conn.execute_raw(conn.get_database_backend().build(stmt)).await.map_err(db_error)?;
+    let res = conn
+        .execute_raw(conn.get_database_backend().build(stmt))
+        .await
+        .map_err(db_error)?;
     Ok(res.rows_affected())
 }
 
-pub async fn select_all<C: ConnectionTrait>(conn: &C, stmt: &SelectStatement) -> Result<Vec<QueryResult>> {
-    conn.query_all_raw(conn.get_database_backend().build(stmt)).await.map_err(db_error)
+pub async fn select_all<C: ConnectionTrait>(
+    conn: &C,
+    stmt: &SelectStatement,
+) -> Result<Vec<QueryResult>> {
+    conn.query_all_raw(conn.get_database_backend().build(stmt))
+        .await
+        .map_err(db_error)
 }
 
-pub async fn select_one<C: ConnectionTrait>(conn: &C, stmt: &SelectStatement) -> Result<Option<QueryResult>> {
-    conn.query_one_raw(conn.get_database_backend().build(stmt)).await.map_err(db_error)
+pub async fn select_one<C: ConnectionTrait>(
+    conn: &C,
+    stmt: &SelectStatement,
+) -> Result<Option<QueryResult>> {
+    conn.query_one_raw(conn.get_database_backend().build(stmt))
+        .await
+        .map_err(db_error)
 }
 
 /// Reads a column, mapping a decoding failure to an internal error.
 pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T> {
-    row.try_get::<T>("", column).map_err(|e| Error::internal(format!("column {column}: {e}")))
+    row.try_get::<T>("", column)
+        .map_err(|e| Error::internal(format!("column {column}: {e}")))
+}
+
+/// Reads a column by its position in the SELECT list. Used where column
+/// names may exceed PostgreSQL's 63-byte identifier limit: PostgreSQL
+/// truncates such names (consistently, so they still work in statements),
+/// but the result then carries the truncated name.
+pub fn get_at<T: sea_orm::TryGetable>(row: &QueryResult, index: usize) -> Result<T> {
+    row.try_get_by_index::<T>(index)
+        .map_err(|e| Error::internal(format!("column #{index}: {e}")))
 }

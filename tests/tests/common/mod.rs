@@ -8,7 +8,14 @@ use std::time::Duration;
 
 /// A new account's token on this server's database.
 pub async fn token_for(server: &RunningServer, email: &str) -> String {
-    server.services.control_plane.accounts.create_token(email, "test").await.unwrap().1
+    server
+        .services
+        .control_plane
+        .accounts
+        .create_token(email, "test")
+        .await
+        .unwrap()
+        .1
 }
 
 /// The SDK as a control-plane caller with `token`.
@@ -16,7 +23,10 @@ pub fn control_plane(server: &RunningServer, token: &str) -> Configuration {
     let mut config = Configuration::new();
     config.base_path = server.url();
     config.bearer_access_token = Some(token.to_owned());
-    config.client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    config.client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     config
 }
 

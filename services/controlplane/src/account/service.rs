@@ -32,8 +32,15 @@ pub struct AccountService {
 
 impl AccountService {
     pub fn new(db: store::Database, clock: SharedClock) -> Self {
-        let token_cache = Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(30)).build();
-        Self { db, clock, token_cache }
+        let token_cache = Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(Duration::from_secs(30))
+            .build();
+        Self {
+            db,
+            clock,
+            token_cache,
+        }
     }
 
     /// Creates the account if needed and a new token for it; returns the
@@ -45,7 +52,11 @@ impl AccountService {
         }
         let token = format!(
             "{TOKEN_PREFIX}{}",
-            rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect::<String>()
+            rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(40)
+                .map(char::from)
+                .collect::<String>()
         );
         let now = self.clock.now();
         let txn = self.db.conn.begin().await.map_err(store::sql::db_error)?;

@@ -20,7 +20,11 @@ pub async fn create_project(
     Ok(HttpResponse::Created().json(cp.projects.create(caller, body.into_inner()).await?))
 }
 
-pub async fn get_project(cp: web::Data<ControlPlane>, caller: Caller, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_project(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(cp.projects.get(caller, *id).await?))
 }
 
@@ -39,7 +43,11 @@ pub async fn patch_project(
     id: web::Path<Uuid>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(cp.projects.patch(caller, *id, body.into_inner(), None).await?))
+    Ok(HttpResponse::Ok().json(
+        cp.projects
+            .patch(caller, *id, body.into_inner(), None)
+            .await?,
+    ))
 }
 
 pub async fn patch_project_with_revision(
@@ -49,10 +57,18 @@ pub async fn patch_project_with_revision(
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     let (id, revision) = path.into_inner();
-    Ok(HttpResponse::Ok().json(cp.projects.patch(caller, id, body.into_inner(), Some(revision)).await?))
+    Ok(HttpResponse::Ok().json(
+        cp.projects
+            .patch(caller, id, body.into_inner(), Some(revision))
+            .await?,
+    ))
 }
 
-pub async fn purge_project(cp: web::Data<ControlPlane>, caller: Caller, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn purge_project(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     cp.projects.purge(caller, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -66,14 +82,21 @@ pub async fn list_project_revisions(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects").get(list_projects).post(create_project))
-        .service(
-            web::resource("/projects/{project_id}")
-                .get(get_project)
-                .put(update_project)
-                .patch(patch_project)
-                .delete(purge_project),
-        )
-        .service(web::resource("/projects/{project_id}/revisions").get(list_project_revisions))
-        .service(web::resource("/projects/{project_id}/revision/{revision_id}").patch(patch_project_with_revision));
+    cfg.service(
+        web::resource("/projects")
+            .get(list_projects)
+            .post(create_project),
+    )
+    .service(
+        web::resource("/projects/{project_id}")
+            .get(get_project)
+            .put(update_project)
+            .patch(patch_project)
+            .delete(purge_project),
+    )
+    .service(web::resource("/projects/{project_id}/revisions").get(list_project_revisions))
+    .service(
+        web::resource("/projects/{project_id}/revision/{revision_id}")
+            .patch(patch_project_with_revision),
+    );
 }

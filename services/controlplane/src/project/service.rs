@@ -3,8 +3,8 @@
 //! replica are rebuilt.
 
 use super::model::{
-    NewProject, ProjectMetadataView, ProjectRow, ProjectServices, ProjectUpdate, ProjectUpdateView, ProjectView,
-    ServiceConfig,
+    NewProject, ProjectMetadataView, ProjectRow, ProjectServices, ProjectUpdate, ProjectUpdateView,
+    ProjectView, ServiceConfig,
 };
 use super::{slug, store as projects};
 use crate::account::Caller;
@@ -36,8 +36,18 @@ fn not_found() -> Error {
 }
 
 impl ProjectService {
-    pub fn new(db: Database, bus: Arc<dyn CacheBus>, clock: SharedClock, base_domain: String) -> Self {
-        Self { db, bus, clock, base_domain }
+    pub fn new(
+        db: Database,
+        bus: Arc<dyn CacheBus>,
+        clock: SharedClock,
+        base_domain: String,
+    ) -> Self {
+        Self {
+            db,
+            bus,
+            clock,
+            base_domain,
+        }
     }
 
     pub fn host(&self, slug: &str) -> String {
@@ -47,7 +57,8 @@ impl ProjectService {
     /// The project's public base URL. `*.localhost` is served over plain
     /// HTTP in development; every other base domain over HTTPS.
     pub fn public_url(&self, slug: &str) -> String {
-        let scheme = if self.base_domain == "localhost" || self.base_domain.ends_with(".localhost") {
+        let scheme = if self.base_domain == "localhost" || self.base_domain.ends_with(".localhost")
+        {
             "http"
         } else {
             "https"
@@ -63,8 +74,12 @@ impl ProjectService {
             state: project.state,
             revision_id: project.current_revision_id,
             services: ProjectServices {
-                identity: Some(ServiceConfig { config: assemble::identity_config(content) }),
-                permission: Some(ServiceConfig { config: assemble::permission_config(content) }),
+                identity: Some(ServiceConfig {
+                    config: assemble::identity_config(content),
+                }),
+                permission: Some(ServiceConfig {
+                    config: assemble::permission_config(content),
+                }),
             },
         }
     }
@@ -83,14 +98,26 @@ impl ProjectService {
     }
 
     async fn announce(&self, slug: &str) {
-        self.bus.publish(BusEvent { topic: PROJECT_CHANGED_TOPIC.to_owned(), payload: slug.to_owned() }).await;
+        self.bus
+            .publish(BusEvent {
+                topic: PROJECT_CHANGED_TOPIC.to_owned(),
+                payload: slug.to_owned(),
+            })
+            .await;
     }
 
     async fn load_owned(&self, caller: Caller, id: Uuid) -> Result<(ProjectRow, RevisionContent)> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
+            .await?
+            .ok_or_else(not_found)?;
         let (_, content) = revisions::find(&self.db.conn, project.current_revision_id)
             .await?
-            .ok_or_else(|| Error::internal(format!("revision {} is missing", project.current_revision_id)))?;
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "revision {} is missing",
+                    project.current_revision_id
+                ))
+            })?;
         Ok((project, content))
     }
 
@@ -112,14 +139,22 @@ impl ProjectService {
         Err(Error::internal("could not find a free project slug"))
     }
 
-    async fn insert_project(&self, caller: Caller, slug: &str, name: &str, content: &RevisionContent) -> Result<ProjectRow> {
+    async fn insert_project(
+        &self,
+        caller: Caller,
+        slug: &str,
+        name: &str,
+        content: &RevisionContent,
+    ) -> Result<ProjectRow> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         projects::insert(&txn, id, slug, name, caller.account_id, now).await?;
         let revision = revisions::insert(&txn, id, content, now).await?;
         if !projects::switch_revision(&txn, id, None, revision, name, now).await? {
-            return Err(Error::internal("a new project was changed before it was created"));
+            return Err(Error::internal(
+                "a new project was changed before it was created",
+            ));
         }
         txn.commit().await.map_err(sql::db_error)?;
         Ok(ProjectRow {
@@ -147,13 +182,23 @@ impl ProjectService {
 
     /// Commits `content` as the project's new revision if the project is
     /// still at `project.current_revision_id`.
-    async fn commit_revision(&self, project: &ProjectRow, content: &RevisionContent) -> Result<ProjectRow> {
+    async fn commit_revision(
+        &self,
+        project: &ProjectRow,
+        content: &RevisionContent,
+    ) -> Result<ProjectRow> {
         let now = self.clock.now();
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         let revision = revisions::insert(&txn, project.id, content, now).await?;
-        let switched =
-            projects::switch_revision(&txn, project.id, Some(project.current_revision_id), revision, &content.name, now)
-                .await?;
+        let switched = projects::switch_revision(
+            &txn,
+            project.id,
+            Some(project.current_revision_id),
+            revision,
+            &content.name,
+            now,
+        )
+        .await?;
         if !switched {
             txn.rollback().await.map_err(sql::db_error)?;
             return Err(Error::conflict(format!(
@@ -164,13 +209,24 @@ impl ProjectService {
         }
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(&project.slug).await;
-        Ok(ProjectRow { name: content.name.clone(), current_revision_id: revision, updated_at: now, ..project.clone() })
+        Ok(ProjectRow {
+            name: content.name.clone(),
+            current_revision_id: revision,
+            updated_at: now,
+            ..project.clone()
+        })
     }
 
     /// Builds a new revision from the current one with `change`, and commits
     /// it. With `at_revision`, the change applies only to that revision
     /// (409 otherwise); without, a lost race is retried on the newer revision.
-    async fn change<F>(&self, caller: Caller, id: Uuid, at_revision: Option<Uuid>, change: F) -> Result<ProjectUpdateView>
+    async fn change<F>(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        at_revision: Option<Uuid>,
+        change: F,
+    ) -> Result<ProjectUpdateView>
     where
         F: Fn(RevisionContent) -> Result<(RevisionContent, Vec<Warning>)>,
     {
@@ -188,16 +244,29 @@ impl ProjectService {
             }
             let (content, warnings) = change(current)?;
             match self.commit_revision(&project, &content).await {
-                Ok(project) => return Ok(ProjectUpdateView { project: self.view(&project, &content), warnings }),
-                Err(e) if e.kind == ErrorKind::Conflict && at_revision.is_none() => last_conflict = Some(e),
+                Ok(project) => {
+                    return Ok(ProjectUpdateView {
+                        project: self.view(&project, &content),
+                        warnings,
+                    });
+                }
+                Err(e) if e.kind == ErrorKind::Conflict && at_revision.is_none() => {
+                    last_conflict = Some(e)
+                }
                 Err(e) => return Err(e),
             }
         }
-        Err(last_conflict.unwrap_or_else(|| Error::conflict("the project is changing too often; retry")))
+        Err(last_conflict
+            .unwrap_or_else(|| Error::conflict("the project is changing too often; retry")))
     }
 
     /// `PUT /projects/{id}`: replaces each service config the body carries.
-    pub async fn update(&self, caller: Caller, id: Uuid, update: ProjectUpdate) -> Result<ProjectUpdateView> {
+    pub async fn update(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        update: ProjectUpdate,
+    ) -> Result<ProjectUpdateView> {
         let name = validate_name(&update.name)?;
         self.change(caller, id, None, |mut content| {
             content.name = name.clone();
@@ -206,7 +275,10 @@ impl ProjectService {
                 warnings.extend(revision::replace_identity(&mut content, &identity.config)?);
             }
             if let Some(permission) = &update.services.permission {
-                warnings.extend(revision::replace_permission(&mut content, &permission.config)?);
+                warnings.extend(revision::replace_permission(
+                    &mut content,
+                    &permission.config,
+                )?);
             }
             Ok((content, warnings))
         })
@@ -215,9 +287,16 @@ impl ProjectService {
 
     /// `PATCH /projects/{id}` (and `.../revision/{revision_id}`): RFC 6902
     /// over `/name` and `/services/{identity,permission}/config/...`.
-    pub async fn patch(&self, caller: Caller, id: Uuid, patch: Value, at_revision: Option<Uuid>) -> Result<ProjectUpdateView> {
-        let patch: json_patch::Patch = serde_json::from_value(patch)
-            .map_err(|e| Error::bad_request(format!("the body is not a JSON Patch document: {e}")))?;
+    pub async fn patch(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        patch: Value,
+        at_revision: Option<Uuid>,
+    ) -> Result<ProjectUpdateView> {
+        let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
+            Error::bad_request(format!("the body is not a JSON Patch document: {e}"))
+        })?;
         for (i, op) in patch.0.iter().enumerate() {
             let (path, from) = patch_paths(op);
             for p in std::iter::once(path).chain(from) {
@@ -242,9 +321,18 @@ impl ProjectService {
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::bad_request("`name` must be a string"))?;
-            let mut content = RevisionContent { name: validate_name(name)?, ..current };
-            let identity = document.pointer("/services/identity/config").cloned().unwrap_or(Value::Null);
-            let permission = document.pointer("/services/permission/config").cloned().unwrap_or(Value::Null);
+            let mut content = RevisionContent {
+                name: validate_name(name)?,
+                ..current
+            };
+            let identity = document
+                .pointer("/services/identity/config")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let permission = document
+                .pointer("/services/permission/config")
+                .cloned()
+                .unwrap_or(Value::Null);
             let mut warnings = revision::replace_identity(&mut content, &identity)?;
             warnings.extend(revision::replace_permission(&mut content, &permission)?);
             Ok((content, warnings))
@@ -255,7 +343,9 @@ impl ProjectService {
     /// `DELETE /projects/{id}`: the project, its revisions and all of its
     /// tenant data, in one transaction.
     pub async fn purge(&self, caller: Caller, id: Uuid) -> Result<()> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
+            .await?
+            .ok_or_else(not_found)?;
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         for table in store::TENANT_TABLES {
             let delete = Query::delete()
@@ -274,7 +364,9 @@ impl ProjectService {
     /// `GET /projects/{id}/revisions`: the history, newest first, each as
     /// `normalizedProjectRevision`.
     pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id).await?.ok_or_else(not_found)?;
+        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
+            .await?
+            .ok_or_else(not_found)?;
         let mut out = Vec::new();
         for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
             if let Some((meta, content)) = revisions::find(&self.db.conn, revision_id).await? {
@@ -315,7 +407,9 @@ impl ProjectService {
         let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? else {
             return Ok(None);
         };
-        let Some((_, content)) = revisions::find(&self.db.conn, project.current_revision_id).await? else {
+        let Some((_, content)) =
+            revisions::find(&self.db.conn, project.current_revision_id).await?
+        else {
             return Ok(None);
         };
         Ok(Some(TenantCtx {
@@ -335,10 +429,22 @@ impl ProjectService {
 
     /// Counts the projects (for benchmarks and diagnostics).
     pub async fn count(&self) -> Result<u64> {
-        let stmt = Query::select().expr(Expr::col(Alias::new("id")).count()).from(Alias::new("projects")).to_owned();
+        let stmt = Query::select()
+            .expr(Expr::col(Alias::new("id")).count())
+            .from(Alias::new("projects"))
+            .to_owned();
         let backend = self.db.conn.get_database_backend();
-        let row = self.db.conn.query_one_raw(backend.build(&stmt)).await.map_err(sql::db_error)?;
-        let n: i64 = row.map(|r| r.try_get_by_index(0)).transpose().map_err(Error::internal)?.unwrap_or(0);
+        let row = self
+            .db
+            .conn
+            .query_one_raw(backend.build(&stmt))
+            .await
+            .map_err(sql::db_error)?;
+        let n: i64 = row
+            .map(|r| r.try_get_by_index(0))
+            .transpose()
+            .map_err(Error::internal)?
+            .unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
@@ -367,7 +473,12 @@ fn is_patchable(path: &str) -> bool {
     path == "/name"
         || ["/services/identity/config", "/services/permission/config"]
             .iter()
-            .any(|root| path == *root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/')))
+            .any(|root| {
+                path == *root
+                    || path
+                        .strip_prefix(root)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
 }
 
 fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionContent) -> Value {
@@ -380,10 +491,19 @@ fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionCo
     out.insert("name".into(), json!(content.name));
     out.insert("created_at".into(), json!(meta.created_at));
     out.insert("updated_at".into(), json!(meta.created_at));
-    out.insert("keto_read_max_depth".into(), json!(content.keto_read_max_depth));
+    out.insert(
+        "keto_read_max_depth".into(),
+        json!(content.keto_read_max_depth),
+    );
     out.insert(
         "keto_namespaces".into(),
-        json!(content.keto_namespaces.iter().map(|n| json!({ "id": n.namespace_id, "name": n.name })).collect::<Vec<_>>()),
+        json!(
+            content
+                .keto_namespaces
+                .iter()
+                .map(|n| json!({ "id": n.namespace_id, "name": n.name }))
+                .collect::<Vec<_>>()
+        ),
     );
     let with_revision = |v: Value| {
         let mut v = v;
@@ -394,15 +514,33 @@ fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionCo
     };
     out.insert(
         "kratos_identity_schemas".into(),
-        Value::Array(content.identity_schemas.iter().map(|s| with_revision(json!(s))).collect()),
+        Value::Array(
+            content
+                .identity_schemas
+                .iter()
+                .map(|s| with_revision(json!(s)))
+                .collect(),
+        ),
     );
     out.insert(
         "kratos_selfservice_flows_hooks".into(),
-        Value::Array(content.hooks.iter().map(|h| with_revision(json!(h))).collect()),
+        Value::Array(
+            content
+                .hooks
+                .iter()
+                .map(|h| with_revision(json!(h)))
+                .collect(),
+        ),
     );
     out.insert(
         "kratos_selfservice_methods_oidc_config_providers".into(),
-        Value::Array(content.oidc_providers.iter().map(|p| with_revision(json!(p))).collect()),
+        Value::Array(
+            content
+                .oidc_providers
+                .iter()
+                .map(|p| with_revision(json!(p)))
+                .collect(),
+        ),
     );
     Value::Object(out)
 }

@@ -24,7 +24,10 @@ const COLUMNS: [&str; 9] = [
 ];
 
 fn select() -> SelectStatement {
-    Query::select().columns(COLUMNS.map(Alias::new)).from(Alias::new(PROJECTS)).to_owned()
+    Query::select()
+        .columns(COLUMNS.map(Alias::new))
+        .from(Alias::new(PROJECTS))
+        .to_owned()
 }
 
 fn from_row(row: &QueryResult) -> Result<ProjectRow> {
@@ -33,7 +36,8 @@ fn from_row(row: &QueryResult) -> Result<ProjectRow> {
         id: sql::get(row, "id")?,
         slug: sql::get(row, "slug")?,
         name: sql::get(row, "name")?,
-        state: ProjectState::parse(&state).ok_or_else(|| Error::internal(format!("project state {state}")))?,
+        state: ProjectState::parse(&state)
+            .ok_or_else(|| Error::internal(format!("project state {state}")))?,
         owner_account_id: sql::get(row, "owner_account_id")?,
         current_revision_id: sql::get::<Option<Uuid>>(row, "current_revision_id")?
             .ok_or_else(|| Error::internal("project without a revision"))?,
@@ -69,13 +73,21 @@ pub async fn insert<C: ConnectionTrait>(
 }
 
 /// The project if `owner` owns it.
-pub async fn find_owned<C: ConnectionTrait>(conn: &C, id: Uuid, owner: Uuid) -> Result<Option<ProjectRow>> {
+pub async fn find_owned<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    owner: Uuid,
+) -> Result<Option<ProjectRow>> {
     let stmt = select()
         .and_where(Expr::col(Alias::new("id")).eq(id))
         .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
         .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .to_owned();
-    sql::select_one(conn, &stmt).await?.as_ref().map(from_row).transpose()
+    sql::select_one(conn, &stmt)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Option<ProjectRow>> {
@@ -83,7 +95,11 @@ pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Op
         .and_where(Expr::col(Alias::new("slug")).eq(slug))
         .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .to_owned();
-    sql::select_one(conn, &stmt).await?.as_ref().map(from_row).transpose()
+    sql::select_one(conn, &stmt)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn list_owned<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<Vec<ProjectRow>> {
@@ -93,7 +109,11 @@ pub async fn list_owned<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<Vec
         .order_by(Alias::new("created_at"), Order::Asc)
         .order_by(Alias::new("id"), Order::Asc)
         .to_owned();
-    sql::select_all(conn, &stmt).await?.iter().map(from_row).collect()
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Moves the project to `new_revision` only if its current revision is

@@ -17,7 +17,9 @@ fn set_path(root: &mut Map<String, Value>, path: &str, value: Value) {
             node.insert(segment.to_owned(), value);
             return;
         }
-        let child = node.entry(segment.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        let child = node
+            .entry(segment.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !child.is_object() {
             *child = Value::Object(Map::new());
         }
@@ -56,7 +58,10 @@ fn hook_json(row: &HookRow) -> Value {
                     auth_config.insert(key.to_owned(), json!(v));
                 }
             }
-            config.insert("auth".into(), json!({ "type": kind, "config": auth_config }));
+            config.insert(
+                "auth".into(),
+                json!({ "type": kind, "config": auth_config }),
+            );
         }
         hook.insert("config".into(), Value::Object(config));
     }
@@ -110,11 +115,19 @@ pub fn identity_config(content: &RevisionContent) -> Value {
         }
     }
     for (config_key, hooks) in hooks_by_key {
-        set_path(&mut root, &format!("selfservice.flows.{config_key}"), Value::Array(hooks));
+        set_path(
+            &mut root,
+            &format!("selfservice.flows.{config_key}"),
+            Value::Array(hooks),
+        );
     }
     if !content.oidc_providers.is_empty() {
         let providers = content.oidc_providers.iter().map(provider_json).collect();
-        set_path(&mut root, "selfservice.methods.oidc.config.providers", Value::Array(providers));
+        set_path(
+            &mut root,
+            "selfservice.methods.oidc.config.providers",
+            Value::Array(providers),
+        );
     }
     let schemas: Vec<Value> = content
         .identity_schemas
@@ -123,7 +136,11 @@ pub fn identity_config(content: &RevisionContent) -> Value {
         .collect();
     set_path(&mut root, "identity.schemas", Value::Array(schemas));
     if let Some(default) = content.identity_schemas.iter().find(|s| s.is_default) {
-        set_path(&mut root, "identity.default_schema_id", json!(default.import_id));
+        set_path(
+            &mut root,
+            "identity.default_schema_id",
+            json!(default.import_id),
+        );
     }
     Value::Object(root)
 }
@@ -150,13 +167,22 @@ pub fn tenant_config(content: &RevisionContent) -> TenantConfig {
         identity_schemas: content
             .identity_schemas
             .iter()
-            .map(|s| IdentitySchemaRef { id: s.import_id.clone(), url: s.url(), is_default: s.is_default })
+            .map(|s| IdentitySchemaRef {
+                id: s.import_id.clone(),
+                url: s.url(),
+                is_default: s.is_default,
+            })
             .collect(),
         namespaces: content
             .keto_namespaces
             .iter()
-            .map(|n| NamespaceRef { id: n.namespace_id, name: n.name.clone() })
+            .map(|n| NamespaceRef {
+                id: n.namespace_id,
+                name: n.name.clone(),
+            })
             .collect(),
-        max_read_depth: content.keto_read_max_depth.unwrap_or(DEFAULT_MAX_READ_DEPTH),
+        max_read_depth: content
+            .keto_read_max_depth
+            .unwrap_or(DEFAULT_MAX_READ_DEPTH),
     }
 }

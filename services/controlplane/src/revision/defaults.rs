@@ -8,7 +8,11 @@ use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
 fn secret() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }
 
 /// Kratos' defaults, UI URLs on the project's own host, and fresh secrets.
@@ -80,11 +84,16 @@ pub fn default_permission_config() -> Value {
 
 /// The first revision of a new project.
 pub fn default_revision(name: &str, public_url: &str) -> Result<RevisionContent> {
-    let mut content = RevisionContent { name: name.to_owned(), ..RevisionContent::default() };
+    let mut content = RevisionContent {
+        name: name.to_owned(),
+        ..RevisionContent::default()
+    };
     let warnings = normalize_identity(&default_identity_config(public_url), &mut content)?;
     let more = normalize_permission(&default_permission_config(), &mut content)?;
     if !warnings.is_empty() || !more.is_empty() {
-        return Err(Error::internal(format!("default config has warnings: {warnings:?} {more:?}")));
+        return Err(Error::internal(format!(
+            "default config has warnings: {warnings:?} {more:?}"
+        )));
     }
     Ok(content)
 }

@@ -148,8 +148,17 @@ pub const HOSTED_ONLY: &[&str] = &[
 ];
 
 /// The same for the permission (Keto) config.
-pub const PERMISSION_HOSTED_ONLY: &[&str] =
-    &["serve", "dsn", "log", "tracing", "dev", "sqa", "sqa-opt-out", "profiling", "clients"];
+pub const PERMISSION_HOSTED_ONLY: &[&str] = &[
+    "serve",
+    "dsn",
+    "log",
+    "tracing",
+    "dev",
+    "sqa",
+    "sqa-opt-out",
+    "profiling",
+    "clients",
+];
 
 pub fn key_by_path(path: &str) -> Option<&'static Key> {
     IDENTITY_KEYS.iter().find(|k| k.path == path)
@@ -160,7 +169,12 @@ pub fn key_by_column(column: &str) -> Option<&'static Key> {
 }
 
 pub fn is_hosted_only(path: &str, list: &[&str]) -> bool {
-    list.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.')))
+    list.iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 #[cfg(test)]

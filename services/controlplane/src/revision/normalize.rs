@@ -6,8 +6,8 @@
 
 use super::keys::{HOSTED_ONLY, Kind, PERMISSION_HOSTED_ONLY, is_hosted_only, key_by_path};
 use super::model::{
-    HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent, WARNING_DROPPED_KEY,
-    WARNING_SUBSTITUTED, Warning,
+    HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
+    WARNING_DROPPED_KEY, WARNING_SUBSTITUTED, Warning,
 };
 use base64::Engine;
 use kernel::{Error, Result};
@@ -26,14 +26,16 @@ fn invalid(prefix: &str, path: &str, why: impl std::fmt::Display) -> Error {
 fn dropped(prefix: &str, path: &str) -> Warning {
     Warning {
         code: WARNING_DROPPED_KEY,
-        message: format!(
-            "`{prefix}.{path}` can not be set in a hosted project and was ignored"
-        ),
+        message: format!("`{prefix}.{path}` can not be set in a hosted project and was ignored"),
     }
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// Checks a Go duration: one or more `<number><unit>` with units ns, us, µs, ms, s, m, h.
@@ -43,7 +45,9 @@ pub fn is_go_duration(s: &str) -> bool {
         return false;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if digits == 0 || rest[..digits].parse::<f64>().is_err() {
             return false;
         }
@@ -72,7 +76,9 @@ fn check_kind(prefix: &str, path: &str, kind: Kind, value: &Value) -> Result<Val
         Kind::Duration => value.as_str().is_some_and(is_go_duration),
         Kind::Bool => value.is_boolean(),
         Kind::Int => value.as_u64().is_some_and(|n| i64::try_from(n).is_ok()),
-        Kind::StrList => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        Kind::StrList => value
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string)),
         Kind::Object => value.is_object(),
         Kind::OneOf(options) => value.as_str().is_some_and(|s| options.contains(&s)),
     };
@@ -92,7 +98,13 @@ fn check_kind(prefix: &str, path: &str, kind: Kind, value: &Value) -> Result<Val
     Err(invalid(prefix, path, format!("must be {expected}")))
 }
 
-const FLOWS: &[&str] = &["login", "registration", "settings", "recovery", "verification"];
+const FLOWS: &[&str] = &[
+    "login",
+    "registration",
+    "settings",
+    "recovery",
+    "verification",
+];
 
 /// Every place a hook list may stand, below `selfservice.flows`.
 static HOOK_KEYS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
@@ -107,7 +119,14 @@ static HOOK_KEYS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
     for method in ["password", "oidc", "webauthn"] {
         keys.insert(format!("registration.after.{method}.hooks"));
     }
-    for method in ["password", "profile", "oidc", "totp", "webauthn", "lookup_secret"] {
+    for method in [
+        "password",
+        "profile",
+        "oidc",
+        "totp",
+        "webauthn",
+        "lookup_secret",
+    ] {
         keys.insert(format!("settings.after.{method}.hooks"));
     }
     keys
@@ -123,7 +142,14 @@ static CONTAINERS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     let mut set = HashSet::new();
     let mut add_parents = |path: &str| {
         let mut parent = String::new();
-        for segment in path.split('.').collect::<Vec<_>>().iter().rev().skip(1).rev() {
+        for segment in path
+            .split('.')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
             parent = join(&parent, segment);
             set.insert(parent.clone());
         }
@@ -143,15 +169,31 @@ static CONTAINERS: LazyLock<HashSet<String>> = LazyLock::new(|| {
 /// caller has cleared). Returns warnings for dropped keys.
 pub fn normalize_identity(config: &Value, out: &mut RevisionContent) -> Result<Vec<Warning>> {
     let Some(root) = config.as_object() else {
-        return Err(Error::bad_request(format!("`{IDENTITY_PREFIX}` must be an object")));
+        return Err(Error::bad_request(format!(
+            "`{IDENTITY_PREFIX}` must be an object"
+        )));
     };
-    let mut walk = IdentityWalk { out, warnings: Vec::new(), schemas: None, default_schema_id: None };
+    let mut walk = IdentityWalk {
+        out,
+        warnings: Vec::new(),
+        schemas: None,
+        default_schema_id: None,
+    };
     walk.object("", root)?;
-    let IdentityWalk { out, mut warnings, schemas, default_schema_id } = walk;
+    let IdentityWalk {
+        out,
+        mut warnings,
+        schemas,
+        default_schema_id,
+    } = walk;
     // Canonical order: by config key (as the document's keys sort), and in
     // list order within one key.
     out.hooks.sort_by(|a, b| a.config_key.cmp(&b.config_key));
-    out.identity_schemas = settle_schemas(schemas.unwrap_or_default(), default_schema_id, &mut warnings)?;
+    out.identity_schemas = settle_schemas(
+        schemas.unwrap_or_default(),
+        default_schema_id,
+        &mut warnings,
+    )?;
     Ok(warnings)
 }
 
@@ -208,7 +250,11 @@ impl IdentityWalk<'_> {
                 .ok_or_else(|| invalid(IDENTITY_PREFIX, path, "must be an object"))?;
             return self.object(path, map);
         }
-        Err(invalid(IDENTITY_PREFIX, path, "is not a known configuration key"))
+        Err(invalid(
+            IDENTITY_PREFIX,
+            path,
+            "is not a known configuration key",
+        ))
     }
 
     fn hooks(&mut self, path: &str, config_key: &str, value: &Value) -> Result<()> {
@@ -220,13 +266,18 @@ impl IdentityWalk<'_> {
             let map = item
                 .as_object()
                 .ok_or_else(|| invalid(IDENTITY_PREFIX, &item_path, "must be an object"))?;
-            let hook = map
-                .get("hook")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid(IDENTITY_PREFIX, &join(&item_path, "hook"), "must be a hook name"))?;
+            let hook = map.get("hook").and_then(Value::as_str).ok_or_else(|| {
+                invalid(
+                    IDENTITY_PREFIX,
+                    &join(&item_path, "hook"),
+                    "must be a hook name",
+                )
+            })?;
             let allowed = match hook {
                 "session" => config_key.starts_with("registration.after."),
-                "revoke_active_sessions" | "require_verified_address" => config_key.starts_with("login.after."),
+                "revoke_active_sessions" | "require_verified_address" => {
+                    config_key.starts_with("login.after.")
+                }
                 "show_verification_ui" => config_key.starts_with("registration.after."),
                 "web_hook" => true,
                 _ => false,
@@ -235,22 +286,40 @@ impl IdentityWalk<'_> {
                 return Err(invalid(
                     IDENTITY_PREFIX,
                     &join(&item_path, "hook"),
-                    format!("`{hook}` is not a hook that can run at selfservice.flows.{config_key}"),
+                    format!(
+                        "`{hook}` is not a hook that can run at selfservice.flows.{config_key}"
+                    ),
                 ));
             }
-            let mut row = HookRow { config_key: config_key.to_owned(), hook: hook.to_owned(), ..HookRow::default() };
+            let mut row = HookRow {
+                config_key: config_key.to_owned(),
+                hook: hook.to_owned(),
+                ..HookRow::default()
+            };
             for (key, v) in map {
                 match key.as_str() {
                     "hook" => {}
-                    "config" if hook == "web_hook" => self.web_hook(&join(&item_path, "config"), v, &mut row)?,
+                    "config" if hook == "web_hook" => {
+                        self.web_hook(&join(&item_path, "config"), v, &mut row)?
+                    }
                     "config" if v.as_object().is_some_and(Map::is_empty) || v.is_null() => {}
                     _ => {
-                        return Err(invalid(IDENTITY_PREFIX, &join(&item_path, key), "is not a known hook key"));
+                        return Err(invalid(
+                            IDENTITY_PREFIX,
+                            &join(&item_path, key),
+                            "is not a known hook key",
+                        ));
                     }
                 }
             }
-            if hook == "web_hook" && (row.web_hook_config_url.is_none() || row.web_hook_config_method.is_none()) {
-                return Err(invalid(IDENTITY_PREFIX, &join(&item_path, "config"), "needs url and method"));
+            if hook == "web_hook"
+                && (row.web_hook_config_url.is_none() || row.web_hook_config_method.is_none())
+            {
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(&item_path, "config"),
+                    "needs url and method",
+                ));
             }
             self.out.hooks.push(row);
         }
@@ -258,9 +327,13 @@ impl IdentityWalk<'_> {
     }
 
     fn web_hook(&mut self, path: &str, value: &Value, row: &mut HookRow) -> Result<()> {
-        let map = value.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, path, "must be an object"))?;
+        let map = value
+            .as_object()
+            .ok_or_else(|| invalid(IDENTITY_PREFIX, path, "must be an object"))?;
         let text = |p: &str, v: &Value| -> Result<String> {
-            v.as_str().map(str::to_owned).ok_or_else(|| invalid(IDENTITY_PREFIX, p, "must be a string"))
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(IDENTITY_PREFIX, p, "must be a string"))
         };
         for (key, v) in map {
             let p = join(path, key);
@@ -285,7 +358,9 @@ impl IdentityWalk<'_> {
                     }
                 }
                 "response" => {
-                    let response = v.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, &p, "must be an object"))?;
+                    let response = v
+                        .as_object()
+                        .ok_or_else(|| invalid(IDENTITY_PREFIX, &p, "must be an object"))?;
                     for (rk, rv) in response {
                         let rp = join(&p, rk);
                         match rk.as_str() {
@@ -305,39 +380,63 @@ impl IdentityWalk<'_> {
     }
 
     fn web_hook_auth(&mut self, path: &str, value: &Value, row: &mut HookRow) -> Result<()> {
-        let map = value.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, path, "must be an object"))?;
-        let kind = map
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(IDENTITY_PREFIX, &join(path, "type"), "must be api_key or basic_auth"))?;
+        let map = value
+            .as_object()
+            .ok_or_else(|| invalid(IDENTITY_PREFIX, path, "must be an object"))?;
+        let kind = map.get("type").and_then(Value::as_str).ok_or_else(|| {
+            invalid(
+                IDENTITY_PREFIX,
+                &join(path, "type"),
+                "must be api_key or basic_auth",
+            )
+        })?;
         let config_path = join(path, "config");
         let empty = Map::new();
         let config = match map.get("config") {
             None => &empty,
-            Some(v) => v.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, &config_path, "must be an object"))?,
+            Some(v) => v
+                .as_object()
+                .ok_or_else(|| invalid(IDENTITY_PREFIX, &config_path, "must be an object"))?,
         };
         for key in map.keys() {
             if key != "type" && key != "config" {
-                return Err(invalid(IDENTITY_PREFIX, &join(path, key), "is not a known key"));
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(path, key),
+                    "is not a known key",
+                ));
             }
         }
         let field = |name: &str| -> Result<Option<String>> {
             match config.get(name) {
                 None => Ok(None),
-                Some(v) => v
-                    .as_str()
-                    .map(|s| Some(s.to_owned()))
-                    .ok_or_else(|| invalid(IDENTITY_PREFIX, &join(&config_path, name), "must be a string")),
+                Some(v) => v.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| {
+                    invalid(
+                        IDENTITY_PREFIX,
+                        &join(&config_path, name),
+                        "must be a string",
+                    )
+                }),
             }
         };
         let allowed: &[&str] = match kind {
             "api_key" => &["name", "value", "in"],
             "basic_auth" => &["user", "password"],
-            _ => return Err(invalid(IDENTITY_PREFIX, &join(path, "type"), "must be api_key or basic_auth")),
+            _ => {
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(path, "type"),
+                    "must be api_key or basic_auth",
+                ));
+            }
         };
         for key in config.keys() {
             if !allowed.contains(&key.as_str()) {
-                return Err(invalid(IDENTITY_PREFIX, &join(&config_path, key), "is not a known key"));
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(&config_path, key),
+                    "is not a known key",
+                ));
             }
         }
         row.web_hook_config_auth_type = Some(kind.to_owned());
@@ -349,7 +448,11 @@ impl IdentityWalk<'_> {
                 && p != "header"
                 && p != "cookie"
             {
-                return Err(invalid(IDENTITY_PREFIX, &join(&config_path, "in"), "must be header or cookie"));
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(&config_path, "in"),
+                    "must be header or cookie",
+                ));
             }
             row.web_hook_config_auth_api_key_in = placement;
         } else {
@@ -368,10 +471,16 @@ impl IdentityWalk<'_> {
         let mut seen = HashSet::new();
         for (i, item) in items.iter().enumerate() {
             let path = format!("{SCHEMAS_PATH}.{i}");
-            let map = item.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, &path, "must be an object"))?;
+            let map = item
+                .as_object()
+                .ok_or_else(|| invalid(IDENTITY_PREFIX, &path, "must be an object"))?;
             for key in map.keys() {
                 if key != "id" && key != "url" {
-                    return Err(invalid(IDENTITY_PREFIX, &join(&path, key), "is not a known key"));
+                    return Err(invalid(
+                        IDENTITY_PREFIX,
+                        &join(&path, key),
+                        "is not a known key",
+                    ));
                 }
             }
             let id = map
@@ -380,7 +489,9 @@ impl IdentityWalk<'_> {
                 .ok_or_else(|| invalid(IDENTITY_PREFIX, &join(&path, "id"), "must be a string"))?;
             if id.is_empty()
                 || id.len() > 64
-                || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
             {
                 return Err(invalid(
                     IDENTITY_PREFIX,
@@ -389,17 +500,28 @@ impl IdentityWalk<'_> {
                 ));
             }
             if !seen.insert(id.to_owned()) {
-                return Err(invalid(IDENTITY_PREFIX, &join(&path, "id"), format!("`{id}` is used twice")));
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(&path, "id"),
+                    format!("`{id}` is used twice"),
+                ));
             }
             let url_path = join(&path, "url");
             let url = map
                 .get("url")
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid(IDENTITY_PREFIX, &url_path, "must be a string"))?;
-            let mut row = IdentitySchemaRow { import_id: id.to_owned(), ..IdentitySchemaRow::default() };
+            let mut row = IdentitySchemaRow {
+                import_id: id.to_owned(),
+                ..IdentitySchemaRow::default()
+            };
             if let Some(preset) = url.strip_prefix("preset://") {
                 if preset != "email" && preset != "username" {
-                    return Err(invalid(IDENTITY_PREFIX, &url_path, "must be preset://email or preset://username"));
+                    return Err(invalid(
+                        IDENTITY_PREFIX,
+                        &url_path,
+                        "must be preset://email or preset://username",
+                    ));
                 }
                 row.preset = Some(preset.to_owned());
             } else if let Some(encoded) = url.strip_prefix("base64://") {
@@ -407,10 +529,19 @@ impl IdentityWalk<'_> {
                     .decode(encoded)
                     .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(encoded))
                     .map_err(|_| invalid(IDENTITY_PREFIX, &url_path, "is not valid base64"))?;
-                let schema: Value = serde_json::from_slice(&decoded)
-                    .map_err(|_| invalid(IDENTITY_PREFIX, &url_path, "does not decode to a JSON schema"))?;
+                let schema: Value = serde_json::from_slice(&decoded).map_err(|_| {
+                    invalid(
+                        IDENTITY_PREFIX,
+                        &url_path,
+                        "does not decode to a JSON schema",
+                    )
+                })?;
                 if !schema.is_object() {
-                    return Err(invalid(IDENTITY_PREFIX, &url_path, "does not decode to a JSON schema object"));
+                    return Err(invalid(
+                        IDENTITY_PREFIX,
+                        &url_path,
+                        "does not decode to a JSON schema object",
+                    ));
                 }
                 row.import_url = Some(url.to_owned());
             } else if url.starts_with("file://") {
@@ -431,18 +562,26 @@ impl IdentityWalk<'_> {
     }
 
     fn providers(&mut self, value: &Value) -> Result<()> {
-        let items = value
-            .as_array()
-            .ok_or_else(|| invalid(IDENTITY_PREFIX, PROVIDERS_PATH, "must be a list of providers"))?;
+        let items = value.as_array().ok_or_else(|| {
+            invalid(
+                IDENTITY_PREFIX,
+                PROVIDERS_PATH,
+                "must be a list of providers",
+            )
+        })?;
         let mut seen = HashSet::new();
         for (i, item) in items.iter().enumerate() {
             let path = format!("{PROVIDERS_PATH}.{i}");
-            let map = item.as_object().ok_or_else(|| invalid(IDENTITY_PREFIX, &path, "must be an object"))?;
+            let map = item
+                .as_object()
+                .ok_or_else(|| invalid(IDENTITY_PREFIX, &path, "must be an object"))?;
             let mut row = OidcProviderRow::default();
             for (key, v) in map {
                 let p = join(&path, key);
                 let text = || -> Result<String> {
-                    v.as_str().map(str::to_owned).ok_or_else(|| invalid(IDENTITY_PREFIX, &p, "must be a string"))
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| invalid(IDENTITY_PREFIX, &p, "must be a string"))
                 };
                 let url = || -> Result<String> {
                     check_kind(IDENTITY_PREFIX, &p, Kind::Url, v)?;
@@ -453,11 +592,29 @@ impl IdentityWalk<'_> {
                     "provider" => {
                         let provider = text()?;
                         const PROVIDERS: &[&str] = &[
-                            "generic", "google", "github", "gitlab", "microsoft", "discord", "slack", "facebook",
-                            "vk", "yandex", "apple", "auth0", "spotify", "netid", "dingtalk", "patreon",
+                            "generic",
+                            "google",
+                            "github",
+                            "gitlab",
+                            "microsoft",
+                            "discord",
+                            "slack",
+                            "facebook",
+                            "vk",
+                            "yandex",
+                            "apple",
+                            "auth0",
+                            "spotify",
+                            "netid",
+                            "dingtalk",
+                            "patreon",
                         ];
                         if !PROVIDERS.contains(&provider.as_str()) {
-                            return Err(invalid(IDENTITY_PREFIX, &p, format!("must be one of {}", PROVIDERS.join(", "))));
+                            return Err(invalid(
+                                IDENTITY_PREFIX,
+                                &p,
+                                format!("must be one of {}", PROVIDERS.join(", ")),
+                            ));
                         }
                         row.provider = provider;
                     }
@@ -476,7 +633,13 @@ impl IdentityWalk<'_> {
                     }
                     "scope" => {
                         check_kind(IDENTITY_PREFIX, &p, Kind::StrList, v)?;
-                        row.scope = Some(v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect());
+                        row.scope = Some(
+                            v.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect(),
+                        );
                     }
                     "requested_claims" => {
                         check_kind(IDENTITY_PREFIX, &p, Kind::Object, v)?;
@@ -494,7 +657,11 @@ impl IdentityWalk<'_> {
                 return Err(invalid(IDENTITY_PREFIX, &path, "needs id and provider"));
             }
             if !seen.insert(row.provider_id.clone()) {
-                return Err(invalid(IDENTITY_PREFIX, &join(&path, "id"), "is used twice"));
+                return Err(invalid(
+                    IDENTITY_PREFIX,
+                    &join(&path, "id"),
+                    "is used twice",
+                ));
             }
             self.out.oidc_providers.push(row);
         }
@@ -533,7 +700,9 @@ fn settle_schemas(
             let first = kept[0].import_id.clone();
             warnings.push(Warning {
                 code: WARNING_SUBSTITUTED,
-                message: format!("the default identity schema `{id}` was not imported; `{first}` is the default"),
+                message: format!(
+                    "the default identity schema `{id}` was not imported; `{first}` is the default"
+                ),
             });
             first
         }
@@ -555,7 +724,9 @@ fn settle_schemas(
 /// Normalizes a Keto config into the permission part of `out`.
 pub fn normalize_permission(config: &Value, out: &mut RevisionContent) -> Result<Vec<Warning>> {
     let Some(root) = config.as_object() else {
-        return Err(Error::bad_request(format!("`{PERMISSION_PREFIX}` must be an object")));
+        return Err(Error::bad_request(format!(
+            "`{PERMISSION_PREFIX}` must be an object"
+        )));
     };
     let mut warnings = Vec::new();
     for (key, value) in root {
@@ -564,56 +735,112 @@ pub fn normalize_permission(config: &Value, out: &mut RevisionContent) -> Result
         }
         match key.as_str() {
             "namespaces" => {
-                let items = value
-                    .as_array()
-                    .ok_or_else(|| invalid(PERMISSION_PREFIX, "namespaces", "must be a list of {id, name}"))?;
+                let items = value.as_array().ok_or_else(|| {
+                    invalid(
+                        PERMISSION_PREFIX,
+                        "namespaces",
+                        "must be a list of {id, name}",
+                    )
+                })?;
                 let (mut names, mut ids) = (HashSet::new(), HashSet::new());
                 for (i, item) in items.iter().enumerate() {
                     let path = format!("namespaces.{i}");
-                    let map = item.as_object().ok_or_else(|| invalid(PERMISSION_PREFIX, &path, "must be an object"))?;
+                    let map = item
+                        .as_object()
+                        .ok_or_else(|| invalid(PERMISSION_PREFIX, &path, "must be an object"))?;
                     for k in map.keys() {
                         if k != "id" && k != "name" {
-                            return Err(invalid(PERMISSION_PREFIX, &join(&path, k), "is not a known key"));
+                            return Err(invalid(
+                                PERMISSION_PREFIX,
+                                &join(&path, k),
+                                "is not a known key",
+                            ));
                         }
                     }
                     let name = map
                         .get("name")
                         .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)))
-                        .ok_or_else(|| invalid(PERMISSION_PREFIX, &join(&path, "name"), "must be a name of letters, digits, _ or -"))?;
+                        .filter(|n| {
+                            !n.is_empty()
+                                && n.chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+                        })
+                        .ok_or_else(|| {
+                            invalid(
+                                PERMISSION_PREFIX,
+                                &join(&path, "name"),
+                                "must be a name of letters, digits, _ or -",
+                            )
+                        })?;
                     let id = match map.get("id") {
                         None => i64::try_from(i).unwrap_or(i64::MAX),
-                        Some(v) => v
-                            .as_i64()
-                            .filter(|n| *n >= 0)
-                            .ok_or_else(|| invalid(PERMISSION_PREFIX, &join(&path, "id"), "must be a non-negative integer"))?,
+                        Some(v) => v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+                            invalid(
+                                PERMISSION_PREFIX,
+                                &join(&path, "id"),
+                                "must be a non-negative integer",
+                            )
+                        })?,
                     };
                     if !names.insert(name.to_owned()) {
-                        return Err(invalid(PERMISSION_PREFIX, &join(&path, "name"), format!("`{name}` is used twice")));
+                        return Err(invalid(
+                            PERMISSION_PREFIX,
+                            &join(&path, "name"),
+                            format!("`{name}` is used twice"),
+                        ));
                     }
                     if !ids.insert(id) {
-                        return Err(invalid(PERMISSION_PREFIX, &join(&path, "id"), format!("{id} is used twice")));
+                        return Err(invalid(
+                            PERMISSION_PREFIX,
+                            &join(&path, "id"),
+                            format!("{id} is used twice"),
+                        ));
                     }
-                    out.keto_namespaces.push(KetoNamespaceRow { namespace_id: id, name: name.to_owned() });
+                    out.keto_namespaces.push(KetoNamespaceRow {
+                        namespace_id: id,
+                        name: name.to_owned(),
+                    });
                 }
             }
             "limit" => {
-                let map = value.as_object().ok_or_else(|| invalid(PERMISSION_PREFIX, "limit", "must be an object"))?;
+                let map = value
+                    .as_object()
+                    .ok_or_else(|| invalid(PERMISSION_PREFIX, "limit", "must be an object"))?;
                 for (k, v) in map {
                     match k.as_str() {
                         "max_read_depth" => {
-                            let depth = v
-                                .as_i64()
-                                .filter(|d| (1..=1000).contains(d))
-                                .ok_or_else(|| invalid(PERMISSION_PREFIX, "limit.max_read_depth", "must be an integer from 1 to 1000"))?;
+                            let depth =
+                                v.as_i64()
+                                    .filter(|d| (1..=1000).contains(d))
+                                    .ok_or_else(|| {
+                                        invalid(
+                                            PERMISSION_PREFIX,
+                                            "limit.max_read_depth",
+                                            "must be an integer from 1 to 1000",
+                                        )
+                                    })?;
                             out.keto_read_max_depth = Some(depth);
                         }
-                        _ => return Err(invalid(PERMISSION_PREFIX, &join("limit", k), "is not a known configuration key")),
+                        _ => {
+                            return Err(invalid(
+                                PERMISSION_PREFIX,
+                                &join("limit", k),
+                                "is not a known configuration key",
+                            ));
+                        }
                     }
                 }
             }
-            _ if is_hosted_only(key, PERMISSION_HOSTED_ONLY) => warnings.push(dropped(PERMISSION_PREFIX, key)),
-            _ => return Err(invalid(PERMISSION_PREFIX, key, "is not a known configuration key")),
+            _ if is_hosted_only(key, PERMISSION_HOSTED_ONLY) => {
+                warnings.push(dropped(PERMISSION_PREFIX, key))
+            }
+            _ => {
+                return Err(invalid(
+                    PERMISSION_PREFIX,
+                    key,
+                    "is not a known configuration key",
+                ));
+            }
         }
     }
     Ok(warnings)

@@ -71,69 +71,155 @@ pub fn kratos_quickstart() -> Value {
 
 #[test]
 fn the_default_config_is_valid_and_complete() {
-    let content = default_revision("p", "http://slug.projects.localhost").unwrap_or_else(|e| panic!("{e}"));
+    let content =
+        default_revision("p", "http://slug.projects.localhost").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(content.identity_schemas.len(), 1);
     assert_eq!(content.identity_schemas[0].preset.as_deref(), Some("email"));
     assert_eq!(content.hooks.len(), 1);
-    assert_eq!(content.hooks[0].config_key, "registration.after.password.hooks");
-    assert_eq!(content.scalars["kratos_selfservice_methods_password_enabled"], json!(true));
-    assert_eq!(content.scalars["kratos_selfservice_flows_recovery_enabled"], json!(true));
-    assert_eq!(content.scalars["kratos_selfservice_flows_login_ui_url"], json!("http://slug.projects.localhost/ui/login"));
-    let secrets = content.scalars["kratos_secrets_cookie"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        content.hooks[0].config_key,
+        "registration.after.password.hooks"
+    );
+    assert_eq!(
+        content.scalars["kratos_selfservice_methods_password_enabled"],
+        json!(true)
+    );
+    assert_eq!(
+        content.scalars["kratos_selfservice_flows_recovery_enabled"],
+        json!(true)
+    );
+    assert_eq!(
+        content.scalars["kratos_selfservice_flows_login_ui_url"],
+        json!("http://slug.projects.localhost/ui/login")
+    );
+    let secrets = content.scalars["kratos_secrets_cookie"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(secrets[0].as_str().map(str::len), Some(32));
     let other = default_identity_config("http://x");
-    assert_ne!(other["secrets"], default_identity_config("http://x")["secrets"], "secrets are fresh per project");
+    assert_ne!(
+        other["secrets"],
+        default_identity_config("http://x")["secrets"],
+        "secrets are fresh per project"
+    );
 }
 
 #[test]
 fn the_kratos_quickstart_imports_with_a_warning_per_dropped_key() {
     let (content, warnings) = identity(kratos_quickstart()).unwrap_or_else(|e| panic!("{e}"));
-    for dropped in ["dsn", "serve", "log", "ciphers", "hashers", "identity.schemas.0.url"] {
+    for dropped in [
+        "dsn",
+        "serve",
+        "log",
+        "ciphers",
+        "hashers",
+        "identity.schemas.0.url",
+    ] {
         assert!(
-            warnings.iter().any(|w| w.contains(&format!("services.identity.config.{dropped}"))),
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("services.identity.config.{dropped}"))),
             "no warning for {dropped}: {warnings:#?}"
         );
     }
-    assert!(warnings.iter().any(|w| w.contains("preset://email")), "the schema substitution is announced");
-    assert_eq!(content.scalars["kratos_selfservice_flows_login_lifespan"], json!("10m"));
-    assert_eq!(content.scalars["kratos_secrets_cookie"], json!(["PLEASE-CHANGE-ME-I-AM-VERY-INSECURE"]));
+    assert!(
+        warnings.iter().any(|w| w.contains("preset://email")),
+        "the schema substitution is announced"
+    );
+    assert_eq!(
+        content.scalars["kratos_selfservice_flows_login_lifespan"],
+        json!("10m")
+    );
+    assert_eq!(
+        content.scalars["kratos_secrets_cookie"],
+        json!(["PLEASE-CHANGE-ME-I-AM-VERY-INSECURE"])
+    );
     assert_eq!(content.hooks[0].hook, "session");
     assert_eq!(content.identity_schemas[0].preset.as_deref(), Some("email"));
 }
 
 #[test]
 fn wrong_types_are_rejected_naming_the_key() {
-    rejects(json!({ "selfservice": { "flows": { "recovery": { "enabled": "yes" } } } }), "selfservice.flows.recovery.enabled");
-    rejects(json!({ "selfservice": { "flows": { "login": { "lifespan": "ten minutes" } } } }), "selfservice.flows.login.lifespan");
-    rejects(json!({ "selfservice": { "flows": { "login": { "ui_url": "not a url" } } } }), "selfservice.flows.login.ui_url");
-    rejects(json!({ "session": { "cookie": { "same_site": "Sometimes" } } }), "session.cookie.same_site");
+    rejects(
+        json!({ "selfservice": { "flows": { "recovery": { "enabled": "yes" } } } }),
+        "selfservice.flows.recovery.enabled",
+    );
+    rejects(
+        json!({ "selfservice": { "flows": { "login": { "lifespan": "ten minutes" } } } }),
+        "selfservice.flows.login.lifespan",
+    );
+    rejects(
+        json!({ "selfservice": { "flows": { "login": { "ui_url": "not a url" } } } }),
+        "selfservice.flows.login.ui_url",
+    );
+    rejects(
+        json!({ "session": { "cookie": { "same_site": "Sometimes" } } }),
+        "session.cookie.same_site",
+    );
     rejects(json!({ "secrets": { "cookie": "one" } }), "secrets.cookie");
-    rejects(json!({ "selfservice": { "methods": { "password": { "config": { "min_password_length": -1 } } } } }), "min_password_length");
+    rejects(
+        json!({ "selfservice": { "methods": { "password": { "config": { "min_password_length": -1 } } } } }),
+        "min_password_length",
+    );
     rejects(json!({ "selfservice": "everything" }), "selfservice");
 }
 
 #[test]
 fn unknown_keys_are_rejected_naming_the_key() {
-    rejects(json!({ "selfservice": { "flows": { "login": { "colour": "red" } } } }), "selfservice.flows.login.colour");
+    rejects(
+        json!({ "selfservice": { "flows": { "login": { "colour": "red" } } } }),
+        "selfservice.flows.login.colour",
+    );
     rejects(json!({ "nonsense": true }), "nonsense");
-    rejects(json!({ "selfservice": { "flows": { "login": { "after": { "magic": { "hooks": [] } } } } } }), "magic");
+    rejects(
+        json!({ "selfservice": { "flows": { "login": { "after": { "magic": { "hooks": [] } } } } } }),
+        "magic",
+    );
 }
 
 #[test]
 fn hooks_are_checked() {
-    rejects(json!({ "selfservice": { "flows": { "login": { "after": { "hooks": [{ "hook": "session" }] } } } } }), "hook");
-    rejects(json!({ "selfservice": { "flows": { "registration": { "after": { "hooks": [{ "hook": "web_hook", "config": { "url": "https://x.example" } }] } } } } }), "config");
-    rejects(json!({ "selfservice": { "flows": { "registration": { "after": { "hooks": [{ "hook": "web_hook", "config": { "url": "https://x.example", "method": "POST", "auth": { "type": "magic" } } }] } } } } }), "auth.type");
+    rejects(
+        json!({ "selfservice": { "flows": { "login": { "after": { "hooks": [{ "hook": "session" }] } } } } }),
+        "hook",
+    );
+    rejects(
+        json!({ "selfservice": { "flows": { "registration": { "after": { "hooks": [{ "hook": "web_hook", "config": { "url": "https://x.example" } }] } } } } }),
+        "config",
+    );
+    rejects(
+        json!({ "selfservice": { "flows": { "registration": { "after": { "hooks": [{ "hook": "web_hook", "config": { "url": "https://x.example", "method": "POST", "auth": { "type": "magic" } } }] } } } } }),
+        "auth.type",
+    );
 }
 
 #[test]
 fn identity_schemas_are_checked() {
-    rejects(json!({ "identity": { "schemas": [{ "id": "a b", "url": "preset://email" }] } }), "identity.schemas.0.id");
-    rejects(json!({ "identity": { "schemas": [{ "id": "a", "url": "preset://phone" }] } }), "identity.schemas.0.url");
-    rejects(json!({ "identity": { "schemas": [{ "id": "a", "url": "https://example.com/s.json" }] } }), "identity.schemas.0.url");
-    rejects(json!({ "identity": { "schemas": [{ "id": "a", "url": "base64://!!!" }] } }), "identity.schemas.0.url");
-    rejects(json!({ "identity": { "schemas": [{ "id": "a", "url": "preset://email" }, { "id": "a", "url": "preset://username" }] } }), "used twice");
-    rejects(json!({ "identity": { "default_schema_id": "b", "schemas": [{ "id": "a", "url": "preset://email" }] } }), "default_schema_id");
+    rejects(
+        json!({ "identity": { "schemas": [{ "id": "a b", "url": "preset://email" }] } }),
+        "identity.schemas.0.id",
+    );
+    rejects(
+        json!({ "identity": { "schemas": [{ "id": "a", "url": "preset://phone" }] } }),
+        "identity.schemas.0.url",
+    );
+    rejects(
+        json!({ "identity": { "schemas": [{ "id": "a", "url": "https://example.com/s.json" }] } }),
+        "identity.schemas.0.url",
+    );
+    rejects(
+        json!({ "identity": { "schemas": [{ "id": "a", "url": "base64://!!!" }] } }),
+        "identity.schemas.0.url",
+    );
+    rejects(
+        json!({ "identity": { "schemas": [{ "id": "a", "url": "preset://email" }, { "id": "a", "url": "preset://username" }] } }),
+        "used twice",
+    );
+    rejects(
+        json!({ "identity": { "default_schema_id": "b", "schemas": [{ "id": "a", "url": "preset://email" }] } }),
+        "default_schema_id",
+    );
     let (content, warnings) = identity(json!({
         "identity": { "default_schema_id": "u", "schemas": [{ "id": "e", "url": "preset://email" }, { "id": "u", "url": "preset://username" }] }
     }))
@@ -151,8 +237,15 @@ fn hosted_only_keys_are_dropped_with_warnings() {
     }))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(content.scalars["kratos_cookies_same_site"], json!("Strict"));
-    for key in ["cookies.domain", "session.cookie.domain", "courier.template_override_path"] {
-        assert!(warnings.iter().any(|w| w.contains(key)), "{key}: {warnings:?}");
+    for key in [
+        "cookies.domain",
+        "session.cookie.domain",
+        "courier.template_override_path",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(key)),
+            "{key}: {warnings:?}"
+        );
     }
 }
 
@@ -166,15 +259,30 @@ fn permission_config_is_checked() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(content.keto_namespaces.len(), 2);
     assert_eq!(content.keto_read_max_depth, Some(7));
-    assert!(warnings[0].message.contains("services.permission.config.dsn"));
+    assert!(
+        warnings[0]
+            .message
+            .contains("services.permission.config.dsn")
+    );
     for (bad, key) in [
         (json!({ "namespaces": "file:///ns.ts" }), "namespaces"),
-        (json!({ "namespaces": [{ "id": 0, "name": "a" }, { "id": 0, "name": "b" }] }), "namespaces.1.id"),
-        (json!({ "limit": { "max_read_depth": 0 } }), "limit.max_read_depth"),
+        (
+            json!({ "namespaces": [{ "id": 0, "name": "a" }, { "id": 0, "name": "b" }] }),
+            "namespaces.1.id",
+        ),
+        (
+            json!({ "limit": { "max_read_depth": 0 } }),
+            "limit.max_read_depth",
+        ),
         (json!({ "limit": { "max_depth": 3 } }), "limit.max_depth"),
         (json!({ "unknown": 1 }), "unknown"),
     ] {
-        let err = replace_permission(&mut RevisionContent::default(), &bad).err().unwrap_or_else(|| panic!("accepted {bad}"));
-        assert!(err.reason.clone().unwrap_or_default().contains(key), "{err} does not name {key}");
+        let err = replace_permission(&mut RevisionContent::default(), &bad)
+            .err()
+            .unwrap_or_else(|| panic!("accepted {bad}"));
+        assert!(
+            err.reason.clone().unwrap_or_default().contains(key),
+            "{err} does not name {key}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use super::assemble::{identity_config, permission_config};
 use super::keys::{IDENTITY_KEYS, Kind};
-use super::model::{HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent};
+use super::model::{
+    HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
+};
 use super::{replace_identity, replace_permission};
 use base64::Engine;
 use rand::rngs::StdRng;
@@ -13,7 +15,9 @@ use serde_json::{Value, json};
 
 fn word(rng: &mut StdRng) -> String {
     let n = rng.random_range(1..12);
-    (0..n).map(|_| char::from(rng.random_range(b'a'..=b'z'))).collect()
+    (0..n)
+        .map(|_| char::from(rng.random_range(b'a'..=b'z')))
+        .collect()
 }
 
 fn url(rng: &mut StdRng) -> String {
@@ -24,17 +28,28 @@ fn value_for(kind: Kind, rng: &mut StdRng) -> Value {
     match kind {
         Kind::Str => json!(format!("{} {}", word(rng), word(rng))),
         Kind::Url => json!(url(rng)),
-        Kind::Duration => json!(format!("{}{}", rng.random_range(1..500), ["s", "m", "h", "ms"][rng.random_range(0..4)])),
+        Kind::Duration => json!(format!(
+            "{}{}",
+            rng.random_range(1..500),
+            ["s", "m", "h", "ms"][rng.random_range(0..4)]
+        )),
         Kind::Bool => json!(rng.random_bool(0.5)),
         Kind::Int => json!(rng.random_range(0..100_000)),
-        Kind::StrList => json!((0..rng.random_range(0..4)).map(|_| word(rng)).collect::<Vec<_>>()),
+        Kind::StrList => json!(
+            (0..rng.random_range(0..4))
+                .map(|_| word(rng))
+                .collect::<Vec<_>>()
+        ),
         Kind::Object => json!({ word(rng): word(rng), "X-Static": "1" }),
         Kind::OneOf(options) => json!(options[rng.random_range(0..options.len())]),
     }
 }
 
 fn random_hook(rng: &mut StdRng, config_key: &str) -> HookRow {
-    let mut row = HookRow { config_key: config_key.to_owned(), ..HookRow::default() };
+    let mut row = HookRow {
+        config_key: config_key.to_owned(),
+        ..HookRow::default()
+    };
     let can_session = config_key.starts_with("registration.after.");
     let can_login = config_key.starts_with("login.after.");
     row.hook = match rng.random_range(0..3) {
@@ -45,7 +60,8 @@ fn random_hook(rng: &mut StdRng, config_key: &str) -> HookRow {
     .to_owned();
     if row.hook == "web_hook" {
         row.web_hook_config_url = Some(url(rng));
-        row.web_hook_config_method = Some(["POST", "GET", "PUT"][rng.random_range(0..3)].to_owned());
+        row.web_hook_config_method =
+            Some(["POST", "GET", "PUT"][rng.random_range(0..3)].to_owned());
         if rng.random_bool(0.5) {
             row.web_hook_config_body = Some("base64://ZnVuY3Rpb24oY3R4KSB7fQ==".to_owned());
         }
@@ -71,10 +87,15 @@ fn random_hook(rng: &mut StdRng, config_key: &str) -> HookRow {
 }
 
 fn random_revision(rng: &mut StdRng) -> RevisionContent {
-    let mut content = RevisionContent { name: word(rng), ..RevisionContent::default() };
+    let mut content = RevisionContent {
+        name: word(rng),
+        ..RevisionContent::default()
+    };
     for key in IDENTITY_KEYS {
         if rng.random_bool(0.6) {
-            content.scalars.insert(key.column.to_owned(), value_for(key.kind, rng));
+            content
+                .scalars
+                .insert(key.column.to_owned(), value_for(key.kind, rng));
         }
     }
     let hook_keys = [
@@ -92,11 +113,16 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
             content.hooks.push(random_hook(rng, key));
         }
     }
-    content.hooks.sort_by(|a, b| a.config_key.cmp(&b.config_key));
+    content
+        .hooks
+        .sort_by(|a, b| a.config_key.cmp(&b.config_key));
     let schema_count = rng.random_range(1..4);
     let default = rng.random_range(0..schema_count);
     for i in 0..schema_count {
-        let mut row = IdentitySchemaRow { import_id: format!("s{i}-{}", word(rng)), ..IdentitySchemaRow::default() };
+        let mut row = IdentitySchemaRow {
+            import_id: format!("s{i}-{}", word(rng)),
+            ..IdentitySchemaRow::default()
+        };
         if rng.random_bool(0.5) {
             row.preset = Some(["email", "username"][rng.random_range(0..2)].to_owned());
         } else {
@@ -110,20 +136,28 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
     for i in 0..rng.random_range(0..3) {
         content.oidc_providers.push(OidcProviderRow {
             provider_id: format!("p{i}"),
-            provider: ["google", "github", "generic", "microsoft"][rng.random_range(0..4)].to_owned(),
+            provider: ["google", "github", "generic", "microsoft"][rng.random_range(0..4)]
+                .to_owned(),
             client_id: Some(word(rng)),
             client_secret: rng.random_bool(0.5).then(|| word(rng)),
             issuer_url: rng.random_bool(0.5).then(|| url(rng)),
             mapper_url: Some("base64://bG9jYWwgY2xhaW1zID0ge307IHt9".to_owned()),
-            scope: rng.random_bool(0.5).then(|| vec!["email".to_owned(), word(rng)]),
-            requested_claims: rng.random_bool(0.3).then(|| json!({ "id_token": { "email": null } })),
+            scope: rng
+                .random_bool(0.5)
+                .then(|| vec!["email".to_owned(), word(rng)]),
+            requested_claims: rng
+                .random_bool(0.3)
+                .then(|| json!({ "id_token": { "email": null } })),
             label: rng.random_bool(0.5).then(|| word(rng)),
             azure_tenant: rng.random_bool(0.2).then(|| word(rng)),
             ..OidcProviderRow::default()
         });
     }
     for i in 0..rng.random_range(0..4) {
-        content.keto_namespaces.push(KetoNamespaceRow { namespace_id: i * 7, name: format!("ns{i}_{}", word(rng)) });
+        content.keto_namespaces.push(KetoNamespaceRow {
+            namespace_id: i * 7,
+            name: format!("ns{i}_{}", word(rng)),
+        });
     }
     if rng.random_bool(0.5) {
         content.keto_read_max_depth = Some(rng.random_range(1..50));
@@ -132,10 +166,16 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
 }
 
 fn normalize(name: &str, identity: &Value, permission: &Value) -> RevisionContent {
-    let mut out = RevisionContent { name: name.to_owned(), ..RevisionContent::default() };
+    let mut out = RevisionContent {
+        name: name.to_owned(),
+        ..RevisionContent::default()
+    };
     let w1 = replace_identity(&mut out, identity).unwrap_or_else(|e| panic!("{e}\n{identity:#}"));
     let w2 = replace_permission(&mut out, permission).unwrap_or_else(|e| panic!("{e}"));
-    assert!(w1.is_empty() && w2.is_empty(), "assembled configs carry no warnings: {w1:?} {w2:?}");
+    assert!(
+        w1.is_empty() && w2.is_empty(),
+        "assembled configs carry no warnings: {w1:?} {w2:?}"
+    );
     out
 }
 
@@ -148,9 +188,17 @@ fn normalize_assemble_normalize_is_a_fixed_point() {
         let permission = permission_config(&original);
         let once = normalize(&original.name, &identity, &permission);
         assert_eq!(once, original, "seed {seed}: normalize(assemble(x)) == x");
-        let twice = normalize(&once.name, &identity_config(&once), &permission_config(&once));
+        let twice = normalize(
+            &once.name,
+            &identity_config(&once),
+            &permission_config(&once),
+        );
         assert_eq!(twice, once, "seed {seed}: fixed point");
-        assert_eq!(identity_config(&twice), identity, "seed {seed}: documents are stable");
+        assert_eq!(
+            identity_config(&twice),
+            identity,
+            "seed {seed}: documents are stable"
+        );
     }
 }
 
@@ -159,9 +207,15 @@ fn every_supported_key_survives_the_round_trip() {
     let mut rng = StdRng::seed_from_u64(7);
     let mut content = random_revision(&mut rng);
     for key in IDENTITY_KEYS {
-        content.scalars.insert(key.column.to_owned(), value_for(key.kind, &mut rng));
+        content
+            .scalars
+            .insert(key.column.to_owned(), value_for(key.kind, &mut rng));
     }
-    let back = normalize(&content.name, &identity_config(&content), &permission_config(&content));
+    let back = normalize(
+        &content.name,
+        &identity_config(&content),
+        &permission_config(&content),
+    );
     assert_eq!(back.scalars.len(), IDENTITY_KEYS.len());
     assert_eq!(back, content);
 }

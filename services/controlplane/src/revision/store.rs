@@ -2,7 +2,9 @@
 //! are inserted whole and never updated; they go away only with their project.
 
 use super::keys::{IDENTITY_KEYS, Kind};
-use super::model::{HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent};
+use super::model::{
+    HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
+};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
@@ -31,20 +33,39 @@ fn json_text(value: &Json) -> Value {
 
 fn scalar_value(kind: Kind, value: &Json) -> Result<Value> {
     Ok(match kind {
-        Kind::Bool => Value::from(value.as_bool().ok_or_else(|| Error::internal("bool column"))?),
-        Kind::Int => Value::from(value.as_i64().ok_or_else(|| Error::internal("int column"))?),
+        Kind::Bool => Value::from(
+            value
+                .as_bool()
+                .ok_or_else(|| Error::internal("bool column"))?,
+        ),
+        Kind::Int => Value::from(
+            value
+                .as_i64()
+                .ok_or_else(|| Error::internal("int column"))?,
+        ),
         Kind::StrList | Kind::Object => json_text(value),
-        Kind::Str | Kind::Url | Kind::Duration | Kind::OneOf(_) => {
-            Value::from(value.as_str().ok_or_else(|| Error::internal("text column"))?.to_owned())
-        }
+        Kind::Str | Kind::Url | Kind::Duration | Kind::OneOf(_) => Value::from(
+            value
+                .as_str()
+                .ok_or_else(|| Error::internal("text column"))?
+                .to_owned(),
+        ),
     })
 }
 
-fn child_columns(id: Uuid, revision_id: Uuid, position: usize, now: DateTime<Utc>) -> Vec<(&'static str, Value)> {
+fn child_columns(
+    id: Uuid,
+    revision_id: Uuid,
+    position: usize,
+    now: DateTime<Utc>,
+) -> Vec<(&'static str, Value)> {
     vec![
         ("id", id.into()),
         ("project_revision_id", revision_id.into()),
-        ("position", Value::from(i32::try_from(position).unwrap_or(i32::MAX))),
+        (
+            "position",
+            Value::from(i32::try_from(position).unwrap_or(i32::MAX)),
+        ),
         ("created_at", now.into()),
         ("updated_at", now.into()),
     ]
@@ -79,15 +100,42 @@ pub async fn insert<C: ConnectionTrait>(
         c.extend([
             ("config_key", hook.config_key.clone().into()),
             ("hook", hook.hook.clone().into()),
-            ("web_hook_config_url", hook.web_hook_config_url.clone().into()),
-            ("web_hook_config_method", hook.web_hook_config_method.clone().into()),
-            ("web_hook_config_body", hook.web_hook_config_body.clone().into()),
-            ("web_hook_config_response_ignore", hook.web_hook_config_response_ignore.into()),
-            ("web_hook_config_auth_type", hook.web_hook_config_auth_type.clone().into()),
-            ("web_hook_config_auth_api_key_name", hook.web_hook_config_auth_api_key_name.clone().into()),
-            ("web_hook_config_auth_api_key_value", hook.web_hook_config_auth_api_key_value.clone().into()),
-            ("web_hook_config_auth_api_key_in", hook.web_hook_config_auth_api_key_in.clone().into()),
-            ("web_hook_config_auth_basic_auth_user", hook.web_hook_config_auth_basic_auth_user.clone().into()),
+            (
+                "web_hook_config_url",
+                hook.web_hook_config_url.clone().into(),
+            ),
+            (
+                "web_hook_config_method",
+                hook.web_hook_config_method.clone().into(),
+            ),
+            (
+                "web_hook_config_body",
+                hook.web_hook_config_body.clone().into(),
+            ),
+            (
+                "web_hook_config_response_ignore",
+                hook.web_hook_config_response_ignore.into(),
+            ),
+            (
+                "web_hook_config_auth_type",
+                hook.web_hook_config_auth_type.clone().into(),
+            ),
+            (
+                "web_hook_config_auth_api_key_name",
+                hook.web_hook_config_auth_api_key_name.clone().into(),
+            ),
+            (
+                "web_hook_config_auth_api_key_value",
+                hook.web_hook_config_auth_api_key_value.clone().into(),
+            ),
+            (
+                "web_hook_config_auth_api_key_in",
+                hook.web_hook_config_auth_api_key_in.clone().into(),
+            ),
+            (
+                "web_hook_config_auth_basic_auth_user",
+                hook.web_hook_config_auth_basic_auth_user.clone().into(),
+            ),
             (
                 "web_hook_config_auth_basic_auth_password",
                 hook.web_hook_config_auth_basic_auth_password.clone().into(),
@@ -116,27 +164,44 @@ pub async fn insert<C: ConnectionTrait>(
             ("auth_url", p.auth_url.clone().into()),
             ("token_url", p.token_url.clone().into()),
             ("mapper_url", p.mapper_url.clone().into()),
-            ("scope", p.scope.as_ref().map(|s| serde_json::json!(s).to_string()).into()),
-            ("requested_claims", p.requested_claims.as_ref().map(Json::to_string).into()),
+            (
+                "scope",
+                p.scope
+                    .as_ref()
+                    .map(|s| serde_json::json!(s).to_string())
+                    .into(),
+            ),
+            (
+                "requested_claims",
+                p.requested_claims.as_ref().map(Json::to_string).into(),
+            ),
             ("label", p.label.clone().into()),
             ("azure_tenant", p.azure_tenant.clone().into()),
             ("apple_team_id", p.apple_team_id.clone().into()),
-            ("apple_private_key_id", p.apple_private_key_id.clone().into()),
+            (
+                "apple_private_key_id",
+                p.apple_private_key_id.clone().into(),
+            ),
             ("apple_private_key", p.apple_private_key.clone().into()),
         ]);
         sql::insert(conn, PROVIDERS, c).await?;
     }
     for (i, ns) in content.keto_namespaces.iter().enumerate() {
         let mut c = child_columns(Uuid::now_v7(), id, i, now);
-        c.extend([("namespace_id", ns.namespace_id.into()), ("name", ns.name.clone().into())]);
+        c.extend([
+            ("namespace_id", ns.namespace_id.into()),
+            ("name", ns.name.clone().into()),
+        ]);
         sql::insert(conn, NAMESPACES, c).await?;
     }
     Ok(id)
 }
 
 fn parse_json(text: Option<String>, column: &str) -> Result<Option<Json>> {
-    text.map(|t| serde_json::from_str(&t).map_err(|e| Error::internal(format!("column {column}: {e}"))))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| Error::internal(format!("column {column}: {e}")))
+    })
+    .transpose()
 }
 
 async fn children<C: ConnectionTrait>(
@@ -154,11 +219,22 @@ async fn children<C: ConnectionTrait>(
     sql::select_all(conn, &select).await
 }
 
+const FIXED_COLUMNS: [&str; 5] = [
+    "id",
+    "project_id",
+    "name",
+    "keto_read_max_depth",
+    "created_at",
+];
+
 /// Loads a revision's content and metadata, if it exists.
-pub async fn find<C: ConnectionTrait>(conn: &C, revision_id: Uuid) -> Result<Option<(RevisionMeta, RevisionContent)>> {
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    revision_id: Uuid,
+) -> Result<Option<(RevisionMeta, RevisionContent)>> {
     let mut select = Query::select();
     select
-        .columns(["id", "project_id", "name", "keto_read_max_depth", "created_at"].map(Alias::new))
+        .columns(FIXED_COLUMNS.map(Alias::new))
         .columns(IDENTITY_KEYS.iter().map(|k| Alias::new(k.column)))
         .from(Alias::new(REVISIONS))
         .and_where(Expr::col(Alias::new("id")).eq(revision_id));
@@ -175,13 +251,16 @@ pub async fn find<C: ConnectionTrait>(conn: &C, revision_id: Uuid) -> Result<Opt
         keto_read_max_depth: sql::get(&row, "keto_read_max_depth")?,
         ..RevisionContent::default()
     };
-    for key in IDENTITY_KEYS {
+    // Scalars are read by position: several column names are longer than
+    // PostgreSQL's 63-byte identifier limit (see `sql::get_at`).
+    for (i, key) in IDENTITY_KEYS.iter().enumerate() {
+        let at = FIXED_COLUMNS.len() + i;
         let value = match key.kind {
-            Kind::Bool => sql::get::<Option<bool>>(&row, key.column)?.map(Json::from),
-            Kind::Int => sql::get::<Option<i64>>(&row, key.column)?.map(Json::from),
-            Kind::StrList | Kind::Object => parse_json(sql::get(&row, key.column)?, key.column)?,
+            Kind::Bool => sql::get_at::<Option<bool>>(&row, at)?.map(Json::from),
+            Kind::Int => sql::get_at::<Option<i64>>(&row, at)?.map(Json::from),
+            Kind::StrList | Kind::Object => parse_json(sql::get_at(&row, at)?, key.column)?,
             Kind::Str | Kind::Url | Kind::Duration | Kind::OneOf(_) => {
-                sql::get::<Option<String>>(&row, key.column)?.map(Json::from)
+                sql::get_at::<Option<String>>(&row, at)?.map(Json::from)
             }
         };
         if let Some(value) = value {
@@ -215,11 +294,24 @@ pub async fn find<C: ConnectionTrait>(conn: &C, revision_id: Uuid) -> Result<Opt
             web_hook_config_auth_api_key_name: sql::get(&r, "web_hook_config_auth_api_key_name")?,
             web_hook_config_auth_api_key_value: sql::get(&r, "web_hook_config_auth_api_key_value")?,
             web_hook_config_auth_api_key_in: sql::get(&r, "web_hook_config_auth_api_key_in")?,
-            web_hook_config_auth_basic_auth_user: sql::get(&r, "web_hook_config_auth_basic_auth_user")?,
-            web_hook_config_auth_basic_auth_password: sql::get(&r, "web_hook_config_auth_basic_auth_password")?,
+            web_hook_config_auth_basic_auth_user: sql::get(
+                &r,
+                "web_hook_config_auth_basic_auth_user",
+            )?,
+            web_hook_config_auth_basic_auth_password: sql::get(
+                &r,
+                "web_hook_config_auth_basic_auth_password",
+            )?,
         });
     }
-    for r in children(conn, SCHEMAS, &["import_id", "import_url", "preset", "is_default"], revision_id).await? {
+    for r in children(
+        conn,
+        SCHEMAS,
+        &["import_id", "import_url", "preset", "is_default"],
+        revision_id,
+    )
+    .await?
+    {
         content.identity_schemas.push(IdentitySchemaRow {
             import_id: sql::get(&r, "import_id")?,
             import_url: sql::get(&r, "import_url")?,
@@ -284,7 +376,11 @@ pub async fn list_ids<C: ConnectionTrait>(conn: &C, project_id: Uuid) -> Result<
         .and_where(Expr::col(Alias::new("project_id")).eq(project_id))
         .order_by(Alias::new("created_at"), Order::Desc)
         .order_by(Alias::new("id"), Order::Desc);
-    sql::select_all(conn, &select).await?.iter().map(|r| sql::get(r, "id")).collect()
+    sql::select_all(conn, &select)
+        .await?
+        .iter()
+        .map(|r| sql::get(r, "id"))
+        .collect()
 }
 
 /// Removes every revision of a project with its children. Children are
@@ -299,7 +395,9 @@ pub async fn delete_for_project<C: ConnectionTrait>(conn: &C, project_id: Uuid) 
     for table in [HOOKS, SCHEMAS, PROVIDERS, NAMESPACES] {
         let delete = Query::delete()
             .from_table(Alias::new(table))
-            .and_where(Expr::col(Alias::new("project_revision_id")).in_subquery(revision_ids.clone()))
+            .and_where(
+                Expr::col(Alias::new("project_revision_id")).in_subquery(revision_ids.clone()),
+            )
             .to_owned();
         sql::delete(conn, &delete).await?;
     }

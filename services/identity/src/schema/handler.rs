@@ -14,11 +14,20 @@ pub struct Pagination {
     per_page: Option<usize>,
 }
 
-pub async fn list_identity_schemas(tenant: Tenant, query: web::Query<Pagination>) -> ApiResult<HttpResponse> {
+pub async fn list_identity_schemas(
+    tenant: Tenant,
+    query: web::Query<Pagination>,
+) -> ApiResult<HttpResponse> {
     let per_page = query.per_page.unwrap_or(250).clamp(1, 1000);
     let page = query.page.unwrap_or(0);
     let mut out = Vec::new();
-    for schema in tenant.config.identity_schemas.iter().skip(page * per_page).take(per_page) {
+    for schema in tenant
+        .config
+        .identity_schemas
+        .iter()
+        .skip(page * per_page)
+        .take(per_page)
+    {
         out.push(json!({ "id": schema.id, "schema": super::resolve(&schema.url)? }));
     }
     Ok(HttpResponse::Ok().json(out))
