@@ -234,8 +234,8 @@ fn child_table(name: &str, columns: Vec<ColumnDef>) -> TableCreateStatement {
         .col(uuid(Alias::new("id")).primary_key())
         .col(uuid(Alias::new("project_revision_id")))
         .col(integer(Alias::new("position")));
-    for mut column in columns {
-        table.col(&mut column);
+    for column in columns {
+        table.col(column);
     }
     table
         .col(timestamp_with_time_zone(Alias::new("created_at")))
@@ -305,7 +305,7 @@ impl MigrationTrait for Migration {
             .col(string(a("name")))
             .col(big_integer_null(a("keto_read_max_depth")));
         for (name, column) in REVISION_COLUMNS {
-            revisions.col(&mut column(a(name)));
+            revisions.col(column(a(name)));
         }
         revisions
             .col(timestamp_with_time_zone(a("created_at")))
