@@ -30,5 +30,6 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+## Load test against a release server (needs wrk; installs it when absent).
 bench:
-	$(CARGO) bench --workspace
+	bash benches/load.sh
