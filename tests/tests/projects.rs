@@ -7,8 +7,8 @@ use common::{body_of, control_plane, status_of, tenant_client, token_for};
 use keyplane_tests::{client, spawn_default};
 use ory_client::apis::v0alpha2_api as api;
 use ory_client::models::{
-    CreateProjectBody, JsonPatch, ProjectServiceIdentity, ProjectServicePermission,
-    ProjectServices, UpdateProject, json_patch::OpEnum,
+    JsonPatch, ProjectServiceIdentity, ProjectServicePermission, ProjectServices, UpdateProject,
+    json_patch::OpEnum,
 };
 use serde_json::{Value, json};
 
@@ -23,48 +23,7 @@ fn op(op: OpEnum, path: &str, value: Option<Value>) -> JsonPatch {
 
 /// The Ory Kratos email-password quickstart config (kratos.yml), as JSON.
 fn kratos_quickstart() -> Value {
-    json!({
-        "version": "v0.10.1",
-        "dsn": "memory",
-        "serve": {
-            "public": { "base_url": "http://127.0.0.1:4433/", "cors": { "enabled": true } },
-            "admin": { "base_url": "http://kratos:4434/" }
-        },
-        "selfservice": {
-            "default_browser_return_url": "http://127.0.0.1:4455/",
-            "allowed_return_urls": ["http://127.0.0.1:4455"],
-            "methods": { "password": { "enabled": true } },
-            "flows": {
-                "error": { "ui_url": "http://127.0.0.1:4455/error" },
-                "settings": { "ui_url": "http://127.0.0.1:4455/settings", "privileged_session_max_age": "15m" },
-                "recovery": { "enabled": true, "ui_url": "http://127.0.0.1:4455/recovery" },
-                "verification": {
-                    "enabled": true,
-                    "ui_url": "http://127.0.0.1:4455/verification",
-                    "after": { "default_browser_return_url": "http://127.0.0.1:4455/" }
-                },
-                "logout": { "after": { "default_browser_return_url": "http://127.0.0.1:4455/login" } },
-                "login": { "ui_url": "http://127.0.0.1:4455/login", "lifespan": "10m" },
-                "registration": {
-                    "lifespan": "10m",
-                    "ui_url": "http://127.0.0.1:4455/registration",
-                    "after": { "password": { "hooks": [{ "hook": "session" }] } }
-                }
-            }
-        },
-        "log": { "level": "debug", "format": "text", "leak_sensitive_values": true },
-        "secrets": {
-            "cookie": ["PLEASE-CHANGE-ME-I-AM-VERY-INSECURE"],
-            "cipher": ["32-LONG-SECRET-NOT-SECURE-AT-ALL"]
-        },
-        "ciphers": { "algorithm": "xchacha20-poly1305" },
-        "hashers": { "algorithm": "bcrypt", "bcrypt": { "cost": 8 } },
-        "identity": {
-            "default_schema_id": "default",
-            "schemas": [{ "id": "default", "url": "file:///etc/config/kratos/identity.schema.json" }]
-        },
-        "courier": { "smtp": { "connection_uri": "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true" } }
-    })
+    serde_json::from_str(include_str!("../fixtures/kratos-quickstart.json")).unwrap()
 }
 
 async fn revision_count(server: &keyplane_server::RunningServer, token: &str, id: &str) -> usize {
@@ -82,13 +41,9 @@ async fn revision_count(server: &keyplane_server::RunningServer, token: &str, id
 
 #[tokio::test]
 async fn create_list_get_with_a_working_default_config() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
+    let (server, _, cp) = common::owner().await;
 
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("My App".into())))
-        .await
-        .unwrap();
+    let project = common::create_project(&cp, "My App").await;
     assert_eq!(project.name, "My App");
     let parts: Vec<_> = project.slug.split('-').collect();
     assert_eq!(parts.len(), 3, "two words and a suffix: {}", project.slug);
@@ -126,9 +81,7 @@ async fn create_list_get_with_a_working_default_config() {
     let permission = &project.services.permission.as_ref().unwrap().config;
     assert_eq!(permission["namespaces"], json!([]));
 
-    let second = api::create_project(&cp, Some(CreateProjectBody::new("Other".into())))
-        .await
-        .unwrap();
+    let second = common::create_project(&cp, "Other").await;
     assert_ne!(second.slug, project.slug);
     assert_ne!(
         second.services.identity.as_ref().unwrap().config["secrets"],
@@ -152,12 +105,8 @@ async fn create_list_get_with_a_working_default_config() {
 
 #[tokio::test]
 async fn update_with_the_kratos_quickstart_config() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("qs".into())))
-        .await
-        .unwrap();
+    let (server, _, cp) = common::owner().await;
+    let project = common::create_project(&cp, "qs").await;
 
     let mut services = ProjectServices::new();
     services.identity = Some(Box::new(ProjectServiceIdentity::new(kratos_quickstart())));
@@ -227,12 +176,8 @@ async fn update_with_the_kratos_quickstart_config() {
 
 #[tokio::test]
 async fn a_bad_update_is_a_400_naming_the_key_and_changes_nothing() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("p".into())))
-        .await
-        .unwrap();
+    let (server, token, cp) = common::owner().await;
+    let project = common::create_project(&cp, "p").await;
     let before = revision_count(&server, &token, &project.id).await;
 
     for (config, key) in [
@@ -274,12 +219,8 @@ async fn a_bad_update_is_a_400_naming_the_key_and_changes_nothing() {
 
 #[tokio::test]
 async fn patch_with_and_without_warnings_and_a_failing_test_op() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("p".into())))
-        .await
-        .unwrap();
+    let (server, token, cp) = common::owner().await;
+    let project = common::create_project(&cp, "p").await;
 
     let clean = api::patch_project(
         &cp,
@@ -426,12 +367,8 @@ async fn patch_with_and_without_warnings_and_a_failing_test_op() {
 
 #[tokio::test]
 async fn concurrent_patches_on_one_revision_one_wins_one_conflicts() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("p".into())))
-        .await
-        .unwrap();
+    let (server, token, cp) = common::owner().await;
+    let project = common::create_project(&cp, "p").await;
     let url = format!(
         "{}/projects/{}/revision/{}",
         server.url(),
@@ -502,15 +439,9 @@ async fn concurrent_patches_on_one_revision_one_wins_one_conflicts() {
 
 #[tokio::test]
 async fn purge_removes_everything_and_the_host_goes_dark() {
-    let server = spawn_default().await;
-    let token = token_for(&server, "owner@example.com").await;
-    let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("doomed".into())))
-        .await
-        .unwrap();
-    let keep = api::create_project(&cp, Some(CreateProjectBody::new("kept".into())))
-        .await
-        .unwrap();
+    let (server, _, cp) = common::owner().await;
+    let project = common::create_project(&cp, "doomed").await;
+    let keep = common::create_project(&cp, "kept").await;
     let (tenant, base) = tenant_client(&server, &project.slug);
     assert_eq!(
         tenant
@@ -590,9 +521,7 @@ async fn callers_need_a_token_and_see_only_their_projects() {
     let bob = token_for(&server, "bob@example.com").await;
     let as_alice = control_plane(&server, &alice);
     let as_bob = control_plane(&server, &bob);
-    let project = api::create_project(&as_alice, Some(CreateProjectBody::new("alice's".into())))
-        .await
-        .unwrap();
+    let project = common::create_project(&as_alice, "alice's").await;
 
     let http = client();
     let res = http

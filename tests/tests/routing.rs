@@ -43,9 +43,7 @@ async fn a_tenant_host_serves_the_tenant_and_nothing_else() {
     let server = spawn_default().await;
     let token = token_for(&server, "o@example.com").await;
     let cp = control_plane(&server, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("t".into())))
-        .await
-        .unwrap();
+    let project = common::create_project(&cp, "t").await;
     let (http, base) = tenant_client(&server, &project.slug);
 
     for path in ["/health/alive", "/health/ready", "/version"] {
@@ -186,12 +184,8 @@ async fn each_host_serves_its_own_project_and_changes_apply_at_once() {
     let server = spawn_default().await;
     let token = token_for(&server, "o@example.com").await;
     let cp = control_plane(&server, &token);
-    let a = api::create_project(&cp, Some(CreateProjectBody::new("a".into())))
-        .await
-        .unwrap();
-    let b = api::create_project(&cp, Some(CreateProjectBody::new("b".into())))
-        .await
-        .unwrap();
+    let a = common::create_project(&cp, "a").await;
+    let b = common::create_project(&cp, "b").await;
     // Warm both tenant caches.
     assert_eq!(first_schema_id(&server, &a.slug).await, "default");
     assert_eq!(first_schema_id(&server, &b.slug).await, "default");
@@ -258,9 +252,7 @@ async fn a_second_process_uses_a_new_revision_within_a_second() {
     let (writer, reader) = (&replicas[0], &replicas[1]);
     let token = token_for(writer, "o@example.com").await;
     let cp = control_plane(writer, &token);
-    let project = api::create_project(&cp, Some(CreateProjectBody::new("replicated".into())))
-        .await
-        .unwrap();
+    let project = common::create_project(&cp, "replicated").await;
     assert_eq!(
         first_schema_id(reader, &project.slug).await,
         "default",

@@ -71,3 +71,21 @@ pub fn body_of<T: std::fmt::Debug>(err: &ory_client::apis::Error<T>) -> serde_js
         other => panic!("not an HTTP error: {other:?}"),
     }
 }
+
+/// A fresh server and an account on it: `(server, token, SDK config)`.
+pub async fn owner() -> (RunningServer, String, Configuration) {
+    let server = keyplane_tests::spawn_default().await;
+    let token = token_for(&server, "owner@example.com").await;
+    let cp = control_plane(&server, &token);
+    (server, token, cp)
+}
+
+/// Creates a project through the SDK.
+pub async fn create_project(cp: &Configuration, name: &str) -> ory_client::models::Project {
+    ory_client::apis::v0alpha2_api::create_project(
+        cp,
+        Some(ory_client::models::CreateProjectBody::new(name.into())),
+    )
+    .await
+    .unwrap()
+}

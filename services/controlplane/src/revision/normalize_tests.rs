@@ -23,50 +23,13 @@ fn rejects(config: Value, key: &str) {
     }
 }
 
-/// The Ory Kratos email-password quickstart config (kratos.yml), as JSON.
+/// The Ory Kratos email-password quickstart config (kratos.yml), as JSON;
+/// shared with the end-to-end tests.
 pub fn kratos_quickstart() -> Value {
-    json!({
-        "version": "v0.10.1",
-        "dsn": "memory",
-        "serve": {
-            "public": { "base_url": "http://127.0.0.1:4433/", "cors": { "enabled": true } },
-            "admin": { "base_url": "http://kratos:4434/" }
-        },
-        "selfservice": {
-            "default_browser_return_url": "http://127.0.0.1:4455/",
-            "allowed_return_urls": ["http://127.0.0.1:4455"],
-            "methods": { "password": { "enabled": true } },
-            "flows": {
-                "error": { "ui_url": "http://127.0.0.1:4455/error" },
-                "settings": { "ui_url": "http://127.0.0.1:4455/settings", "privileged_session_max_age": "15m" },
-                "recovery": { "enabled": true, "ui_url": "http://127.0.0.1:4455/recovery" },
-                "verification": {
-                    "enabled": true,
-                    "ui_url": "http://127.0.0.1:4455/verification",
-                    "after": { "default_browser_return_url": "http://127.0.0.1:4455/" }
-                },
-                "logout": { "after": { "default_browser_return_url": "http://127.0.0.1:4455/login" } },
-                "login": { "ui_url": "http://127.0.0.1:4455/login", "lifespan": "10m" },
-                "registration": {
-                    "lifespan": "10m",
-                    "ui_url": "http://127.0.0.1:4455/registration",
-                    "after": { "password": { "hooks": [{ "hook": "session" }] } }
-                }
-            }
-        },
-        "log": { "level": "debug", "format": "text", "leak_sensitive_values": true },
-        "secrets": {
-            "cookie": ["PLEASE-CHANGE-ME-I-AM-VERY-INSECURE"],
-            "cipher": ["32-LONG-SECRET-NOT-SECURE-AT-ALL"]
-        },
-        "ciphers": { "algorithm": "xchacha20-poly1305" },
-        "hashers": { "algorithm": "bcrypt", "bcrypt": { "cost": 8 } },
-        "identity": {
-            "default_schema_id": "default",
-            "schemas": [{ "id": "default", "url": "file:///etc/config/kratos/identity.schema.json" }]
-        },
-        "courier": { "smtp": { "connection_uri": "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true" } }
-    })
+    serde_json::from_str(include_str!(
+        "../../../../tests/fixtures/kratos-quickstart.json"
+    ))
+    .unwrap_or_default()
 }
 
 #[test]
