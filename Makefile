@@ -1,7 +1,7 @@
 # Keyplane: the two commands that matter are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench services build
+.PHONY: run test test-sqlite test-postgres lint fmt bench services build bin
 
 ## Run the server on the embedded default: SQLite under ./data, in-process cache.
 run:
@@ -12,7 +12,11 @@ build:
 
 ## Run the whole suite twice: SQLite + in-process cache, then PostgreSQL + Redis.
 ## Starts (or installs) PostgreSQL and Redis first when they are not running.
-test: services test-sqlite test-postgres
+test: services bin test-sqlite test-postgres
+
+## The binary itself: the shutdown test runs it as a real process.
+bin:
+	$(CARGO) build -p keyplane-server --bin keyplane --locked
 
 services:
 	bash .ci/services
