@@ -3,6 +3,7 @@
 use actix_web::dev::RequestHead;
 use actix_web::guard::{Guard, GuardContext};
 use actix_web::http::header::{HOST, HeaderName};
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -24,37 +25,53 @@ impl TenantHosts {
         }
     }
 
-    /// The host the client asked for, without port, lower case.
-    pub fn request_host(&self, head: &RequestHead) -> Option<String> {
-        let from_proxy = head
-            .peer_addr
-            .is_some_and(|peer| self.trusted_proxies.contains(&peer.ip()))
-            .then(|| head.headers.get(X_FORWARDED_HOST))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            // The first entry is the one the client sent.
-            .and_then(|v| v.split(',').next())
-            .map(str::trim);
+    /// The host the client asked for, without port, lower case. Borrowed
+    /// from the request unless it had to be lower-cased: this runs on
+    /// every request.
+    pub fn request_host<'a>(&self, head: &'a RequestHead) -> Option<Cow<'a, str>> {
+        let from_proxy = if self.trusted_proxies.is_empty() {
+            None
+        } else {
+            head.peer_addr
+                .is_some_and(|peer| self.trusted_proxies.contains(&peer.ip()))
+                .then(|| head.headers.get(X_FORWARDED_HOST))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                // The first entry is the one the client sent.
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+        };
         let raw = match from_proxy {
-            Some(host) => host.to_owned(),
+            Some(host) => host,
             None => match head.headers.get(HOST).and_then(|v| v.to_str().ok()) {
-                Some(host) => host.to_owned(),
-                None => head.uri.host()?.to_owned(),
+                Some(host) => host,
+                None => head.uri.host()?,
             },
         };
-        Some(strip_port(&raw).to_ascii_lowercase())
+        let host = strip_port(raw);
+        Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(host)
+        })
     }
 
     /// The slug when the host is `<slug>.<base_domain>` (one label).
-    pub fn slug_of(&self, host: &str) -> Option<String> {
-        let prefix = host.strip_suffix(&self.base_domain)?.strip_suffix('.')?;
-        (!prefix.is_empty() && !prefix.contains('.')).then(|| prefix.to_owned())
+    pub fn slug_of<'h>(&self, host: &'h str) -> Option<&'h str> {
+        let prefix = host.strip_suffix(self.base_domain.as_str())?.strip_suffix('.')?;
+        (!prefix.is_empty() && !prefix.contains('.')).then_some(prefix)
     }
 
     pub fn tenant_slug(&self, head: &RequestHead) -> Option<String> {
-        self.slug_of(&self.request_host(head)?)
+        let host = self.request_host(head)?;
+        self.slug_of(&host).map(str::to_owned)
     }
 }
+
+/// The slug the guard found, handed to the tenant middleware so the host is
+/// parsed once per request.
+#[derive(Debug, Clone)]
+pub struct TenantSlug(pub String);
 
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -76,7 +93,13 @@ pub struct TenantHostGuard(pub TenantHosts);
 
 impl Guard for TenantHostGuard {
     fn check(&self, ctx: &GuardContext<'_>) -> bool {
-        self.0.tenant_slug(ctx.head()).is_some()
+        match self.0.tenant_slug(ctx.head()) {
+            Some(slug) => {
+                ctx.req_data_mut().insert(TenantSlug(slug));
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -95,7 +118,7 @@ mod tests {
     #[test]
     fn slugs_come_from_one_label_below_the_base_domain() {
         let h = hosts();
-        assert_eq!(h.slug_of("abc.projects.localhost").as_deref(), Some("abc"));
+        assert_eq!(h.slug_of("abc.projects.localhost"), Some("abc"));
         assert_eq!(h.slug_of("projects.localhost"), None);
         assert_eq!(h.slug_of("a.b.projects.localhost"), None);
         assert_eq!(h.slug_of("abcprojects.localhost"), None);

@@ -9,5 +9,5 @@
 mod host;
 mod resolver;
 
-pub use host::{TenantHostGuard, TenantHosts};
+pub use host::{TenantHostGuard, TenantHosts, TenantSlug};
 pub use resolver::{TenantResolver, tenant_context};

@@ -1,6 +1,6 @@
 //! Slug → tenant context, cached per process and invalidated by the bus.
 
-use crate::host::TenantHosts;
+use crate::host::{TenantHosts, TenantSlug};
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -44,6 +44,10 @@ impl TenantResolver {
 
     /// The tenant for a slug; concurrent misses for one slug share one load.
     pub async fn resolve(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>> {
+        // Fast path without cloning the key: nearly every request hits.
+        if let Some(hit) = self.cache.get(slug).await {
+            return Ok(hit);
+        }
         let directory = self.directory.clone();
         let key = slug.to_owned();
         self.cache
@@ -118,10 +122,14 @@ async fn find_tenant(req: &ServiceRequest) -> Result<Arc<TenantCtx>> {
     let resolver = req
         .app_data::<web::Data<TenantResolver>>()
         .ok_or_else(|| Error::internal("tenant resolver is not configured"))?;
-    let slug = resolver
-        .hosts()
-        .tenant_slug(req.head())
-        .ok_or_else(|| Error::not_found("no project is served at this host"))?;
+    // The guard parsed the host already; parse again only if it did not run.
+    let slug = match req.extensions_mut().remove::<TenantSlug>() {
+        Some(TenantSlug(slug)) => slug,
+        None => resolver
+            .hosts()
+            .tenant_slug(req.head())
+            .ok_or_else(|| Error::not_found("no project is served at this host"))?,
+    };
     let tenant = resolver
         .resolve(&slug)
         .await?
