@@ -58,7 +58,9 @@ impl TenantHosts {
 
     /// The slug when the host is `<slug>.<base_domain>` (one label).
     pub fn slug_of<'h>(&self, host: &'h str) -> Option<&'h str> {
-        let prefix = host.strip_suffix(self.base_domain.as_str())?.strip_suffix('.')?;
+        let prefix = host
+            .strip_suffix(self.base_domain.as_str())?
+            .strip_suffix('.')?;
         (!prefix.is_empty() && !prefix.contains('.')).then_some(prefix)
     }
 
