@@ -79,3 +79,12 @@ pub trait TenantDirectory: Send + Sync + 'static {
 /// Bus topic published after a project's revision, state or existence
 /// changed; the payload is the project's slug.
 pub const PROJECT_CHANGED_TOPIC: &str = "project.changed";
+
+/// This replica's tenant cache, told of a change *before* the change is
+/// answered, so a client never reads the old config from the replica that
+/// just acknowledged the new one. Other replicas learn through the bus
+/// (`PROJECT_CHANGED_TOPIC`). Implemented by the router, wired by `server`.
+#[async_trait]
+pub trait LocalTenantCache: Send + Sync + 'static {
+    async fn invalidate(&self, slug: &str);
+}

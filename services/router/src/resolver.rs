@@ -8,7 +8,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use http::ApiError;
 use kernel::ports::CacheBus;
-use kernel::tenant::{PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx, TenantDirectory};
+use kernel::tenant::{
+    LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx, TenantDirectory,
+};
 use kernel::{Error, Result};
 use moka::future::Cache;
 use std::sync::Arc;
@@ -96,6 +98,13 @@ impl TenantResolver {
                 }
             }
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl LocalTenantCache for TenantResolver {
+    async fn invalidate(&self, slug: &str) {
+        TenantResolver::invalidate(self, slug).await;
     }
 }
 

@@ -89,6 +89,9 @@ impl Services {
             TenantHosts::new(&settings.base_domain, proxies),
             TENANT_CACHE_TTL,
         );
+        control_plane
+            .projects
+            .set_local_cache(Arc::new(tenants.clone()));
         tenants.spawn_invalidation_listener(cache.clone());
         Ok(Self {
             settings: Arc::new(settings),

@@ -13,3 +13,20 @@ pub use sea_orm;
 /// project deletes its rows from each, in the purge transaction. Engine
 /// migrations add their tables here.
 pub const TENANT_TABLES: &[&str] = &[];
+
+/// Deletes every row of tenant `nid` from the `TENANT_TABLES`; run inside
+/// the purge transaction.
+pub async fn purge_tenant_rows<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    nid: uuid::Uuid,
+) -> kernel::Result<()> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    for table in TENANT_TABLES {
+        let delete = Query::delete()
+            .from_table(Alias::new(*table))
+            .and_where(Expr::col(Alias::new("nid")).eq(nid))
+            .to_owned();
+        sql::delete(conn, &delete).await?;
+    }
+    Ok(())
+}

@@ -20,7 +20,7 @@ pub fn db_error(err: DbErr) -> Error {
 }
 
 /// `INSERT INTO table (cols...) VALUES (...)`.
-pub fn insert_statement(table: &str, columns: Vec<(&str, Value)>) -> Result<InsertStatement> {
+fn insert_statement(table: &str, columns: Vec<(&str, Value)>) -> Result<InsertStatement> {
     let (names, values): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
     let mut insert = Query::insert();
     insert

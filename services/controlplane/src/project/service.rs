@@ -11,12 +11,11 @@ use crate::account::Caller;
 use crate::revision::{self, RevisionContent, Warning, assemble, defaults, store as revisions};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
-use kernel::tenant::{PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
+use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
 use kernel::{Error, ErrorKind, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -29,6 +28,8 @@ pub struct ProjectService {
     bus: Arc<dyn CacheBus>,
     clock: SharedClock,
     base_domain: String,
+    /// Set once at wiring time; shared by every clone of the service.
+    local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
 }
 
 fn not_found() -> Error {
@@ -47,6 +48,7 @@ impl ProjectService {
             bus,
             clock,
             base_domain,
+            local_cache: Arc::new(OnceLock::new()),
         }
     }
 
@@ -97,7 +99,17 @@ impl ProjectService {
         }
     }
 
+    /// Registers this replica's tenant cache (once; later calls are ignored).
+    pub fn set_local_cache(&self, cache: Arc<dyn LocalTenantCache>) {
+        let _ = self.local_cache.set(cache);
+    }
+
+    /// A committed change: drop this replica's cached context first (so the
+    /// caller's next request sees it), then tell the other replicas.
     async fn announce(&self, slug: &str) {
+        if let Some(cache) = self.local_cache.get() {
+            cache.invalidate(slug).await;
+        }
         self.bus
             .publish(BusEvent {
                 topic: PROJECT_CHANGED_TOPIC.to_owned(),
@@ -347,13 +359,7 @@ impl ProjectService {
             .await?
             .ok_or_else(not_found)?;
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
-        for table in store::TENANT_TABLES {
-            let delete = Query::delete()
-                .from_table(Alias::new(*table))
-                .and_where(Expr::col(Alias::new("nid")).eq(project.id))
-                .to_owned();
-            sql::delete(&txn, &delete).await?;
-        }
+        store::purge_tenant_rows(&txn, project.id).await?;
         revisions::delete_for_project(&txn, project.id).await?;
         projects::delete(&txn, project.id).await?;
         txn.commit().await.map_err(sql::db_error)?;
@@ -379,23 +385,10 @@ impl ProjectService {
     /// Halts or resumes a project (used by billing; a halted project's
     /// tenant answers 503).
     pub async fn set_state(&self, id: Uuid, state: ProjectState) -> Result<()> {
-        let update = Query::update()
-            .table(Alias::new("projects"))
-            .value(Alias::new("state"), state.as_str().to_owned())
-            .value(Alias::new("updated_at"), self.clock.now())
-            .and_where(Expr::col(Alias::new("id")).eq(id))
-            .to_owned();
-        if sql::update(&self.db.conn, &update).await? == 0 {
-            return Err(not_found());
-        }
-        let slug_query = Query::select()
-            .column(Alias::new("slug"))
-            .from(Alias::new("projects"))
-            .and_where(Expr::col(Alias::new("id")).eq(id))
-            .to_owned();
-        if let Some(row) = sql::select_one(&self.db.conn, &slug_query).await? {
-            self.announce(&sql::get::<String>(&row, "slug")?).await;
-        }
+        let slug = projects::set_state(&self.db.conn, id, state, self.clock.now())
+            .await?
+            .ok_or_else(not_found)?;
+        self.announce(&slug).await;
         Ok(())
     }
 
@@ -420,32 +413,6 @@ impl ProjectService {
             revision_id: project.current_revision_id,
             config: Arc::new(assemble::tenant_config(&content)),
         }))
-    }
-
-    /// The database this service runs on (for tests and diagnostics).
-    pub fn database(&self) -> &Database {
-        &self.db
-    }
-
-    /// Counts the projects (for benchmarks and diagnostics).
-    pub async fn count(&self) -> Result<u64> {
-        let stmt = Query::select()
-            .expr(Expr::col(Alias::new("id")).count())
-            .from(Alias::new("projects"))
-            .to_owned();
-        let backend = self.db.conn.get_database_backend();
-        let row = self
-            .db
-            .conn
-            .query_one_raw(backend.build(&stmt))
-            .await
-            .map_err(sql::db_error)?;
-        let n: i64 = row
-            .map(|r| r.try_get_by_index(0))
-            .transpose()
-            .map_err(Error::internal)?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

@@ -23,10 +23,13 @@ const COLUMNS: [&str; 9] = [
     "updated_at",
 ];
 
+/// Projects that are fully created (their first revision is committed);
+/// every read starts here.
 fn select() -> SelectStatement {
     Query::select()
         .columns(COLUMNS.map(Alias::new))
         .from(Alias::new(PROJECTS))
+        .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .to_owned()
 }
 
@@ -81,7 +84,6 @@ pub async fn find_owned<C: ConnectionTrait>(
     let stmt = select()
         .and_where(Expr::col(Alias::new("id")).eq(id))
         .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
-        .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -93,7 +95,6 @@ pub async fn find_owned<C: ConnectionTrait>(
 pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Option<ProjectRow>> {
     let stmt = select()
         .and_where(Expr::col(Alias::new("slug")).eq(slug))
-        .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -105,7 +106,6 @@ pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Op
 pub async fn list_owned<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<Vec<ProjectRow>> {
     let stmt = select()
         .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
-        .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
         .order_by(Alias::new("created_at"), Order::Asc)
         .order_by(Alias::new("id"), Order::Asc)
         .to_owned();
@@ -139,6 +139,33 @@ pub async fn switch_revision<C: ConnectionTrait>(
         None => update.and_where(Expr::col(Alias::new("current_revision_id")).is_null()),
     };
     Ok(sql::update(conn, &update).await? == 1)
+}
+
+/// Sets a project's state; returns its slug, or None when it does not exist.
+pub async fn set_state<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    state: ProjectState,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let update = Query::update()
+        .table(Alias::new(PROJECTS))
+        .value(Alias::new("state"), state.as_str().to_owned())
+        .value(Alias::new("updated_at"), now)
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    if sql::update(conn, &update).await? == 0 {
+        return Ok(None);
+    }
+    let stmt = select()
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    Ok(sql::select_one(conn, &stmt)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .map(|p| p.slug))
 }
 
 pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<u64> {
