@@ -76,6 +76,12 @@ pub async fn test_settings() -> Settings {
     settings.serve.shutdown_timeout_secs = 5;
     settings.database.url = fresh_database_url(database_kind_from_env()).await;
     settings.database.max_connections = 8;
+    // Fast hashing keeps the suite quick (production default: cost 12), and
+    // breach checks go to a closed local port instead of the internet (the
+    // default revision ignores network errors). Tests of either set their own.
+    settings.identity.hasher.bcrypt_cost = 6;
+    settings.identity.haveibeenpwned_url = "http://127.0.0.1:9".into();
+    settings.identity.haveibeenpwned_timeout_secs = 1;
     if use_redis_from_env() {
         settings.redis.url = Some(redis_url());
         // A private key space per test, so parallel tests never share keys.

@@ -41,6 +41,18 @@ impl ControlPlane {
 }
 
 #[async_trait]
+impl kernel::ports::TenantAdminAuth for ControlPlane {
+    async fn authorize_tenant_admin(
+        &self,
+        bearer: &str,
+        project_id: uuid::Uuid,
+    ) -> kernel::Result<()> {
+        let caller = self.accounts.authenticate(bearer).await?;
+        self.projects.ensure_owned(caller, project_id).await
+    }
+}
+
+#[async_trait]
 impl TenantDirectory for ControlPlane {
     async fn find_by_slug(&self, slug: &str) -> kernel::Result<Option<TenantCtx>> {
         self.projects.tenant_by_slug(slug).await

@@ -34,3 +34,55 @@ impl FromRequest for Tenant {
         )
     }
 }
+
+/// The bearer token of `Authorization: Bearer <token>`, if any.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The wiring of `TenantAdminAuth` as app data.
+pub type AdminAuthData = actix_web::web::Data<std::sync::Arc<dyn kernel::ports::TenantAdminAuth>>;
+
+/// A tenant admin call (identities, sessions, relation tuples): the tenant
+/// context plus proof that the bearer token may administer this project.
+#[derive(Debug, Clone)]
+pub struct TenantAdmin(pub Arc<TenantCtx>);
+
+impl Deref for TenantAdmin {
+    type Target = TenantCtx;
+    fn deref(&self) -> &TenantCtx {
+        &self.0
+    }
+}
+
+impl FromRequest for TenantAdmin {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let tenant = req.extensions().get::<Arc<TenantCtx>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        let auth = req.app_data::<AdminAuthData>().cloned();
+        Box::pin(async move {
+            let tenant = tenant
+                .ok_or_else(|| ApiError(Error::not_found("no project is served at this host")))?;
+            let auth =
+                auth.ok_or_else(|| ApiError(Error::internal("tenant admin auth is not wired")))?;
+            let token = token.ok_or_else(|| {
+                ApiError(Error::unauthorized(
+                    "send the project owner's access token as `Authorization: Bearer <token>`",
+                ))
+            })?;
+            auth.authorize_tenant_admin(&token, tenant.project_id)
+                .await?;
+            Ok(TenantAdmin(tenant))
+        })
+    }
+}

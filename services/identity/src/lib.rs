@@ -1,9 +1,22 @@
-//! The identity engine of every tenant. So far: identity schemas (presets
-//! and custom `base64://` schemas) served at `/schemas`.
+//! The identity engine of every tenant (Ory Kratos v0.10 compatible):
+//! identity schemas, identities (admin API), password hashing and policy,
+//! API self-service flows (login, registration, settings, logout) and
+//! sessions with a cached whoami. Every row is scoped by the project id.
 
+pub mod engine;
+pub mod flow;
+pub mod hash;
+pub mod identity;
+pub mod policy;
 pub mod schema;
+pub mod session;
+
+pub use engine::{IdentityEngine, IdentitySettings};
 
 /// Registers the identity engine's tenant routes.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     schema::handler::configure(cfg);
+    identity::handler::configure(cfg);
+    session::handler::configure(cfg);
+    flow::handler::configure(cfg);
 }

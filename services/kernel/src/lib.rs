@@ -5,6 +5,7 @@
 //! to each other only through the ports defined here.
 
 pub mod clock;
+pub mod duration;
 pub mod error;
 pub mod ports;
 pub mod tenant;

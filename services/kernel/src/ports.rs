@@ -35,3 +35,18 @@ pub trait CacheBus: Send + Sync + 'static {
     /// A short name for logs and readiness output (`memory`, `redis`).
     fn backend(&self) -> &'static str;
 }
+
+/// Who may call a tenant's admin APIs (identities, sessions, relation
+/// tuples): the control plane knows the accounts, tokens and roles, the
+/// engines only ask. Implemented by the control plane, wired by `server`.
+#[async_trait]
+pub trait TenantAdminAuth: Send + Sync + 'static {
+    /// `Ok` when `bearer` may administer project `project_id`; 401 for an
+    /// unknown token, 404 for a token of someone with no access to it (so
+    /// the project's existence is not revealed).
+    async fn authorize_tenant_admin(
+        &self,
+        bearer: &str,
+        project_id: uuid::Uuid,
+    ) -> crate::Result<()>;
+}

@@ -63,6 +63,9 @@ pub struct TenantCtx {
     /// The project id: the `nid` that scopes every engine row.
     pub project_id: Uuid,
     pub slug: String,
+    /// The tenant's own base URL (`http(s)://<slug>.<base_domain>`), which
+    /// self-service URLs and schema URLs are built on.
+    pub public_url: String,
     pub name: String,
     pub state: ProjectState,
     pub revision_id: Uuid,

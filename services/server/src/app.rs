@@ -23,6 +23,7 @@ pub struct Services {
     pub cache: Arc<dyn CacheBus>,
     pub control_plane: ControlPlane,
     pub tenants: TenantResolver,
+    pub identity: identity::IdentityEngine,
 }
 
 struct DatabaseCheck(Database);
@@ -72,6 +73,13 @@ impl Services {
             "storage connected"
         );
         let clock: SharedClock = Arc::new(SystemClock);
+        let identity = identity::IdentityEngine::new(
+            db.clone(),
+            cache.clone(),
+            clock.clone(),
+            &settings.identity,
+        )?;
+        identity.spawn_background();
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
@@ -99,6 +107,7 @@ impl Services {
             cache,
             control_plane,
             tenants,
+            identity,
         })
     }
 
@@ -121,6 +130,8 @@ struct AppData {
     readiness: web::Data<Readiness>,
     control_plane: web::Data<ControlPlane>,
     tenants: web::Data<TenantResolver>,
+    identity: web::Data<identity::IdentityEngine>,
+    admin_auth: http::tenant::AdminAuthData,
 }
 
 /// Routes: tenant hosts first (guarded by host), then the control plane.
@@ -135,6 +146,8 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
         .app_data(data.readiness.clone())
         .app_data(data.control_plane.clone())
         .app_data(data.tenants.clone())
+        .app_data(data.identity.clone())
+        .app_data(data.admin_auth.clone())
         .service(
             web::scope("")
                 .guard(tenant_guard)
@@ -184,6 +197,10 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
         readiness: web::Data::new(services.readiness()),
         control_plane: web::Data::new(services.control_plane.clone()),
         tenants: web::Data::new(services.tenants.clone()),
+        identity: web::Data::new(services.identity.clone()),
+        admin_auth: web::Data::new(
+            Arc::new(services.control_plane.clone()) as Arc<dyn kernel::ports::TenantAdminAuth>
+        ),
     });
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {

@@ -67,6 +67,9 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
+    // One TLS stack for every outbound client (breach checks, SMTP, ...):
+    // rustls with ring. Installing twice is harmless, so the result is ignored.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     if let Command::Version = cli.command {
         println!("keyplane {}", env!("CARGO_PKG_VERSION"));

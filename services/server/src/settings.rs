@@ -19,6 +19,8 @@ pub struct Settings {
     pub base_domain: String,
     pub log: LogSettings,
     pub otel: OtelSettings,
+    /// The identity engine: password hasher, breach checks.
+    pub identity: identity::IdentitySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -128,6 +130,7 @@ impl Default for Settings {
             base_domain: "projects.localhost".into(),
             log: LogSettings::default(),
             otel: OtelSettings::default(),
+            identity: identity::IdentitySettings::default(),
         }
     }
 }
@@ -215,6 +218,9 @@ impl Settings {
                 "base_domain",
                 "must be a DNS name such as projects.example.com",
             ));
+        }
+        if let Err(message) = self.identity.validate() {
+            return Err(invalid("identity", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

@@ -12,7 +12,17 @@ pub use sea_orm;
 /// Every engine table that holds tenant rows (scoped by `nid`). Purging a
 /// project deletes its rows from each, in the purge transaction. Engine
 /// migrations add their tables here.
-pub const TENANT_TABLES: &[&str] = &[];
+pub const TENANT_TABLES: &[&str] = &[
+    // Children before parents, so foreign keys hold at every step.
+    "selfservice_errors",
+    "selfservice_flows",
+    "sessions",
+    "identity_recovery_addresses",
+    "identity_verifiable_addresses",
+    "identity_credential_identifiers",
+    "identity_credentials",
+    "identities",
+];
 
 /// Deletes every row of tenant `nid` from the `TENANT_TABLES`; run inside
 /// the purge transaction.

@@ -133,6 +133,14 @@ impl ProjectService {
         Ok((project, content))
     }
 
+    /// `Ok` when the caller owns the project; 404 otherwise, as for reads.
+    pub async fn ensure_owned(&self, caller: Caller, id: Uuid) -> Result<()> {
+        projects::find_owned(&self.db.conn, id, caller.account_id)
+            .await?
+            .map(|_| ())
+            .ok_or_else(not_found)
+    }
+
     pub async fn create(&self, caller: Caller, new: NewProject) -> Result<ProjectView> {
         let name = validate_name(&new.name)?;
         for _ in 0..5 {
@@ -407,6 +415,7 @@ impl ProjectService {
         };
         Ok(Some(TenantCtx {
             project_id: project.id,
+            public_url: self.public_url(&project.slug),
             slug: project.slug,
             name: project.name,
             state: project.state,

@@ -3,6 +3,9 @@
 
 pub mod handler;
 mod presets;
+pub mod traits;
+
+pub use traits::{CompiledSchema, SchemaCache, TraitError, TraitExtensions, normalize_identifier};
 
 use base64::Engine;
 use kernel::{Error, Result};

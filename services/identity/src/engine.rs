@@ -1,0 +1,121 @@
+//! The identity engine: what every identity request needs, built once per
+//! process by `server` and shared as app data.
+
+use crate::hash::{HasherSettings, PasswordHasher};
+use crate::policy::BreachChecker;
+use crate::schema::{CompiledSchema, SchemaCache};
+use crate::session::cache::SessionCache;
+use kernel::clock::SharedClock;
+use kernel::ports::CacheBus;
+use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use store::Database;
+
+/// Process settings of the identity engine (tenant config comes from the
+/// revision, never from here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySettings {
+    pub hasher: HasherSettings,
+    /// The haveibeenpwned range API (k-anonymity) used by the password policy.
+    pub haveibeenpwned_url: String,
+    /// Seconds before a breach lookup gives up.
+    pub haveibeenpwned_timeout_secs: u64,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            hasher: HasherSettings::default(),
+            haveibeenpwned_url: "https://api.pwnedpasswords.com".to_owned(),
+            haveibeenpwned_timeout_secs: 5,
+        }
+    }
+}
+
+impl IdentitySettings {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.hasher
+            .validate()
+            .map_err(|e| format!("identity.hasher.{e}"))?;
+        url::Url::parse(&self.haveibeenpwned_url)
+            .map_err(|e| format!("identity.haveibeenpwned_url: {e}"))?;
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct IdentityEngine {
+    pub(crate) db: Database,
+    pub(crate) clock: SharedClock,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) breaches: BreachChecker,
+    pub(crate) schemas: SchemaCache,
+    pub(crate) sessions: SessionCache,
+}
+
+impl IdentityEngine {
+    pub fn new(
+        db: Database,
+        bus: Arc<dyn CacheBus>,
+        clock: SharedClock,
+        settings: &IdentitySettings,
+    ) -> Result<Self> {
+        let hibp = url::Url::parse(&settings.haveibeenpwned_url)
+            .map_err(|e| Error::internal(format!("identity.haveibeenpwned_url: {e}")))?;
+        Ok(Self {
+            db,
+            clock: clock.clone(),
+            hasher: PasswordHasher::new(&settings.hasher),
+            breaches: BreachChecker::new(
+                hibp,
+                std::time::Duration::from_secs(settings.haveibeenpwned_timeout_secs),
+            )?,
+            schemas: SchemaCache::default(),
+            sessions: SessionCache::new(bus, clock),
+        })
+    }
+
+    /// Starts the listener that drops revoked sessions from this replica's
+    /// cache when any replica announces a revocation.
+    pub fn spawn_background(&self) {
+        self.sessions.spawn_revocation_listener();
+    }
+
+    /// The schema `schema_id` of the tenant, compiled, with its URL.
+    pub(crate) fn schema(
+        &self,
+        tenant: &TenantCtx,
+        schema_id: &str,
+    ) -> Result<(Arc<CompiledSchema>, String)> {
+        let schema = tenant
+            .config
+            .identity_schemas
+            .iter()
+            .find(|s| s.id == schema_id)
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "identity schema `{schema_id}` does not exist in this project"
+                ))
+            })?;
+        Ok((self.schemas.get(&schema.url)?, schema.url.clone()))
+    }
+
+    /// The tenant's default schema id (the one marked default, else the first).
+    pub(crate) fn default_schema_id(&self, tenant: &TenantCtx) -> Result<String> {
+        let schemas = &tenant.config.identity_schemas;
+        schemas
+            .iter()
+            .find(|s| s.is_default)
+            .or_else(|| schemas.first())
+            .map(|s| s.id.clone())
+            .ok_or_else(|| Error::internal("the project has no identity schema"))
+    }
+
+    /// The URL clients fetch a schema from, on the tenant's own host.
+    pub(crate) fn schema_url(&self, tenant: &TenantCtx, schema_id: &str) -> String {
+        format!("{}/schemas/{schema_id}", tenant.public_url)
+    }
+}

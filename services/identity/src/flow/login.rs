@@ -1,0 +1,198 @@
+//! The login flow for API clients, with the password method.
+
+use super::model::{Flow, FlowKind, UiNode, UiText, text};
+use super::service::{Submitted, field, method_button, session_already_available};
+use crate::engine::IdentityEngine;
+use crate::identity::IdentityState;
+use crate::identity::model::PASSWORD;
+use crate::identity::store as identities;
+use crate::schema::normalize_identifier;
+use crate::session::model::SessionView;
+use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
+use sea_orm::TransactionTrait;
+use serde::Serialize;
+use serde_json::{Value, json};
+use store::sql;
+use uuid::Uuid;
+
+/// `successfulSelfServiceLoginWithoutBrowser`.
+#[derive(Debug, Serialize)]
+pub struct LoginSuccess {
+    pub session: SessionView,
+    pub session_token: String,
+}
+
+fn login_nodes() -> Vec<UiNode> {
+    vec![
+        UiNode::input(
+            "default",
+            "identifier",
+            "text",
+            Some(json!("")),
+            true,
+            Some(UiText::info(text::LABEL_ID, "ID")),
+        ),
+        UiNode::input(
+            "password",
+            "password",
+            "password",
+            None,
+            true,
+            Some(UiText::info(text::LABEL_PASSWORD, "Password")),
+        ),
+        method_button("password", "password", UiText::info(text::LOGIN, "Sign in")),
+    ]
+}
+
+impl IdentityEngine {
+    /// `initializeSelfServiceLoginFlowWithoutBrowser`.
+    pub async fn init_login_api(
+        &self,
+        tenant: &TenantCtx,
+        request_url: String,
+        refresh: bool,
+        aal: Option<String>,
+        session_token: Option<&str>,
+    ) -> Result<Flow> {
+        if let Some(token) = session_token
+            && !refresh
+            && self.authenticate_session(tenant, token).await.is_ok()
+        {
+            return Err(session_already_available());
+        }
+        if let Some(aal) = aal.as_deref()
+            && !matches!(aal, "aal1" | "aal2")
+        {
+            return Err(Error::bad_request(format!("unknown `aal` {aal}")));
+        }
+        let nodes = if self.password_method_enabled(tenant) {
+            login_nodes()
+        } else {
+            Vec::new()
+        };
+        let mut flow = self.new_flow(tenant, FlowKind::Login, request_url, nodes);
+        flow.refresh = Some(refresh);
+        flow.requested_aal = Some(aal.unwrap_or_else(|| "aal1".to_owned()));
+        self.store_flow(tenant, FlowKind::Login, None, &flow)
+            .await?;
+        Ok(flow)
+    }
+
+    pub async fn get_login_flow(&self, tenant: &TenantCtx, id: Uuid) -> Result<Flow> {
+        Ok(self.load_flow(tenant, FlowKind::Login, id).await?.0)
+    }
+
+    /// `submitSelfServiceLoginFlow` with `method=password`.
+    pub async fn submit_login(
+        &self,
+        tenant: &TenantCtx,
+        flow_id: Uuid,
+        body: &Value,
+    ) -> Result<Submitted<LoginSuccess>> {
+        let (mut flow, _) = self.load_flow(tenant, FlowKind::Login, flow_id).await?;
+        match field(body, "method") {
+            Some(PASSWORD) if self.password_method_enabled(tenant) => {}
+            Some(other) => {
+                return Err(Error::bad_request(format!(
+                    "the login method `{other}` is not enabled for this project"
+                )));
+            }
+            None => return Err(Error::bad_request("the field `method` is missing")),
+        }
+        flow.ui.reset_messages();
+        flow.active = Some(PASSWORD.to_owned());
+        let identifier = field(body, "identifier")
+            .or_else(|| field(body, "password_identifier"))
+            .unwrap_or("");
+        let password = field(body, "password").unwrap_or("");
+        flow.ui.set_value("identifier", json!(identifier));
+        let mut missing = false;
+        for (name, value) in [("identifier", identifier), ("password", password)] {
+            if value.is_empty() {
+                missing = true;
+                flow.ui.node_error(
+                    name,
+                    UiText::error(
+                        text::VALIDATION_REQUIRED,
+                        format!("Property {name} is missing."),
+                        Some(json!({ "property": name })),
+                    ),
+                );
+            }
+        }
+        if missing {
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        }
+
+        let identity = match identities::find_id_by_identifier(
+            &self.db.conn,
+            tenant.project_id,
+            PASSWORD,
+            &normalize_identifier(identifier),
+        )
+        .await?
+        {
+            Some(id) => identities::find(&self.db.conn, tenant.project_id, id).await?,
+            None => None,
+        };
+        let stored_hash = identity
+            .as_ref()
+            .and_then(|i| i.credential(PASSWORD))
+            .and_then(|c| c.hashed_password())
+            .map(str::to_owned);
+        let verified = match &stored_hash {
+            Some(hash) => {
+                self.hasher
+                    .verify(password.to_owned(), hash.clone())
+                    .await?
+            }
+            None => {
+                // Spend the same time as a real check, so response times do
+                // not tell which identifiers exist.
+                self.hasher.hash(password.to_owned()).await?;
+                false
+            }
+        };
+        let identity = match identity {
+            Some(identity) if verified && identity.state == IdentityState::Active => identity,
+            _ => {
+                flow.ui.messages.push(UiText::error(
+                    text::INVALID_CREDENTIALS,
+                    "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.",
+                    None,
+                ));
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::Invalid(Box::new(flow)));
+            }
+        };
+
+        // An imported or outdated hash is upgraded to the configured hasher.
+        let rehash = match &stored_hash {
+            Some(hash) if self.hasher.needs_rehash(hash) => {
+                Some(self.hasher.hash(password.to_owned()).await?)
+            }
+            _ => None,
+        };
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        if let (Some(new_hash), Some(credential)) = (rehash, identity.credential(PASSWORD)) {
+            identities::update_credential_config(
+                &txn,
+                tenant.project_id,
+                credential.id,
+                &json!({ "hashed_password": new_hash }),
+                self.clock.now(),
+            )
+            .await?;
+        }
+        let (session, token) = self
+            .issue_session(&txn, tenant, &identity, PASSWORD)
+            .await?;
+        txn.commit().await.map_err(sql::db_error)?;
+        Ok(Submitted::Done(LoginSuccess {
+            session: self.session_view(tenant, &session, &identity),
+            session_token: token,
+        }))
+    }
+}

@@ -1,0 +1,284 @@
+//! The settings flow for API clients: `profile` (traits) and `password`.
+//! Only the flow's own identity, with a valid session, may read or submit
+//! it; a password change (and a change of login identifiers) needs a
+//! privileged session (authenticated within `privileged_session_max_age`).
+
+use super::model::{Flow, FlowKind, UiNode, UiText, text};
+use super::registration::has_errors;
+use super::service::{
+    Submitted, duplicate_to_ui, field, method_button, trait_errors_to_ui, trait_nodes,
+};
+use crate::engine::IdentityEngine;
+use crate::identity::model::PASSWORD;
+use crate::identity::service::IdentityDraft;
+use crate::identity::{Exposure, Identity};
+use crate::policy::PasswordPolicy;
+use crate::session::model::Session;
+use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
+use serde_json::{Value, json};
+use std::time::Duration;
+use uuid::Uuid;
+
+const DEFAULT_PRIVILEGED_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
+fn refresh_required() -> Error {
+    Error::forbidden("The login session is too old and thus not allowed to update these fields. Please re-authenticate.")
+        .with_id("session_refresh_required")
+        .with_message("The login session is too old and thus not allowed to update these fields.")
+}
+
+impl IdentityEngine {
+    fn settings_nodes(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Vec<UiNode>> {
+        let (schema, _) = self.schema(tenant, &identity.schema_id)?;
+        let mut nodes = Vec::new();
+        if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) {
+            nodes.extend(trait_nodes(&schema, "profile", Some(&identity.traits)));
+            nodes.push(method_button(
+                "profile",
+                "profile",
+                UiText::info(text::LABEL_SAVE, "Save"),
+            ));
+        }
+        if self.password_method_enabled(tenant) {
+            nodes.push(UiNode::input(
+                "password",
+                "password",
+                "password",
+                None,
+                true,
+                Some(UiText::info(text::LABEL_PASSWORD, "Password")),
+            ));
+            nodes.push(method_button(
+                "password",
+                "password",
+                UiText::info(text::LABEL_SAVE, "Save"),
+            ));
+        }
+        Ok(nodes)
+    }
+
+    fn public_identity(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Value> {
+        let url = self.schema_url(tenant, &identity.schema_id);
+        serde_json::to_value(identity.view(&url, Exposure::Public, &[])).map_err(Error::internal)
+    }
+
+    fn is_privileged(&self, tenant: &TenantCtx, session: &Session) -> bool {
+        let max_age = tenant
+            .config
+            .identity
+            .pointer("/selfservice/flows/settings/privileged_session_max_age")
+            .and_then(Value::as_str)
+            .and_then(kernel::duration::parse_go_duration)
+            .unwrap_or(DEFAULT_PRIVILEGED_MAX_AGE);
+        let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::minutes(15));
+        session.authenticated_at + max_age > self.clock.now()
+    }
+
+    /// `initializeSelfServiceSettingsFlowWithoutBrowser`.
+    pub async fn init_settings_api(
+        &self,
+        tenant: &TenantCtx,
+        request_url: String,
+        session_token: &str,
+    ) -> Result<Flow> {
+        let (_, identity) = self.authenticate_session(tenant, session_token).await?;
+        let nodes = self.settings_nodes(tenant, &identity)?;
+        let mut flow = self.new_flow(tenant, FlowKind::Settings, request_url, nodes);
+        flow.identity = Some(self.public_identity(tenant, &identity)?);
+        flow.state = Some("show_form".to_owned());
+        self.store_flow(tenant, FlowKind::Settings, Some(identity.id), &flow)
+            .await?;
+        Ok(flow)
+    }
+
+    /// Loads a settings flow for the session's identity: another
+    /// identity's flow is 403, as in Kratos.
+    async fn own_settings_flow(
+        &self,
+        tenant: &TenantCtx,
+        id: Uuid,
+        session_token: &str,
+    ) -> Result<(Flow, Session, Identity)> {
+        let (session, identity) = self.authenticate_session(tenant, session_token).await?;
+        let (flow, owner) = self.load_flow(tenant, FlowKind::Settings, id).await?;
+        if owner != Some(identity.id) {
+            return Err(Error::forbidden(
+                "Access privileges are missing, invalid, or not sufficient to access this endpoint.",
+            ));
+        }
+        Ok((flow, session, identity))
+    }
+
+    pub async fn get_settings_flow(
+        &self,
+        tenant: &TenantCtx,
+        id: Uuid,
+        session_token: &str,
+    ) -> Result<Flow> {
+        Ok(self.own_settings_flow(tenant, id, session_token).await?.0)
+    }
+
+    /// `submitSelfServiceSettingsFlow` with `method=profile` or `method=password`.
+    pub async fn submit_settings(
+        &self,
+        tenant: &TenantCtx,
+        flow_id: Uuid,
+        session_token: &str,
+        body: &Value,
+    ) -> Result<Submitted<Flow>> {
+        let (mut flow, session, identity) = self
+            .own_settings_flow(tenant, flow_id, session_token)
+            .await?;
+        flow.ui.reset_messages();
+        let method = field(body, "method")
+            .ok_or_else(|| Error::bad_request("the field `method` is missing"))?;
+        let updated = match method {
+            "profile" if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) => {
+                self.settings_profile(tenant, &mut flow, &session, &identity, body)
+                    .await?
+            }
+            PASSWORD if self.password_method_enabled(tenant) => {
+                self.settings_password(tenant, &mut flow, &session, &identity, body)
+                    .await?
+            }
+            other => {
+                return Err(Error::bad_request(format!(
+                    "the settings method `{other}` is not enabled for this project"
+                )));
+            }
+        };
+        flow.active = Some(method.to_owned());
+        let Some(updated) = updated else {
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        };
+        flow.state = Some("success".to_owned());
+        flow.identity = Some(self.public_identity(tenant, &updated)?);
+        flow.ui.nodes = self.settings_nodes(tenant, &updated)?;
+        flow.ui.nodes.insert(
+            0,
+            UiNode::input(
+                "default",
+                "csrf_token",
+                "hidden",
+                Some(json!("")),
+                true,
+                None,
+            ),
+        );
+        flow.ui.messages.push(UiText::success(
+            text::SETTINGS_SAVED,
+            "Your changes have been saved!",
+        ));
+        self.save_flow(tenant, &mut flow).await?;
+        Ok(Submitted::Done(flow))
+    }
+
+    /// Returns the updated identity, or `None` with messages on the flow.
+    async fn settings_profile(
+        &self,
+        tenant: &TenantCtx,
+        flow: &mut Flow,
+        session: &Session,
+        identity: &Identity,
+        body: &Value,
+    ) -> Result<Option<Identity>> {
+        let traits = body
+            .get("traits")
+            .cloned()
+            .ok_or_else(|| Error::bad_request("the field `traits` is missing"))?;
+        let (schema, _) = self.schema(tenant, &identity.schema_id)?;
+        for node in trait_nodes(&schema, "profile", Some(&traits)) {
+            if let Some(value) = node.attributes.get("value") {
+                flow.ui.set_value(node.name(), value.clone());
+            }
+        }
+        if let Err(errors) = schema.validate(&traits) {
+            trait_errors_to_ui(&mut flow.ui, &errors);
+            return Ok(None);
+        }
+        let before = schema.extensions(&identity.traits);
+        let after = schema.extensions(&traits);
+        if before.password_identifiers != after.password_identifiers
+            && !self.is_privileged(tenant, session)
+        {
+            return Err(refresh_required());
+        }
+        let draft = IdentityDraft {
+            schema_id: identity.schema_id.clone(),
+            traits,
+            state: identity.state,
+            metadata_public: identity.metadata_public.clone(),
+            metadata_admin: identity.metadata_admin.clone(),
+            password_hash: None,
+            oidc: Vec::new(),
+            verifiable_addresses: Vec::new(),
+        };
+        match self
+            .replace_identity(tenant, identity.id, |_| Ok(draft))
+            .await
+        {
+            Ok(updated) => Ok(Some(updated)),
+            Err(err) => {
+                duplicate_to_ui(flow, err)?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn settings_password(
+        &self,
+        tenant: &TenantCtx,
+        flow: &mut Flow,
+        session: &Session,
+        identity: &Identity,
+        body: &Value,
+    ) -> Result<Option<Identity>> {
+        if !self.is_privileged(tenant, session) {
+            return Err(refresh_required());
+        }
+        let password = field(body, "password").unwrap_or("").to_owned();
+        if password.is_empty() {
+            flow.ui.node_error(
+                "password",
+                UiText::error(
+                    text::VALIDATION_REQUIRED,
+                    "Property password is missing.",
+                    Some(json!({ "property": "password" })),
+                ),
+            );
+            return Ok(None);
+        }
+        let identifier = identity
+            .credential(PASSWORD)
+            .and_then(|c| c.identifiers.first().cloned());
+        let policy = PasswordPolicy::from_identity_config(&tenant.config.identity);
+        if let Err(violation) = policy
+            .check(&self.breaches, identifier.as_deref(), &password)
+            .await
+        {
+            flow.ui.node_error(
+                "password",
+                UiText::error(violation.id, violation.text, Some(violation.context)),
+            );
+            return Ok(None);
+        }
+        debug_assert!(!has_errors(flow));
+        let hash = self.hasher.hash(password).await?;
+        let draft = IdentityDraft {
+            schema_id: identity.schema_id.clone(),
+            traits: identity.traits.clone(),
+            state: identity.state,
+            metadata_public: identity.metadata_public.clone(),
+            metadata_admin: identity.metadata_admin.clone(),
+            password_hash: Some(hash),
+            oidc: Vec::new(),
+            verifiable_addresses: Vec::new(),
+        };
+        Ok(Some(
+            self.replace_identity(tenant, identity.id, |_| Ok(draft))
+                .await?,
+        ))
+    }
+}

@@ -1,0 +1,163 @@
+//! `/admin/identities`: thin handlers over the identity service.
+
+use super::model::{Exposure, Identity, IdentityReplacement, IdentityView, NewIdentity};
+use crate::engine::IdentityEngine;
+use actix_web::{HttpRequest, HttpResponse, web};
+use http::ApiResult;
+use http::tenant::TenantAdmin;
+use kernel::tenant::TenantCtx;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// `page` (0-based) and `per_page`, as Kratos v0.10 paginates.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+pub const DEFAULT_PER_PAGE: u64 = 250;
+pub const MAX_PER_PAGE: u64 = 1000;
+
+impl PageQuery {
+    pub fn resolve(&self) -> (u64, u64) {
+        (
+            self.page.unwrap_or(0),
+            self.per_page
+                .unwrap_or(DEFAULT_PER_PAGE)
+                .clamp(1, MAX_PER_PAGE),
+        )
+    }
+}
+
+/// Adds `Link` (first/next/prev/last) and `X-Total-Count` as Kratos does.
+pub fn paginated(
+    path: &str,
+    page: u64,
+    per_page: u64,
+    total: u64,
+    body: impl serde::Serialize,
+) -> HttpResponse {
+    let last = total.saturating_sub(1) / per_page;
+    let link = |p: u64, rel: &str| format!("<{path}?page={p}&per_page={per_page}>; rel=\"{rel}\"");
+    let mut links = vec![link(0, "first")];
+    if page < last {
+        links.push(link(page + 1, "next"));
+    }
+    if page > 0 {
+        links.push(link(page.min(last + 1) - 1, "prev"));
+    }
+    links.push(link(last, "last"));
+    HttpResponse::Ok()
+        .insert_header(("Link", links.join(",")))
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(body)
+}
+
+pub(crate) fn admin_view(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    identity: &Identity,
+    include: &[String],
+) -> IdentityView {
+    identity.view(
+        &engine.schema_url(tenant, &identity.schema_id),
+        Exposure::Admin,
+        include,
+    )
+}
+
+/// `include_credential` may repeat (`?include_credential=oidc&include_credential=...`).
+fn include_credentials(req: &HttpRequest) -> Vec<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k == "include_credential")
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+pub async fn list_identities(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let (page, per_page) = query.resolve();
+    let (list, total) = engine.list_identities(&tenant, page, per_page).await?;
+    let views: Vec<_> = list
+        .iter()
+        .map(|i| admin_view(&engine, &tenant, i, &[]))
+        .collect();
+    Ok(paginated("/admin/identities", page, per_page, total, views))
+}
+
+pub async fn create_identity(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    body: web::Json<NewIdentity>,
+) -> ApiResult<HttpResponse> {
+    let identity = engine.create_identity(&tenant, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("{}/admin/identities/{}", tenant.public_url, identity.id),
+        ))
+        .json(admin_view(&engine, &tenant, &identity, &[])))
+}
+
+pub async fn get_identity(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let identity = engine.get_identity(&tenant, *id).await?;
+    let include = include_credentials(&req);
+    Ok(HttpResponse::Ok().json(admin_view(&engine, &tenant, &identity, &include)))
+}
+
+pub async fn update_identity(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    id: web::Path<Uuid>,
+    body: web::Json<IdentityReplacement>,
+) -> ApiResult<HttpResponse> {
+    let identity = engine
+        .update_identity(&tenant, *id, body.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(admin_view(&engine, &tenant, &identity, &[])))
+}
+
+pub async fn patch_identity(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    id: web::Path<Uuid>,
+    body: web::Json<json_patch::Patch>,
+) -> ApiResult<HttpResponse> {
+    let identity = engine
+        .patch_identity(&tenant, *id, body.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(admin_view(&engine, &tenant, &identity, &[])))
+}
+
+pub async fn delete_identity(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    engine.delete_identity(&tenant, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/admin/identities")
+            .get(list_identities)
+            .post(create_identity),
+    )
+    .service(
+        web::resource("/admin/identities/{id}")
+            .get(get_identity)
+            .put(update_identity)
+            .patch(patch_identity)
+            .delete(delete_identity),
+    );
+}

@@ -1,0 +1,8 @@
+//! Identities: model, SQL, the admin service and its handlers.
+
+pub mod handler;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub use model::{Exposure, Identity, IdentityState, IdentityView};

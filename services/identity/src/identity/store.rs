@@ -1,0 +1,469 @@
+//! SQL for identities and everything hanging off them. Every function takes
+//! the tenant's `nid` and filters on it: an id of another tenant is simply
+//! not found.
+
+use super::model::{Credential, Identity, IdentityState, RecoveryAddress, VerifiableAddress};
+use kernel::{Error, Result};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, QueryResult};
+use serde_json::Value;
+use std::collections::HashMap;
+use store::sql;
+use uuid::Uuid;
+
+const IDENTITIES: &str = "identities";
+const CREDENTIALS: &str = "identity_credentials";
+const IDENTIFIERS: &str = "identity_credential_identifiers";
+const VERIFIABLE: &str = "identity_verifiable_addresses";
+const RECOVERY: &str = "identity_recovery_addresses";
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn json_text(value: &Value) -> String {
+    value.to_string()
+}
+
+fn parse_json(text: &str, what: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::internal(format!("stored {what}: {e}")))
+}
+
+fn opt_json(row: &QueryResult, column: &str) -> Result<Option<Value>> {
+    sql::get::<Option<String>>(row, column)?
+        .map(|t| parse_json(&t, column))
+        .transpose()
+}
+
+fn select(table: &str, columns: &[&str], nid: Uuid) -> SelectStatement {
+    Query::select()
+        .columns(columns.iter().map(|c| col(c)))
+        .from(col(table))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .to_owned()
+}
+
+const IDENTITY_COLUMNS: &[&str] = &[
+    "id",
+    "schema_id",
+    "traits",
+    "state",
+    "state_changed_at",
+    "metadata_public",
+    "metadata_admin",
+    "created_at",
+    "updated_at",
+];
+
+fn identity_from_row(row: &QueryResult) -> Result<Identity> {
+    let traits: String = sql::get(row, "traits")?;
+    let state: String = sql::get(row, "state")?;
+    Ok(Identity {
+        id: sql::get(row, "id")?,
+        schema_id: sql::get(row, "schema_id")?,
+        state: IdentityState::parse(&state)?,
+        state_changed_at: sql::get(row, "state_changed_at")?,
+        traits: parse_json(&traits, "traits")?,
+        metadata_public: opt_json(row, "metadata_public")?,
+        metadata_admin: opt_json(row, "metadata_admin")?,
+        credentials: Vec::new(),
+        verifiable_addresses: Vec::new(),
+        recovery_addresses: Vec::new(),
+        created_at: sql::get(row, "created_at")?,
+        updated_at: sql::get(row, "updated_at")?,
+    })
+}
+
+/// Inserts an identity with its credentials and addresses.
+pub async fn insert<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identity) -> Result<()> {
+    sql::insert(
+        conn,
+        IDENTITIES,
+        vec![
+            ("id", identity.id.into()),
+            ("nid", nid.into()),
+            ("schema_id", identity.schema_id.clone().into()),
+            ("traits", json_text(&identity.traits).into()),
+            ("state", identity.state.as_str().to_owned().into()),
+            ("state_changed_at", identity.state_changed_at.into()),
+            (
+                "metadata_public",
+                identity.metadata_public.as_ref().map(json_text).into(),
+            ),
+            (
+                "metadata_admin",
+                identity.metadata_admin.as_ref().map(json_text).into(),
+            ),
+            ("created_at", identity.created_at.into()),
+            ("updated_at", identity.updated_at.into()),
+        ],
+    )
+    .await?;
+    insert_children(conn, nid, identity).await
+}
+
+async fn insert_children<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity: &Identity,
+) -> Result<()> {
+    for credential in &identity.credentials {
+        sql::insert(
+            conn,
+            CREDENTIALS,
+            vec![
+                ("id", credential.id.into()),
+                ("nid", nid.into()),
+                ("identity_id", identity.id.into()),
+                ("credential_type", credential.kind.clone().into()),
+                ("config", json_text(&credential.config).into()),
+                ("version", credential.version.into()),
+                ("created_at", credential.created_at.into()),
+                ("updated_at", credential.updated_at.into()),
+            ],
+        )
+        .await?;
+        for identifier in &credential.identifiers {
+            sql::insert(
+                conn,
+                IDENTIFIERS,
+                vec![
+                    ("id", Uuid::new_v4().into()),
+                    ("nid", nid.into()),
+                    ("identity_id", identity.id.into()),
+                    ("identity_credential_id", credential.id.into()),
+                    ("credential_type", credential.kind.clone().into()),
+                    ("identifier", identifier.clone().into()),
+                ],
+            )
+            .await?;
+        }
+    }
+    for address in &identity.verifiable_addresses {
+        sql::insert(
+            conn,
+            VERIFIABLE,
+            vec![
+                ("id", address.id.into()),
+                ("nid", nid.into()),
+                ("identity_id", identity.id.into()),
+                ("via", address.via.clone().into()),
+                ("value", address.value.clone().into()),
+                ("verified", address.verified.into()),
+                ("verified_at", address.verified_at.into()),
+                ("status", address.status.clone().into()),
+                ("created_at", address.created_at.into()),
+                ("updated_at", address.updated_at.into()),
+            ],
+        )
+        .await?;
+    }
+    for address in &identity.recovery_addresses {
+        sql::insert(
+            conn,
+            RECOVERY,
+            vec![
+                ("id", address.id.into()),
+                ("nid", nid.into()),
+                ("identity_id", identity.id.into()),
+                ("via", address.via.clone().into()),
+                ("value", address.value.clone().into()),
+                ("created_at", address.created_at.into()),
+                ("updated_at", address.updated_at.into()),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn delete_children<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<()> {
+    for table in [IDENTIFIERS, CREDENTIALS, VERIFIABLE, RECOVERY] {
+        let delete = Query::delete()
+            .from_table(col(table))
+            .and_where(Expr::col(col("nid")).eq(nid))
+            .and_where(Expr::col(col("identity_id")).eq(id))
+            .to_owned();
+        sql::delete(conn, &delete).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the stored identity (row, credentials, addresses) with
+/// `identity`; `false` when it does not exist in this tenant.
+pub async fn replace<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identity) -> Result<bool> {
+    let update = Query::update()
+        .table(col(IDENTITIES))
+        .values([
+            (col("schema_id"), identity.schema_id.clone().into()),
+            (col("traits"), json_text(&identity.traits).into()),
+            (col("state"), identity.state.as_str().to_owned().into()),
+            (col("state_changed_at"), identity.state_changed_at.into()),
+            (
+                col("metadata_public"),
+                identity.metadata_public.as_ref().map(json_text).into(),
+            ),
+            (
+                col("metadata_admin"),
+                identity.metadata_admin.as_ref().map(json_text).into(),
+            ),
+            (col("updated_at"), identity.updated_at.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(identity.id))
+        .to_owned();
+    if sql::update(conn, &update).await? == 0 {
+        return Ok(false);
+    }
+    delete_children(conn, nid, identity.id).await?;
+    insert_children(conn, nid, identity).await?;
+    Ok(true)
+}
+
+/// Deletes an identity and everything of it (sessions included);
+/// `false` when there was none.
+pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<bool> {
+    delete_children(conn, nid, id).await?;
+    for table in ["sessions", "selfservice_flows"] {
+        let delete = Query::delete()
+            .from_table(col(table))
+            .and_where(Expr::col(col("nid")).eq(nid))
+            .and_where(Expr::col(col("identity_id")).eq(id))
+            .to_owned();
+        sql::delete(conn, &delete).await?;
+    }
+    let delete = Query::delete()
+        .from_table(col(IDENTITIES))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    Ok(sql::delete(conn, &delete).await? > 0)
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<Option<Identity>> {
+    let stmt = select(IDENTITIES, IDENTITY_COLUMNS, nid)
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    let Some(row) = sql::select_one(conn, &stmt).await? else {
+        return Ok(None);
+    };
+    let mut identities = vec![identity_from_row(&row)?];
+    load_children(conn, nid, &mut identities).await?;
+    Ok(identities.pop())
+}
+
+/// A page of identities, oldest first (stable while identities are added).
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Identity>> {
+    let stmt = select(IDENTITIES, IDENTITY_COLUMNS, nid)
+        .order_by(col("created_at"), Order::Asc)
+        .order_by(col("id"), Order::Asc)
+        .offset(offset)
+        .limit(limit)
+        .to_owned();
+    let mut identities = sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(identity_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    load_children(conn, nid, &mut identities).await?;
+    Ok(identities)
+}
+
+pub async fn count<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<u64> {
+    let stmt = Query::select()
+        .expr_as(Func::count(Expr::col(col("id"))), col("n"))
+        .from(col(IDENTITIES))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .to_owned();
+    let row = sql::select_one(conn, &stmt).await?;
+    let n: i64 = match row {
+        Some(row) => sql::get(&row, "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The identity holding `identifier` for credential type `kind`.
+pub async fn find_id_by_identifier<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    kind: &str,
+    identifier: &str,
+) -> Result<Option<Uuid>> {
+    let stmt = select(IDENTIFIERS, &["identity_id"], nid)
+        .and_where(Expr::col(col("credential_type")).eq(kind))
+        .and_where(Expr::col(col("identifier")).eq(identifier))
+        .to_owned();
+    match sql::select_one(conn, &stmt).await? {
+        Some(row) => Ok(Some(sql::get(&row, "identity_id")?)),
+        None => Ok(None),
+    }
+}
+
+/// Fills credentials and addresses of `identities` with one query per table.
+async fn load_children<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identities: &mut [Identity],
+) -> Result<()> {
+    if identities.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = identities.iter().map(|i| i.id).collect();
+    let index: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let of = |mut stmt: SelectStatement| {
+        stmt.and_where(Expr::col(col("identity_id")).is_in(ids.clone()))
+            .to_owned()
+    };
+
+    let mut by_credential: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let identifier_rows = sql::select_all(
+        conn,
+        &of(select(
+            IDENTIFIERS,
+            &["identity_credential_id", "identifier"],
+            nid,
+        ))
+        .order_by(col("identifier"), Order::Asc)
+        .to_owned(),
+    )
+    .await?;
+    for row in &identifier_rows {
+        by_credential
+            .entry(sql::get(row, "identity_credential_id")?)
+            .or_default()
+            .push(sql::get(row, "identifier")?);
+    }
+
+    let credential_rows = sql::select_all(
+        conn,
+        &of(select(
+            CREDENTIALS,
+            &[
+                "id",
+                "identity_id",
+                "credential_type",
+                "config",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            nid,
+        ))
+        .order_by(col("credential_type"), Order::Asc)
+        .to_owned(),
+    )
+    .await?;
+    for row in &credential_rows {
+        let identity_id: Uuid = sql::get(row, "identity_id")?;
+        let id: Uuid = sql::get(row, "id")?;
+        let config: String = sql::get(row, "config")?;
+        if let Some(&i) = index.get(&identity_id) {
+            identities[i].credentials.push(Credential {
+                id,
+                kind: sql::get(row, "credential_type")?,
+                identifiers: by_credential.remove(&id).unwrap_or_default(),
+                config: parse_json(&config, "credential config")?,
+                version: sql::get(row, "version")?,
+                created_at: sql::get(row, "created_at")?,
+                updated_at: sql::get(row, "updated_at")?,
+            });
+        }
+    }
+
+    let verifiable_rows = sql::select_all(
+        conn,
+        &of(select(
+            VERIFIABLE,
+            &[
+                "id",
+                "identity_id",
+                "via",
+                "value",
+                "verified",
+                "verified_at",
+                "status",
+                "created_at",
+                "updated_at",
+            ],
+            nid,
+        ))
+        .order_by(col("value"), Order::Asc)
+        .to_owned(),
+    )
+    .await?;
+    for row in &verifiable_rows {
+        let identity_id: Uuid = sql::get(row, "identity_id")?;
+        if let Some(&i) = index.get(&identity_id) {
+            identities[i].verifiable_addresses.push(VerifiableAddress {
+                id: sql::get(row, "id")?,
+                value: sql::get(row, "value")?,
+                verified: sql::get(row, "verified")?,
+                via: sql::get(row, "via")?,
+                status: sql::get(row, "status")?,
+                verified_at: sql::get(row, "verified_at")?,
+                created_at: sql::get(row, "created_at")?,
+                updated_at: sql::get(row, "updated_at")?,
+            });
+        }
+    }
+
+    let recovery_rows = sql::select_all(
+        conn,
+        &of(select(
+            RECOVERY,
+            &[
+                "id",
+                "identity_id",
+                "via",
+                "value",
+                "created_at",
+                "updated_at",
+            ],
+            nid,
+        ))
+        .order_by(col("value"), Order::Asc)
+        .to_owned(),
+    )
+    .await?;
+    for row in &recovery_rows {
+        let identity_id: Uuid = sql::get(row, "identity_id")?;
+        if let Some(&i) = index.get(&identity_id) {
+            identities[i].recovery_addresses.push(RecoveryAddress {
+                id: sql::get(row, "id")?,
+                value: sql::get(row, "value")?,
+                via: sql::get(row, "via")?,
+                created_at: sql::get(row, "created_at")?,
+                updated_at: sql::get(row, "updated_at")?,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Updates one credential's config (a re-hash after login, a new
+/// password); `version` moves on so concurrent writers notice.
+pub async fn update_credential_config<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    credential_id: Uuid,
+    config: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let update = Query::update()
+        .table(col(CREDENTIALS))
+        .values([
+            (col("config"), json_text(config).into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(credential_id))
+        .to_owned();
+    sql::update(conn, &update).await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Sessions: issued by the flows, checked by whoami (cached), revoked by
+//! users and admins.
+
+pub mod cache;
+pub mod handler;
+pub mod model;
+pub mod service;
+pub mod store;

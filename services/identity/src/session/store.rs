@@ -1,0 +1,269 @@
+//! SQL for sessions. Tokens are stored as SHA-256 digests only; every query
+//! filters on the tenant's `nid`.
+
+use super::model::{AuthenticationMethod, Session};
+use chrono::{DateTime, Utc};
+use kernel::{Error, Result};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, QueryResult};
+use store::sql;
+use uuid::Uuid;
+
+const SESSIONS: &str = "sessions";
+const COLUMNS: &[&str] = &[
+    "id",
+    "identity_id",
+    "active",
+    "aal",
+    "authentication_methods",
+    "issued_at",
+    "authenticated_at",
+    "expires_at",
+];
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn select(nid: Uuid) -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.iter().map(|c| col(c)))
+        .from(col(SESSIONS))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .to_owned()
+}
+
+fn from_row(row: &QueryResult) -> Result<Session> {
+    let methods: String = sql::get(row, "authentication_methods")?;
+    Ok(Session {
+        id: sql::get(row, "id")?,
+        identity_id: sql::get(row, "identity_id")?,
+        active: sql::get(row, "active")?,
+        aal: sql::get(row, "aal")?,
+        authentication_methods: serde_json::from_str::<Vec<AuthenticationMethod>>(&methods)
+            .map_err(|e| Error::internal(format!("stored authentication_methods: {e}")))?,
+        issued_at: sql::get(row, "issued_at")?,
+        authenticated_at: sql::get(row, "authenticated_at")?,
+        expires_at: sql::get(row, "expires_at")?,
+    })
+}
+
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    session: &Session,
+    token_hash: &str,
+) -> Result<()> {
+    let methods =
+        serde_json::to_string(&session.authentication_methods).map_err(Error::internal)?;
+    sql::insert(
+        conn,
+        SESSIONS,
+        vec![
+            ("id", session.id.into()),
+            ("nid", nid.into()),
+            ("identity_id", session.identity_id.into()),
+            ("token_hash", token_hash.to_owned().into()),
+            ("active", session.active.into()),
+            ("aal", session.aal.clone().into()),
+            ("authentication_methods", methods.into()),
+            ("issued_at", session.issued_at.into()),
+            ("authenticated_at", session.authenticated_at.into()),
+            ("expires_at", session.expires_at.into()),
+            ("created_at", session.issued_at.into()),
+            ("updated_at", session.issued_at.into()),
+        ],
+    )
+    .await
+}
+
+pub async fn find_by_token_hash<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    token_hash: &str,
+) -> Result<Option<Session>> {
+    let stmt = select(nid)
+        .and_where(Expr::col(col("token_hash")).eq(token_hash))
+        .to_owned();
+    sql::select_one(conn, &stmt)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<Option<Session>> {
+    let stmt = select(nid)
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    sql::select_one(conn, &stmt)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Which sessions of an identity a query means.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionFilter {
+    /// Only active (`Some(true)`) or only inactive (`Some(false)`) ones.
+    pub active: Option<bool>,
+    /// Leave this session out (the caller's own).
+    pub except: Option<Uuid>,
+}
+
+fn filtered(
+    mut stmt: SelectStatement,
+    identity_id: Uuid,
+    filter: SessionFilter,
+) -> SelectStatement {
+    stmt.and_where(Expr::col(col("identity_id")).eq(identity_id));
+    if let Some(active) = filter.active {
+        stmt.and_where(Expr::col(col("active")).eq(active));
+    }
+    if let Some(except) = filter.except {
+        stmt.and_where(Expr::col(col("id")).ne(except));
+    }
+    stmt
+}
+
+pub async fn list_for_identity<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+    filter: SessionFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Session>> {
+    let stmt = filtered(select(nid), identity_id, filter)
+        .order_by(col("issued_at"), Order::Desc)
+        .order_by(col("id"), Order::Asc)
+        .offset(offset)
+        .limit(limit)
+        .to_owned();
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn count_for_identity<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+    filter: SessionFilter,
+) -> Result<u64> {
+    let stmt = filtered(
+        Query::select()
+            .expr_as(Func::count(Expr::col(col("id"))), col("n"))
+            .from(col(SESSIONS))
+            .and_where(Expr::col(col("nid")).eq(nid))
+            .to_owned(),
+        identity_id,
+        filter,
+    );
+    let n: i64 = match sql::select_one(conn, &stmt).await? {
+        Some(row) => sql::get(&row, "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Token digests of the sessions a revocation will hit, so caches can drop
+/// exactly those.
+pub async fn token_hashes<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+    filter: SessionFilter,
+    only: Option<Uuid>,
+) -> Result<Vec<String>> {
+    let mut stmt = filtered(
+        Query::select()
+            .column(col("token_hash"))
+            .from(col(SESSIONS))
+            .and_where(Expr::col(col("nid")).eq(nid))
+            .to_owned(),
+        identity_id,
+        filter,
+    );
+    if let Some(id) = only {
+        stmt.and_where(Expr::col(col("id")).eq(id));
+    }
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(|r| sql::get(r, "token_hash"))
+        .collect()
+}
+
+/// Marks sessions inactive; returns how many were active.
+pub async fn deactivate<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+    except: Option<Uuid>,
+    only: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let mut update = Query::update();
+    update
+        .table(col(SESSIONS))
+        .values([
+            (col("active"), false.into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("identity_id")).eq(identity_id))
+        .and_where(Expr::col(col("active")).eq(true));
+    if let Some(except) = except {
+        update.and_where(Expr::col(col("id")).ne(except));
+    }
+    if let Some(only) = only {
+        update.and_where(Expr::col(col("id")).eq(only));
+    }
+    sql::update(conn, &update).await
+}
+
+/// Deletes every session of an identity; returns how many.
+pub async fn delete_for_identity<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+) -> Result<u64> {
+    let delete = Query::delete()
+        .from_table(col(SESSIONS))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("identity_id")).eq(identity_id))
+        .to_owned();
+    sql::delete(conn, &delete).await
+}
+
+pub async fn set_expiry<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    id: Uuid,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let update = Query::update()
+        .table(col(SESSIONS))
+        .values([
+            (col("expires_at"), expires_at.into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    Ok(sql::update(conn, &update).await? > 0)
+}
+
+/// All token digests of an identity (before deleting it).
+pub async fn all_token_hashes<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+) -> Result<Vec<String>> {
+    token_hashes(conn, nid, identity_id, SessionFilter::default(), None).await
+}
