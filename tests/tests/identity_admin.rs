@@ -415,3 +415,57 @@ async fn stored_password_hash(
         .unwrap()
         .to_owned()
 }
+
+#[tokio::test]
+async fn oidc_links_are_imported_and_shown_on_request() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "OIDC").await;
+    let admin = admin(&server, &project.slug, &token);
+    let (client, base) = tenant_client(&server, &project.slug);
+    let body = json!({
+        "schema_id": "default",
+        "traits": {"email": "olga@example.com"},
+        "credentials": {"oidc": {"config": {"providers": [{"provider": "github", "subject": "12345"}]}}}
+    });
+    let res = client
+        .post(format!("{base}/admin/identities"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: serde_json::Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        created["credentials"]["oidc"]["identifiers"],
+        json!(["github:12345"])
+    );
+    assert!(created["credentials"]["oidc"].get("config").is_none());
+    let with = api::admin_get_identity(&admin, id, Some(vec!["oidc".into()]))
+        .await
+        .unwrap();
+    let config = with.credentials.unwrap()["oidc"].config.clone().unwrap();
+    assert_eq!(config["providers"][0]["subject"], "12345");
+    // The same link on another identity is a duplicate.
+    let mut again = body.clone();
+    again["traits"]["email"] = json!("other@example.com");
+    let res = client
+        .post(format!("{base}/admin/identities"))
+        .bearer_auth(&token)
+        .json(&again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    // Unknown fields are refused, not ignored.
+    let res = client
+        .post(format!("{base}/admin/identities"))
+        .bearer_auth(&token)
+        .json(&json!({"schema_id": "default", "traits": {"email": "p@example.com"}, "nope": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    server.stop().await;
+}
