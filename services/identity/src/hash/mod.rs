@@ -10,6 +10,7 @@
 //! `argon2_memory_kib` per request without bound).
 
 mod formats;
+mod pool;
 
 #[cfg(test)]
 mod tests;
@@ -17,7 +18,6 @@ mod tests;
 use std::sync::Arc;
 
 use kernel::{Error, Result};
-use tokio::sync::Semaphore;
 
 use formats::{MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, ParsedHash};
 
@@ -53,6 +53,9 @@ pub struct HasherSettings {
     pub argon2_parallelism: u32,
     /// How many hashes/verifications may run at once; 0 means one per CPU core.
     pub max_concurrent: usize,
+    /// Nice value of the hashing threads (0..=19; 0 = normal priority).
+    /// Above 0, cheap requests win the CPU from a login storm.
+    pub thread_niceness: i32,
 }
 
 impl Default for HasherSettings {
@@ -64,6 +67,7 @@ impl Default for HasherSettings {
             argon2_iterations: 3,
             argon2_parallelism: 1,
             max_concurrent: 0,
+            thread_niceness: 10,
         }
     }
 }
@@ -75,6 +79,12 @@ impl HasherSettings {
             return Err(format!(
                 "bcrypt_cost must be between 4 and 31, got {}",
                 self.bcrypt_cost
+            ));
+        }
+        if !(0..=19).contains(&self.thread_niceness) {
+            return Err(format!(
+                "thread_niceness must be between 0 and 19, got {}",
+                self.thread_niceness
             ));
         }
         if !(1..=255).contains(&self.argon2_parallelism) {
@@ -106,7 +116,7 @@ impl HasherSettings {
         } else {
             self.max_concurrent
         };
-        n.clamp(1, Semaphore::MAX_PERMITS)
+        n.clamp(1, 1024)
     }
 }
 
@@ -118,7 +128,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     settings: HasherSettings,
-    permits: Arc<Semaphore>,
+    pool: pool::HashPool,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -136,7 +146,7 @@ impl PasswordHasher {
         Self {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
-                permits: Arc::new(Semaphore::new(settings.permits())),
+                pool: pool::HashPool::start(settings.permits(), settings.thread_niceness),
             }),
         }
     }
@@ -189,24 +199,12 @@ impl PasswordHasher {
             .map_err(|e| Error::bad_request(e.to_string()))
     }
 
-    /// Runs `work` on the blocking pool once a permit is free. The permit
-    /// moves into the closure, so it is held until the work really ends even
-    /// if the caller stops waiting.
+    /// Runs `work` on one of the hashing threads (see `pool`).
     async fn run_blocking<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(Error::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))
+        self.inner.pool.run(work).await
     }
 }

@@ -341,16 +341,31 @@ async fn one_permit_still_completes_parallel_work() {
         hasher.verify("two".into(), b)
     );
     assert!(va.unwrap() && vb.unwrap());
-    assert_eq!(
-        hasher.inner.permits.available_permits(),
-        1,
-        "permits returned"
-    );
 }
 
 #[test]
-fn zero_max_concurrent_means_one_permit_per_core() {
-    let hasher = PasswordHasher::new(&HasherSettings::default());
+fn zero_max_concurrent_means_one_thread_per_core() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    assert_eq!(hasher.inner.permits.available_permits(), cores);
+    assert_eq!(HasherSettings::default().permits(), cores);
+    let two = HasherSettings {
+        max_concurrent: 2,
+        ..HasherSettings::default()
+    };
+    assert_eq!(two.permits(), 2);
+}
+
+#[test]
+fn niceness_is_bounded() {
+    let bad = HasherSettings {
+        thread_niceness: 20,
+        ..HasherSettings::default()
+    };
+    assert!(bad.validate().unwrap_err().starts_with("thread_niceness"));
+}
+
+#[tokio::test]
+async fn dropping_the_hasher_stops_its_threads() {
+    let hasher = PasswordHasher::new(&bcrypt_settings(4));
+    hasher.hash("x".into()).await.unwrap();
+    drop(hasher); // must not hang or panic: the queue closes, threads exit
 }
