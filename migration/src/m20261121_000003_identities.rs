@@ -16,6 +16,7 @@ fn a(name: &str) -> Alias {
 
 /// Child tables first: `down` drops in this order, and purge deletes in it.
 const TABLES: &[&str] = &[
+    "selfservice_recovery_tokens",
     "selfservice_errors",
     "selfservice_flows",
     "sessions",
@@ -254,6 +255,35 @@ impl MigrationTrait for Migration {
                 "selfservice_errors",
                 &["nid", "id"],
                 false,
+            ))
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(a("selfservice_recovery_tokens"))
+                    .col(uuid(a("id")).primary_key())
+                    .col(uuid(a("nid")))
+                    .col(uuid(a("identity_id")))
+                    .col(uuid_null(a("flow_id")))
+                    .col(string(a("token_hash")))
+                    .col(boolean(a("used")).default(false))
+                    .col(timestamp_with_time_zone(a("expires_at")))
+                    .col(timestamp_with_time_zone(a("created_at")))
+                    .foreign_key(&mut cascade_to(
+                        "selfservice_recovery_tokens",
+                        "identity_id",
+                        "identities",
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_recovery_tokens_hash",
+                "selfservice_recovery_tokens",
+                &["nid", "token_hash"],
+                true,
             ))
             .await
     }

@@ -469,3 +469,73 @@ async fn oidc_links_are_imported_and_shown_on_request() {
     assert_eq!(res.status(), 400);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn admins_create_recovery_links() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Recovery").await;
+    let admin = admin(&server, &project.slug, &token);
+    let identity = api::admin_create_identity(
+        &admin,
+        Some(AdminCreateIdentityBody::new(
+            "default".into(),
+            json!({"email": "rex@example.com"}),
+        )),
+    )
+    .await
+    .unwrap();
+    let mut body =
+        ory_client::models::AdminCreateSelfServiceRecoveryLinkBody::new(identity.id.clone());
+    body.expires_in = Some("15m".into());
+    let link = api::admin_create_self_service_recovery_link(&admin, Some(body))
+        .await
+        .unwrap();
+    assert!(
+        link.recovery_link
+            .starts_with(&format!("http://{}.projects.localhost", project.slug))
+            && link
+                .recovery_link
+                .contains("/self-service/recovery/link?flow=")
+            && link.recovery_link.contains("&token="),
+        "{}",
+        link.recovery_link
+    );
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(link.expires_at.as_deref().unwrap()).unwrap();
+    let minutes = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes();
+    assert!((13..=15).contains(&minutes), "{minutes}");
+    // Unknown identity → 404; bad duration → 400; no token → 401.
+    let missing = ory_client::models::AdminCreateSelfServiceRecoveryLinkBody::new(
+        uuid::Uuid::new_v4().to_string(),
+    );
+    assert_eq!(
+        status_of(
+            &api::admin_create_self_service_recovery_link(&admin, Some(missing))
+                .await
+                .unwrap_err()
+        ),
+        404
+    );
+    let mut bad =
+        ory_client::models::AdminCreateSelfServiceRecoveryLinkBody::new(identity.id.clone());
+    bad.expires_in = Some("soon".into());
+    assert_eq!(
+        status_of(
+            &api::admin_create_self_service_recovery_link(&admin, Some(bad))
+                .await
+                .unwrap_err()
+        ),
+        400
+    );
+    let anonymous = tenant(&server, &project.slug);
+    let body = ory_client::models::AdminCreateSelfServiceRecoveryLinkBody::new(identity.id.clone());
+    assert_eq!(
+        status_of(
+            &api::admin_create_self_service_recovery_link(&anonymous, Some(body))
+                .await
+                .unwrap_err()
+        ),
+        401
+    );
+    server.stop().await;
+}

@@ -8,6 +8,7 @@ pub mod flow;
 pub mod hash;
 pub mod identity;
 pub mod policy;
+pub mod recovery;
 pub mod schema;
 pub mod session;
 
@@ -19,4 +20,5 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     identity::handler::configure(cfg);
     session::handler::configure(cfg);
     flow::handler::configure(cfg);
+    recovery::configure(cfg);
 }

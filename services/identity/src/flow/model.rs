@@ -12,6 +12,7 @@ pub enum FlowKind {
     Login,
     Registration,
     Settings,
+    Recovery,
 }
 
 impl FlowKind {
@@ -20,6 +21,7 @@ impl FlowKind {
             FlowKind::Login => "login",
             FlowKind::Registration => "registration",
             FlowKind::Settings => "settings",
+            FlowKind::Recovery => "recovery",
         }
     }
 }

@@ -224,7 +224,11 @@ pub async fn replace<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identit
 /// `false` when there was none.
 pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<bool> {
     delete_children(conn, nid, id).await?;
-    for table in ["sessions", "selfservice_flows"] {
+    for table in [
+        "sessions",
+        "selfservice_flows",
+        "selfservice_recovery_tokens",
+    ] {
         let delete = Query::delete()
             .from_table(col(table))
             .and_where(Expr::col(col("nid")).eq(nid))
