@@ -104,6 +104,22 @@ async fn register_whoami_change_password_and_log_in() {
     assert_eq!(res.status(), 401);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["id"], "session_inactive");
+    // …and to the project's own session cookie (and no other project's name).
+    let cookie = format!("ory_session_{}={token}", project.slug.replace('-', ""));
+    let res = client
+        .get(format!("{base}/sessions/whoami"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .get(format!("{base}/sessions/whoami"))
+        .header("Cookie", format!("ory_session_other={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 
     // Settings: change the password, then only the new one works.
     let flow = api::initialize_self_service_settings_flow_without_browser(&cfg, Some(&token))
