@@ -54,13 +54,11 @@ impl IdentityEngine {
                         "`expires_in` must be a duration such as 1h or 15m, got `{text}`"
                     ))
                 })?,
-            None => tenant
-                .config
-                .identity
-                .pointer("/selfservice/methods/link/config/lifespan")
-                .and_then(serde_json::Value::as_str)
-                .and_then(kernel::duration::parse_go_duration)
-                .unwrap_or(DEFAULT_LINK_LIFESPAN),
+            None => self.config_duration(
+                tenant,
+                "/selfservice/methods/link/config/lifespan",
+                DEFAULT_LINK_LIFESPAN,
+            ),
         };
         let identity = self.get_identity(tenant, new.identity_id).await?;
         let now = self.clock.now();

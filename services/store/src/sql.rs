@@ -4,7 +4,8 @@
 
 use kernel::{Error, Result};
 use sea_orm::sea_query::{
-    Alias, DeleteStatement, InsertStatement, Query, SelectStatement, UpdateStatement, Value,
+    Alias, Asterisk, DeleteStatement, Expr, Func, InsertStatement, Query, SelectStatement,
+    UpdateStatement, Value,
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, SqlErr};
 
@@ -77,6 +78,19 @@ pub async fn select_one<C: ConnectionTrait>(
     conn.query_one_raw(conn.get_database_backend().build(stmt))
         .await
         .map_err(db_error)
+}
+
+/// `SELECT COUNT(*)` over `query`'s FROM and WHERE (its select list is
+/// replaced by the count).
+pub async fn count<C: ConnectionTrait>(conn: &C, mut query: SelectStatement) -> Result<u64> {
+    query
+        .clear_selects()
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"));
+    let n: i64 = match select_one(conn, &query).await? {
+        Some(row) => get(&row, "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Reads a column, mapping a decoding failure to an internal error.

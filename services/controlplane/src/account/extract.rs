@@ -8,23 +8,12 @@ use futures_util::future::LocalBoxFuture;
 use http::ApiError;
 use kernel::Error;
 
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-        .then(|| token.trim().to_owned())
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
+        let token = http::tenant::bearer_token(req).map(str::to_owned);
         let cp = req.app_data::<web::Data<ControlPlane>>().cloned();
         Box::pin(async move {
             let cp =

@@ -4,7 +4,7 @@
 use super::model::Flow;
 use super::service::Submitted;
 use crate::engine::IdentityEngine;
-use crate::session::handler::session_token;
+use crate::session::handler::{required_token, session_token};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
@@ -169,16 +169,12 @@ pub async fn submit_registration(
     ))
 }
 
-fn required_session(req: &HttpRequest, tenant: &TenantCtx) -> Result<String, Error> {
-    session_token(req, tenant).ok_or_else(crate::session::service::no_active_session)
-}
-
 pub async fn init_settings_api(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let token = required_session(&req, &tenant)?;
+    let token = required_token(&req, &tenant)?;
     let flow = engine
         .init_settings_api(&tenant, request_url(&tenant, &req), &token)
         .await?;
@@ -191,7 +187,7 @@ pub async fn get_settings_flow(
     req: HttpRequest,
     query: web::Query<FlowIdQuery>,
 ) -> ApiResult<HttpResponse> {
-    let token = required_session(&req, &tenant)?;
+    let token = required_token(&req, &tenant)?;
     Ok(flow_ok(
         engine.get_settings_flow(&tenant, query.id, &token).await?,
     ))
@@ -204,7 +200,7 @@ pub async fn submit_settings(
     query: web::Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let token = required_session(&req, &tenant)?;
+    let token = required_token(&req, &tenant)?;
     let body = submission(&req, &body)?;
     Ok(answer(
         engine

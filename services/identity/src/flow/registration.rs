@@ -182,12 +182,9 @@ impl IdentityEngine {
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         if let Err(err) = identities::insert(&txn, tenant.project_id, &identity).await {
             drop(txn);
-            let outcome = duplicate_to_ui(&mut flow, err)?;
+            duplicate_to_ui(&mut flow, err)?;
             self.save_flow(tenant, &mut flow).await?;
-            return Ok(match outcome {
-                Submitted::Invalid(flow) => Submitted::Invalid(flow),
-                Submitted::Done(()) => Submitted::Invalid(Box::new(flow)),
-            });
+            return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let session = if self.session_hook_after_registration(tenant) {
             Some(

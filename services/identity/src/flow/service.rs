@@ -32,13 +32,11 @@ pub fn field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
 
 impl IdentityEngine {
     pub(crate) fn flow_lifespan(&self, tenant: &TenantCtx, kind: FlowKind) -> Duration {
-        tenant
-            .config
-            .identity
-            .pointer(&format!("/selfservice/flows/{}/lifespan", kind.as_str()))
-            .and_then(Value::as_str)
-            .and_then(kernel::duration::parse_go_duration)
-            .unwrap_or(DEFAULT_FLOW_LIFESPAN)
+        self.config_duration(
+            tenant,
+            &format!("/selfservice/flows/{}/lifespan", kind.as_str()),
+            DEFAULT_FLOW_LIFESPAN,
+        )
     }
 
     pub(crate) fn config_flag(&self, tenant: &TenantCtx, pointer: &str, default: bool) -> bool {
@@ -274,16 +272,16 @@ fn required_property(message: &str) -> Option<String> {
     Some(rest.trim_matches('"').to_owned())
 }
 
-/// Maps a failed database write to the result of a submission when it was
-/// an identifier collision (Kratos' 4000007 on the form).
-pub fn duplicate_to_ui(flow: &mut Flow, err: Error) -> Result<Submitted<()>> {
+/// Puts an identifier collision on the form (Kratos' 4000007); any other
+/// failed write is returned as the error it is.
+pub fn duplicate_to_ui(flow: &mut Flow, err: Error) -> Result<()> {
     if err.kind == kernel::ErrorKind::Conflict {
         flow.ui.messages.push(UiText::error(
             text::DUPLICATE_IDENTIFIER,
             "An account with the same identifier (email, phone, username, ...) exists already.",
             None,
         ));
-        return Ok(Submitted::Invalid(Box::new(flow.clone())));
+        return Ok(());
     }
     Err(err)
 }

@@ -64,13 +64,11 @@ impl IdentityEngine {
     }
 
     fn is_privileged(&self, tenant: &TenantCtx, session: &Session) -> bool {
-        let max_age = tenant
-            .config
-            .identity
-            .pointer("/selfservice/flows/settings/privileged_session_max_age")
-            .and_then(Value::as_str)
-            .and_then(kernel::duration::parse_go_duration)
-            .unwrap_or(DEFAULT_PRIVILEGED_MAX_AGE);
+        let max_age = self.config_duration(
+            tenant,
+            "/selfservice/flows/settings/privileged_session_max_age",
+            DEFAULT_PRIVILEGED_MAX_AGE,
+        );
         let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::minutes(15));
         session.authenticated_at + max_age > self.clock.now()
     }
@@ -206,14 +204,8 @@ impl IdentityEngine {
             return Err(refresh_required());
         }
         let draft = IdentityDraft {
-            schema_id: identity.schema_id.clone(),
             traits,
-            state: identity.state,
-            metadata_public: identity.metadata_public.clone(),
-            metadata_admin: identity.metadata_admin.clone(),
-            password_hash: None,
-            oidc: Vec::new(),
-            verifiable_addresses: Vec::new(),
+            ..IdentityDraft::keeping(identity)
         };
         match self
             .replace_identity(tenant, identity.id, |_| Ok(draft))
@@ -267,14 +259,8 @@ impl IdentityEngine {
         debug_assert!(!has_errors(flow));
         let hash = self.hasher.hash(password).await?;
         let draft = IdentityDraft {
-            schema_id: identity.schema_id.clone(),
-            traits: identity.traits.clone(),
-            state: identity.state,
-            metadata_public: identity.metadata_public.clone(),
-            metadata_admin: identity.metadata_admin.clone(),
             password_hash: Some(hash),
-            oidc: Vec::new(),
-            verifiable_addresses: Vec::new(),
+            ..IdentityDraft::keeping(identity)
         };
         Ok(Some(
             self.replace_identity(tenant, identity.id, |_| Ok(draft))

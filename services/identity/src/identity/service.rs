@@ -36,6 +36,23 @@ pub(crate) struct IdentityDraft {
     pub verifiable_addresses: Vec<NewVerifiableAddress>,
 }
 
+impl IdentityDraft {
+    /// A draft that keeps everything of `identity` (credentials are kept by
+    /// `materialize` itself); callers override what their write changes.
+    pub(crate) fn keeping(identity: &Identity) -> Self {
+        Self {
+            schema_id: identity.schema_id.clone(),
+            traits: identity.traits.clone(),
+            state: identity.state,
+            metadata_public: identity.metadata_public.clone(),
+            metadata_admin: identity.metadata_admin.clone(),
+            password_hash: None,
+            oidc: Vec::new(),
+            verifiable_addresses: Vec::new(),
+        }
+    }
+}
+
 /// A 400 listing every failing trait, with Kratos-like wording.
 pub(crate) fn traits_error(errors: &[TraitError]) -> Error {
     let reason = errors

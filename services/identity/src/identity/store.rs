@@ -4,7 +4,7 @@
 
 use super::model::{Credential, Identity, IdentityState, RecoveryAddress, VerifiableAddress};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -279,17 +279,7 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 pub async fn count<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<u64> {
-    let stmt = Query::select()
-        .expr_as(Func::count(Expr::col(col("id"))), col("n"))
-        .from(col(IDENTITIES))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .to_owned();
-    let row = sql::select_one(conn, &stmt).await?;
-    let n: i64 = match row {
-        Some(row) => sql::get(&row, "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
+    sql::count(conn, select(IDENTITIES, &[], nid)).await
 }
 
 /// The identity holding `identifier` for credential type `kind`.

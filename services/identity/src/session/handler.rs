@@ -37,7 +37,7 @@ pub fn session_token(req: &HttpRequest, tenant: &TenantCtx) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn required_token(req: &HttpRequest, tenant: &TenantCtx) -> Result<String, Error> {
+pub(crate) fn required_token(req: &HttpRequest, tenant: &TenantCtx) -> Result<String, Error> {
     session_token(req, tenant).ok_or_else(crate::session::service::no_active_session)
 }
 

@@ -48,23 +48,13 @@ pub struct Whoami {
     pub body: String,
 }
 
-fn config_duration(tenant: &TenantCtx, pointer: &str, default: Duration) -> Duration {
-    tenant
-        .config
-        .identity
-        .pointer(pointer)
-        .and_then(serde_json::Value::as_str)
-        .and_then(kernel::duration::parse_go_duration)
-        .unwrap_or(default)
-}
-
 fn chrono(d: Duration) -> ChronoDuration {
     ChronoDuration::from_std(d).unwrap_or(ChronoDuration::days(1))
 }
 
 impl IdentityEngine {
     pub(crate) fn session_lifespan(&self, tenant: &TenantCtx) -> Duration {
-        config_duration(tenant, "/session/lifespan", DEFAULT_SESSION_LIFESPAN)
+        self.config_duration(tenant, "/session/lifespan", DEFAULT_SESSION_LIFESPAN)
     }
 
     /// Issues a new AAL1 session for `identity`, returning it with its token.

@@ -4,7 +4,7 @@
 use super::model::{AuthenticationMethod, Session};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 use store::sql;
 use uuid::Uuid;
@@ -154,20 +154,7 @@ pub async fn count_for_identity<C: ConnectionTrait>(
     identity_id: Uuid,
     filter: SessionFilter,
 ) -> Result<u64> {
-    let stmt = filtered(
-        Query::select()
-            .expr_as(Func::count(Expr::col(col("id"))), col("n"))
-            .from(col(SESSIONS))
-            .and_where(Expr::col(col("nid")).eq(nid))
-            .to_owned(),
-        identity_id,
-        filter,
-    );
-    let n: i64 = match sql::select_one(conn, &stmt).await? {
-        Some(row) => sql::get(&row, "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
+    sql::count(conn, filtered(select(nid), identity_id, filter)).await
 }
 
 /// Token digests of the sessions a revocation will hit, so caches can drop
