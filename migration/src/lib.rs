@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_accounts;
 mod m20261121_000002_projects;
 mod m20261121_000003_identities;
+mod m20261121_000004_relation_tuples;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_accounts::Migration),
             Box::new(m20261121_000002_projects::Migration),
             Box::new(m20261121_000003_identities::Migration),
+            Box::new(m20261121_000004_relation_tuples::Migration),
         ]
     }
 }

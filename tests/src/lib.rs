@@ -72,6 +72,7 @@ pub async fn test_settings() -> Settings {
     let mut settings = Settings::default();
     settings.serve.host = "127.0.0.1".into();
     settings.serve.port = 0;
+    settings.serve.grpc_port = 0;
     settings.serve.workers = 2;
     settings.serve.shutdown_timeout_secs = 5;
     settings.database.url = fresh_database_url(database_kind_from_env()).await;

@@ -50,3 +50,15 @@ pub trait TenantAdminAuth: Send + Sync + 'static {
         project_id: uuid::Uuid,
     ) -> crate::Result<()>;
 }
+
+/// Finds the tenant a request host names, for transports that do not go
+/// through the HTTP router (the gRPC API picks its tenant by `:authority`
+/// exactly as HTTP does by `Host`). Implemented by the router.
+#[async_trait]
+pub trait TenantByHost: Send + Sync + 'static {
+    /// `host` may carry a port; `None` when it names no existing project.
+    async fn tenant_for_host(
+        &self,
+        host: &str,
+    ) -> crate::Result<Option<std::sync::Arc<crate::tenant::TenantCtx>>>;
+}

@@ -75,7 +75,7 @@ impl TenantHosts {
 #[derive(Debug, Clone)]
 pub struct TenantSlug(pub String);
 
-fn strip_port(host: &str) -> &str {
+pub(crate) fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // An IPv6 literal: never a tenant host.
         return host;

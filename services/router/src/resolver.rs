@@ -148,3 +148,14 @@ async fn find_tenant(req: &ServiceRequest) -> Result<Arc<TenantCtx>> {
     }
     Ok(tenant)
 }
+
+#[async_trait::async_trait]
+impl kernel::ports::TenantByHost for TenantResolver {
+    async fn tenant_for_host(&self, host: &str) -> Result<Option<Arc<TenantCtx>>> {
+        let host = crate::host::strip_port(host).to_ascii_lowercase();
+        match self.hosts.slug_of(&host) {
+            Some(slug) => self.resolve(slug).await,
+            None => Ok(None),
+        }
+    }
+}

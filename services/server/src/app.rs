@@ -24,6 +24,7 @@ pub struct Services {
     pub control_plane: ControlPlane,
     pub tenants: TenantResolver,
     pub identity: identity::IdentityEngine,
+    pub permission: permission::PermissionEngine,
 }
 
 struct DatabaseCheck(Database);
@@ -80,6 +81,7 @@ impl Services {
             &settings.identity,
         )?;
         identity.spawn_background();
+        let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
@@ -108,6 +110,7 @@ impl Services {
             control_plane,
             tenants,
             identity,
+            permission,
         })
     }
 
@@ -131,6 +134,7 @@ struct AppData {
     control_plane: web::Data<ControlPlane>,
     tenants: web::Data<TenantResolver>,
     identity: web::Data<identity::IdentityEngine>,
+    permission: web::Data<permission::PermissionEngine>,
     admin_auth: http::tenant::AdminAuthData,
 }
 
@@ -147,6 +151,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
         .app_data(data.control_plane.clone())
         .app_data(data.tenants.clone())
         .app_data(data.identity.clone())
+        .app_data(data.permission.clone())
         .app_data(data.admin_auth.clone())
         .service(
             web::scope("")
@@ -154,6 +159,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
                 .wrap(from_fn(router::tenant_context))
                 .configure(http::health::configure)
                 .configure(identity::configure)
+                .configure(permission::configure)
                 .default_service(web::to(http::middleware::not_found)),
         )
         .service(
@@ -167,6 +173,9 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where the gRPC API listens.
+    pub grpc_addr: SocketAddr,
+    grpc_stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub handle: actix_web::dev::ServerHandle,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     pub services: Services,
@@ -178,9 +187,17 @@ impl RunningServer {
     }
 
     /// Graceful stop: in-flight requests finish first.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.handle.stop(true).await;
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
+        self.stop_grpc();
+    }
+
+    /// Stops the gRPC API (after the HTTP server drained, on shutdown).
+    pub fn stop_grpc(&mut self) {
+        if let Some(stop) = self.grpc_stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -192,15 +209,33 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
         anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port)
     })?;
     let addr = listener.local_addr()?;
+    let admin_auth: Arc<dyn kernel::ports::TenantAdminAuth> =
+        Arc::new(services.control_plane.clone());
+    let (grpc_stop, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (grpc_addr, _grpc_task) = permission::grpc::GrpcApi::new(
+        services.permission.clone(),
+        Arc::new(services.tenants.clone()),
+        admin_auth.clone(),
+    )
+    .spawn((serve.host.as_str(), serve.grpc_port), async move {
+        let _ = grpc_stopped.await;
+    })
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "serve.grpc_port: cannot bind {}:{}: {e}",
+            serve.host,
+            serve.grpc_port
+        )
+    })?;
     let data = Arc::new(AppData {
         metrics: web::Data::new(Metrics::new()?),
         readiness: web::Data::new(services.readiness()),
         control_plane: web::Data::new(services.control_plane.clone()),
         tenants: web::Data::new(services.tenants.clone()),
         identity: web::Data::new(services.identity.clone()),
-        admin_auth: web::Data::new(
-            Arc::new(services.control_plane.clone()) as Arc<dyn kernel::ports::TenantAdminAuth>
-        ),
+        permission: web::Data::new(services.permission.clone()),
+        admin_auth: web::Data::new(admin_auth),
     });
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {
@@ -224,6 +259,8 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
     tracing::info!(%addr, "keyplane is serving");
     Ok(RunningServer {
         addr,
+        grpc_addr,
+        grpc_stop: Some(grpc_stop),
         handle,
         task,
         services,

@@ -109,9 +109,10 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             }
             let _telemetry = telemetry::init(&settings)?;
             let services = Services::connect(settings).await?;
-            let server = start(services, true).await?;
+            let mut server = start(services, true).await?;
             // Resolves after SIGTERM/SIGINT once in-flight requests drained.
-            server.task.await??;
+            (&mut server.task).await??;
+            server.stop_grpc();
             tracing::info!("keyplane stopped");
         }
         Command::Migrate { action } => {

@@ -28,6 +28,9 @@ pub struct Settings {
 pub struct ServeSettings {
     pub host: String,
     pub port: u16,
+    /// The permission engine's gRPC API (Keto's `v1alpha2` services); 0
+    /// picks a free port.
+    pub grpc_port: u16,
     /// actix worker threads; 0 means one per core.
     pub workers: usize,
     /// How long SIGTERM waits for in-flight requests before exiting.
@@ -85,6 +88,7 @@ impl Default for ServeSettings {
         Self {
             host: "0.0.0.0".into(),
             port: 4000,
+            grpc_port: 4001,
             workers: 0,
             shutdown_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,

@@ -14,6 +14,7 @@ pub use sea_orm;
 /// migrations add their tables here.
 pub const TENANT_TABLES: &[&str] = &[
     // Children before parents, so foreign keys hold at every step.
+    "relation_tuples",
     "selfservice_recovery_tokens",
     "selfservice_errors",
     "selfservice_flows",

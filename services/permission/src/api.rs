@@ -1,0 +1,157 @@
+//! The wire shapes of the REST API (Keto v0.9's): queries from URL keys
+//! such as `subject_set.namespace`, `PatchDelta`, the list page, and the
+//! expand tree.
+
+use crate::expand::{NodeType, Tree};
+use crate::model::{NamedSubjectSet, RelationTuple, Subject};
+use crate::namespace::Namespaces;
+use kernel::Error;
+use serde::{Deserialize, Serialize};
+
+/// `RelationQuery`: a tuple with any field left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelationQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_set: Option<NamedSubjectSet>,
+}
+
+impl RelationQuery {
+    pub fn is_empty(&self) -> bool {
+        *self == RelationQuery::default()
+    }
+
+    /// The complete tuple this query names (create and check need one).
+    pub fn into_tuple(self) -> kernel::Result<RelationTuple> {
+        let missing = |field: &str| Error::bad_request(format!("`{field}` is required"));
+        Ok(RelationTuple {
+            namespace: self.namespace.ok_or_else(|| missing("namespace"))?,
+            object: self.object.ok_or_else(|| missing("object"))?,
+            relation: self.relation.ok_or_else(|| missing("relation"))?,
+            subject_id: self.subject_id,
+            subject_set: self.subject_set,
+        })
+    }
+}
+
+/// The URL form of a query, plus the paging and depth keys the read
+/// endpoints take. A subject set must be given whole.
+#[derive(Debug, Default, Deserialize)]
+pub struct UrlQuery {
+    pub namespace: Option<String>,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    pub subject_id: Option<String>,
+    #[serde(rename = "subject_set.namespace")]
+    pub subject_set_namespace: Option<String>,
+    #[serde(rename = "subject_set.object")]
+    pub subject_set_object: Option<String>,
+    #[serde(rename = "subject_set.relation")]
+    pub subject_set_relation: Option<String>,
+    #[serde(rename = "max-depth")]
+    pub max_depth: Option<i64>,
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+impl UrlQuery {
+    pub fn relation_query(&self) -> kernel::Result<RelationQuery> {
+        let subject_set = match (
+            &self.subject_set_namespace,
+            &self.subject_set_object,
+            &self.subject_set_relation,
+        ) {
+            (None, None, None) => None,
+            (Some(namespace), Some(object), Some(relation)) => Some(NamedSubjectSet {
+                namespace: namespace.clone(),
+                object: object.clone(),
+                relation: relation.clone(),
+            }),
+            _ => {
+                return Err(Error::bad_request(
+                    "incomplete subject set: give subject_set.namespace, subject_set.object and subject_set.relation together",
+                ));
+            }
+        };
+        if self.subject_id.is_some() && subject_set.is_some() {
+            return Err(Error::bad_request(
+                "give either subject_id or subject_set, not both",
+            ));
+        }
+        Ok(RelationQuery {
+            namespace: self.namespace.clone(),
+            object: self.object.clone(),
+            relation: self.relation.clone(),
+            subject_id: self.subject_id.clone(),
+            subject_set,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchAction {
+    Insert,
+    Delete,
+}
+
+/// One change of `PATCH /admin/relation-tuples`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchDelta {
+    pub action: Option<PatchAction>,
+    pub relation_tuple: Option<RelationTuple>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RelationTuplesPage {
+    pub relation_tuples: Vec<RelationTuple>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckResponse {
+    pub allowed: bool,
+}
+
+/// `expandTree`.
+#[derive(Debug, Serialize)]
+pub struct ExpandTree {
+    #[serde(rename = "type")]
+    pub node_type: NodeType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_set: Option<NamedSubjectSet>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ExpandTree>,
+}
+
+impl ExpandTree {
+    /// The API tree; nodes in namespaces since removed from the config are
+    /// left out.
+    pub fn from_tree(tree: &Tree, namespaces: Namespaces<'_>) -> Option<ExpandTree> {
+        let (subject_id, subject_set) = match &tree.subject {
+            Subject::Id(id) => (Some(id.clone()), None),
+            Subject::Set(set) => (None, Some(namespaces.named_set(set)?)),
+        };
+        Some(ExpandTree {
+            node_type: tree.node_type,
+            subject_id,
+            subject_set,
+            children: tree
+                .children
+                .iter()
+                .filter_map(|child| ExpandTree::from_tree(child, namespaces))
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The permission service: validates against the tenant's namespaces, owns
+//! the transactions, and runs check and expand over the SQL reader. The
+//! REST handlers and the gRPC services both call it.
+
+use crate::api::{ExpandTree, PatchAction, PatchDelta, RelationQuery, RelationTuplesPage};
+use crate::model::{NamedSubjectSet, RelationTuple, Subject, Tuple};
+use crate::namespace::Namespaces;
+use crate::tuple_store::{self, SqlTuples, TupleFilter};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kernel::clock::SharedClock;
+use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
+use sea_orm::TransactionTrait;
+use store::Database;
+use store::sql::db_error;
+
+/// Keto's default for `limit.max_read_depth` when a revision has none.
+pub const DEFAULT_MAX_READ_DEPTH: u32 = 5;
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+#[derive(Clone)]
+pub struct PermissionEngine {
+    db: Database,
+    clock: SharedClock,
+}
+
+/// The depth a walk may go: the revision's `max_read_depth`, lowered (never
+/// raised) by the request's `max-depth`; zero or less means "the default".
+pub fn effective_depth(tenant: &TenantCtx, requested: Option<i64>) -> u32 {
+    let configured = u32::try_from(tenant.config.max_read_depth)
+        .ok()
+        .filter(|d| *d > 0)
+        .unwrap_or(DEFAULT_MAX_READ_DEPTH);
+    match requested.and_then(|r| u32::try_from(r).ok()) {
+        Some(r) if r > 0 && r < configured => r,
+        _ => configured,
+    }
+}
+
+fn page_token(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{seq}"))
+}
+
+fn parse_page_token(token: &str) -> Result<i64> {
+    let invalid = || Error::bad_request("the page_token is not one this server issued");
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    std::str::from_utf8(&raw)
+        .ok()
+        .and_then(|s| s.strip_prefix("v1:"))
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(invalid)
+}
+
+fn page_size(requested: Option<i64>) -> Result<u64> {
+    match requested {
+        None | Some(0) => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if n < 0 => Err(Error::bad_request("page_size must be positive")),
+        Some(n) => Ok(u64::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+    }
+}
+
+impl PermissionEngine {
+    pub fn new(db: Database, clock: SharedClock) -> Self {
+        Self { db, clock }
+    }
+
+    fn filter(namespaces: Namespaces<'_>, query: &RelationQuery) -> Result<TupleFilter> {
+        Ok(TupleFilter {
+            namespace: query
+                .namespace
+                .as_deref()
+                .map(|n| namespaces.id(n))
+                .transpose()?,
+            object: query.object.clone(),
+            relation: query.relation.clone(),
+            subject: match (&query.subject_id, &query.subject_set) {
+                (Some(id), _) => Some(Subject::Id(id.clone())),
+                (None, Some(set)) => Some(Subject::Set(namespaces.subject_set(set)?)),
+                (None, None) => None,
+            },
+        })
+    }
+
+    /// `PUT /admin/relation-tuples`: inserts (idempotently) and returns the tuple.
+    pub async fn create(&self, tenant: &TenantCtx, tuple: RelationTuple) -> Result<RelationTuple> {
+        let resolved = Namespaces(&tenant.config.namespaces).tuple(&tuple)?;
+        tuple_store::insert(
+            &self.db.conn,
+            tenant.project_id,
+            &resolved,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(tuple)
+    }
+
+    /// `PATCH /admin/relation-tuples`: every delta is validated first, then
+    /// all are applied in one transaction: all or nothing.
+    pub async fn patch(&self, tenant: &TenantCtx, deltas: Vec<PatchDelta>) -> Result<()> {
+        let namespaces = Namespaces(&tenant.config.namespaces);
+        let mut changes: Vec<(PatchAction, Tuple)> = Vec::with_capacity(deltas.len());
+        for (index, delta) in deltas.into_iter().enumerate() {
+            let at = |e: Error| {
+                let reason = e.reason.clone().unwrap_or_else(|| e.message.clone());
+                e.with_reason(format!("delta {index}: {reason}"))
+            };
+            let action = delta.action.ok_or_else(|| {
+                at(Error::bad_request(
+                    "`action` is required (insert or delete)",
+                ))
+            })?;
+            let tuple = delta
+                .relation_tuple
+                .ok_or_else(|| at(Error::bad_request("`relation_tuple` is required")))?;
+            changes.push((action, namespaces.tuple(&tuple).map_err(at)?));
+        }
+        let now = self.clock.now();
+        let txn = self.db.conn.begin().await.map_err(db_error)?;
+        for (action, tuple) in &changes {
+            match action {
+                PatchAction::Insert => {
+                    tuple_store::insert(&txn, tenant.project_id, tuple, now).await?
+                }
+                PatchAction::Delete => {
+                    tuple_store::delete(&txn, tenant.project_id, tuple).await?;
+                }
+            }
+        }
+        txn.commit().await.map_err(db_error)
+    }
+
+    /// `DELETE /admin/relation-tuples`: every tuple matching the query. An
+    /// empty query is refused rather than taken to mean "everything".
+    pub async fn delete_matching(&self, tenant: &TenantCtx, query: &RelationQuery) -> Result<u64> {
+        if query.is_empty() {
+            return Err(Error::bad_request(
+                "give at least one of namespace, object, relation, subject_id or subject_set.* to delete by",
+            ));
+        }
+        let filter = Self::filter(Namespaces(&tenant.config.namespaces), query)?;
+        tuple_store::delete_matching(&self.db.conn, tenant.project_id, &filter).await
+    }
+
+    /// `GET /relation-tuples`: one page, keyed on insertion order, so tuples
+    /// written or deleted meanwhile never shift what the next page holds.
+    pub async fn list(
+        &self,
+        tenant: &TenantCtx,
+        query: &RelationQuery,
+        requested_size: Option<i64>,
+        token: Option<&str>,
+    ) -> Result<RelationTuplesPage> {
+        let namespaces = Namespaces(&tenant.config.namespaces);
+        let filter = Self::filter(namespaces, query)?;
+        let size = page_size(requested_size)?;
+        let after = match token.filter(|t| !t.is_empty()) {
+            Some(token) => parse_page_token(token)?,
+            None => 0,
+        };
+        let mut rows =
+            tuple_store::list(&self.db.conn, tenant.project_id, &filter, after, size + 1).await?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+        let next_page_token = match (more, rows.last()) {
+            (true, Some((seq, _))) => page_token(*seq),
+            _ => String::new(),
+        };
+        Ok(RelationTuplesPage {
+            relation_tuples: rows
+                .iter()
+                .filter_map(|(_, tuple)| namespaces.named(tuple))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    /// Is the tuple's subject in its userset, directly or through subject sets?
+    pub async fn check(
+        &self,
+        tenant: &TenantCtx,
+        tuple: &RelationTuple,
+        max_depth: Option<i64>,
+    ) -> Result<bool> {
+        let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
+        let reader = SqlTuples {
+            conn: &self.db.conn,
+            nid: tenant.project_id,
+        };
+        crate::check::check(&reader, &resolved, effective_depth(tenant, max_depth)).await
+    }
+
+    pub async fn expand(
+        &self,
+        tenant: &TenantCtx,
+        root: &NamedSubjectSet,
+        max_depth: Option<i64>,
+    ) -> Result<ExpandTree> {
+        let namespaces = Namespaces(&tenant.config.namespaces);
+        let root = namespaces.subject_set(root)?;
+        let reader = SqlTuples {
+            conn: &self.db.conn,
+            nid: tenant.project_id,
+        };
+        let tree =
+            crate::expand::expand(&reader, &root, effective_depth(tenant, max_depth)).await?;
+        ExpandTree::from_tree(&tree, namespaces)
+            .ok_or_else(|| Error::internal("the expanded root lost its namespace"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_forgeries() {
+        assert_eq!(parse_page_token(&page_token(42)).unwrap(), 42);
+        assert!(parse_page_token("42").is_err());
+        assert!(parse_page_token(&URL_SAFE_NO_PAD.encode("v1:-3")).is_err());
+        assert!(parse_page_token("!!").is_err());
+    }
+
+    #[test]
+    fn page_sizes_default_and_cap() {
+        assert_eq!(page_size(None).unwrap(), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(Some(0)).unwrap(), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(Some(7)).unwrap(), 7);
+        assert_eq!(page_size(Some(1_000_000)).unwrap(), MAX_PAGE_SIZE);
+        assert!(page_size(Some(-1)).is_err());
+    }
+}

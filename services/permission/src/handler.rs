@@ -1,0 +1,202 @@
+//! The REST API (Keto v0.9 paths): writes under `/admin/relation-tuples`,
+//! reads, check and expand under `/relation-tuples`. Every route needs the
+//! project's admin credentials (`TenantAdmin`).
+
+use crate::api::{CheckResponse, PatchDelta, RelationQuery, UrlQuery};
+use crate::engine::PermissionEngine;
+use crate::model::NamedSubjectSet;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use http::ApiResult;
+use http::tenant::TenantAdmin;
+use kernel::Error;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/admin/relation-tuples")
+            .put(create)
+            .patch(patch)
+            .delete(delete),
+    )
+    .service(web::resource("/relation-tuples").get(list))
+    .service(
+        web::resource("/relation-tuples/check")
+            .get(check_mirror_get)
+            .post(check_mirror_post),
+    )
+    .service(
+        web::resource("/relation-tuples/check/openapi")
+            .get(check_get)
+            .post(check_post),
+    )
+    .service(web::resource("/relation-tuples/expand").get(expand));
+}
+
+async fn create(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    body: web::Json<RelationQuery>,
+) -> ApiResult<HttpResponse> {
+    let tuple = engine
+        .create(&tenant, body.into_inner().into_tuple()?)
+        .await?;
+    let location = location_of(&tuple);
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", location))
+        .json(tuple))
+}
+
+/// `/relation-tuples?namespace=..&object=..`: where the created tuple is listed.
+fn location_of(tuple: &crate::model::RelationTuple) -> String {
+    let mut url = url_form(&[
+        ("namespace", Some(&tuple.namespace)),
+        ("object", Some(&tuple.object)),
+        ("relation", Some(&tuple.relation)),
+        ("subject_id", tuple.subject_id.as_ref()),
+        (
+            "subject_set.namespace",
+            tuple.subject_set.as_ref().map(|s| &s.namespace),
+        ),
+        (
+            "subject_set.object",
+            tuple.subject_set.as_ref().map(|s| &s.object),
+        ),
+        (
+            "subject_set.relation",
+            tuple.subject_set.as_ref().map(|s| &s.relation),
+        ),
+    ]);
+    url.insert_str(0, "/relation-tuples?");
+    url
+}
+
+fn url_form(pairs: &[(&str, Option<&String>)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            out.append_pair(key, value);
+        }
+    }
+    out.finish()
+}
+
+async fn patch(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    body: web::Json<Vec<PatchDelta>>,
+) -> ApiResult<HttpResponse> {
+    engine.patch(&tenant, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+) -> ApiResult<HttpResponse> {
+    engine
+        .delete_matching(&tenant, &query.relation_query()?)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = engine
+        .list(
+            &tenant,
+            &query.relation_query()?,
+            query.page_size,
+            query.page_token.as_deref(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Runs a check; `mirror` puts the answer in the status too (200/403).
+async fn run_check(
+    tenant: &TenantAdmin,
+    engine: &PermissionEngine,
+    query: RelationQuery,
+    max_depth: Option<i64>,
+    mirror: bool,
+) -> ApiResult<HttpResponse> {
+    let allowed = engine
+        .check(tenant, &query.into_tuple()?, max_depth)
+        .await?;
+    let status = if mirror && !allowed {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(CheckResponse { allowed }))
+}
+
+async fn check_get(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+) -> ApiResult<HttpResponse> {
+    run_check(
+        &tenant,
+        &engine,
+        query.relation_query()?,
+        query.max_depth,
+        false,
+    )
+    .await
+}
+
+async fn check_post(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+    body: web::Json<RelationQuery>,
+) -> ApiResult<HttpResponse> {
+    run_check(&tenant, &engine, body.into_inner(), query.max_depth, false).await
+}
+
+async fn check_mirror_get(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+) -> ApiResult<HttpResponse> {
+    run_check(
+        &tenant,
+        &engine,
+        query.relation_query()?,
+        query.max_depth,
+        true,
+    )
+    .await
+}
+
+async fn check_mirror_post(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+    body: web::Json<RelationQuery>,
+) -> ApiResult<HttpResponse> {
+    run_check(&tenant, &engine, body.into_inner(), query.max_depth, true).await
+}
+
+async fn expand(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: web::Query<UrlQuery>,
+) -> ApiResult<HttpResponse> {
+    let missing = |field: &str| Error::bad_request(format!("`{field}` is required"));
+    let root = NamedSubjectSet {
+        namespace: query
+            .namespace
+            .clone()
+            .ok_or_else(|| missing("namespace"))?,
+        object: query.object.clone().ok_or_else(|| missing("object"))?,
+        relation: query.relation.clone().ok_or_else(|| missing("relation"))?,
+    };
+    let tree = engine.expand(&tenant, &root, query.max_depth).await?;
+    Ok(HttpResponse::Ok().json(tree))
+}

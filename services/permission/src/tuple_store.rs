@@ -1,0 +1,246 @@
+//! SQL for relation tuples. Every statement filters on the tenant's `nid`.
+
+use crate::model::{Subject, SubjectSet, Tuple};
+use crate::reader::{TupleReader, Want};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kernel::{Error, Result};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, QueryResult};
+use store::sql;
+use uuid::Uuid;
+
+const TUPLES: &str = "relation_tuples";
+const COLUMNS: &[&str] = &[
+    "seq",
+    "namespace_id",
+    "object",
+    "relation",
+    "subject_id",
+    "subject_set_namespace_id",
+    "subject_set_object",
+    "subject_set_relation",
+];
+
+/// How many usersets one level query names; above it a level takes more
+/// than one query (3-4 bound parameters each, far below every backend's
+/// parameter limit).
+const USERSETS_PER_QUERY: usize = 1000;
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// A query over tuples: every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TupleFilter {
+    pub namespace: Option<i64>,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    pub subject: Option<Subject>,
+}
+
+fn subject_condition(subject: &Subject) -> Condition {
+    match subject {
+        Subject::Id(id) => Condition::all().add(Expr::col(col("subject_id")).eq(id.as_str())),
+        Subject::Set(set) => Condition::all()
+            .add(Expr::col(col("subject_set_namespace_id")).eq(set.namespace))
+            .add(Expr::col(col("subject_set_object")).eq(set.object.as_str()))
+            .add(Expr::col(col("subject_set_relation")).eq(set.relation.as_str())),
+    }
+}
+
+fn filter_condition(nid: Uuid, filter: &TupleFilter) -> Condition {
+    let mut cond = Condition::all().add(Expr::col(col("nid")).eq(nid));
+    if let Some(namespace) = filter.namespace {
+        cond = cond.add(Expr::col(col("namespace_id")).eq(namespace));
+    }
+    if let Some(object) = &filter.object {
+        cond = cond.add(Expr::col(col("object")).eq(object.as_str()));
+    }
+    if let Some(relation) = &filter.relation {
+        cond = cond.add(Expr::col(col("relation")).eq(relation.as_str()));
+    }
+    if let Some(subject) = &filter.subject {
+        cond = cond.add(subject_condition(subject));
+    }
+    cond
+}
+
+fn select() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.iter().map(|c| col(c)))
+        .from(col(TUPLES))
+        .to_owned()
+}
+
+fn from_row(row: &QueryResult) -> Result<(i64, Tuple)> {
+    let userset = SubjectSet {
+        namespace: sql::get(row, "namespace_id")?,
+        object: sql::get(row, "object")?,
+        relation: sql::get(row, "relation")?,
+    };
+    let subject_id: Option<String> = sql::get(row, "subject_id")?;
+    let subject = match subject_id {
+        Some(id) => Subject::Id(id),
+        None => Subject::Set(SubjectSet {
+            namespace: sql::get(row, "subject_set_namespace_id")?,
+            object: sql::get(row, "subject_set_object")?,
+            relation: sql::get(row, "subject_set_relation")?,
+        }),
+    };
+    Ok((sql::get(row, "seq")?, Tuple { userset, subject }))
+}
+
+/// Inserts a tuple; inserting one that exists is a no-op.
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    tuple: &Tuple,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (subject_id, set) = match &tuple.subject {
+        Subject::Id(id) => (Some(id.clone()), None),
+        Subject::Set(set) => (None, Some(set)),
+    };
+    let stmt = Query::insert()
+        .into_table(col(TUPLES))
+        .columns(
+            [
+                "nid",
+                "tuple_key",
+                "namespace_id",
+                "object",
+                "relation",
+                "subject_id",
+                "subject_set_namespace_id",
+                "subject_set_object",
+                "subject_set_relation",
+                "created_at",
+            ]
+            .map(col),
+        )
+        .values([
+            nid.into(),
+            tuple.key().into(),
+            tuple.userset.namespace.into(),
+            tuple.userset.object.clone().into(),
+            tuple.userset.relation.clone().into(),
+            subject_id.into(),
+            set.map(|s| s.namespace).into(),
+            set.map(|s| s.object.clone()).into(),
+            set.map(|s| s.relation.clone()).into(),
+            now.into(),
+        ])
+        .map_err(|e| Error::internal(format!("building tuple insert: {e}")))?
+        .on_conflict(
+            OnConflict::columns([col("nid"), col("tuple_key")])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    conn.execute_raw(conn.get_database_backend().build(&stmt))
+        .await
+        .map_err(sql::db_error)?;
+    Ok(())
+}
+
+/// Deletes one tuple by its key; deleting an absent tuple is a no-op.
+pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, tuple: &Tuple) -> Result<u64> {
+    let stmt = Query::delete()
+        .from_table(col(TUPLES))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("tuple_key")).eq(tuple.key()))
+        .to_owned();
+    sql::delete(conn, &stmt).await
+}
+
+/// Deletes every tuple matching `filter`; returns how many.
+pub async fn delete_matching<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    filter: &TupleFilter,
+) -> Result<u64> {
+    let stmt = Query::delete()
+        .from_table(col(TUPLES))
+        .cond_where(filter_condition(nid, filter))
+        .to_owned();
+    sql::delete(conn, &stmt).await
+}
+
+/// Up to `limit` tuples matching `filter` inserted after `after_seq`, oldest
+/// first, each with its `seq` (the page cursor).
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    filter: &TupleFilter,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Vec<(i64, Tuple)>> {
+    let stmt = select()
+        .cond_where(filter_condition(nid, filter))
+        .and_where(Expr::col(col("seq")).gt(after_seq))
+        .order_by(col("seq"), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// The tuples of one level of a walk, by `(namespace, object, relation)`
+/// equality on the userset index, one query per `USERSETS_PER_QUERY`.
+fn level_condition(nid: Uuid, userset: &SubjectSet, want: Want<'_>) -> Condition {
+    let on_userset = || {
+        Condition::all()
+            .add(Expr::col(col("nid")).eq(nid))
+            .add(Expr::col(col("namespace_id")).eq(userset.namespace))
+            .add(Expr::col(col("object")).eq(userset.object.as_str()))
+            .add(Expr::col(col("relation")).eq(userset.relation.as_str()))
+    };
+    let sets = || on_userset().add(Expr::col(col("subject_id")).is_null());
+    match want {
+        Want::Everything => on_userset(),
+        Want::Exactly(subject) => on_userset().add(subject_condition(subject)),
+        // A set subject is among the sets already; an id gets its own probe.
+        Want::SetsAnd(Subject::Set(_)) => sets(),
+        Want::SetsAnd(subject @ Subject::Id(_)) => Condition::any()
+            .add(sets())
+            .add(on_userset().add(subject_condition(subject))),
+    }
+}
+
+/// `TupleReader` over the database, for one tenant.
+pub struct SqlTuples<'c, C> {
+    pub conn: &'c C,
+    pub nid: Uuid,
+}
+
+#[async_trait]
+impl<C: ConnectionTrait + Send + Sync> TupleReader for SqlTuples<'_, C> {
+    async fn read_level(&self, usersets: &[SubjectSet], want: Want<'_>) -> Result<Vec<Tuple>> {
+        let mut found = Vec::new();
+        for chunk in usersets.chunks(USERSETS_PER_QUERY) {
+            let mut any = Condition::any();
+            for userset in chunk {
+                any = any.add(level_condition(self.nid, userset, want));
+            }
+            let stmt = select()
+                .cond_where(any)
+                .order_by(col("seq"), Order::Asc)
+                .to_owned();
+            for row in sql::select_all(self.conn, &stmt).await? {
+                let (_, tuple) = from_row(&row)?;
+                // A set subject of `SetsAnd` is matched here, not in SQL.
+                if want.matches(&tuple.subject) {
+                    found.push(tuple);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
