@@ -22,7 +22,7 @@ duration=${DURATION:-15s}
 for n in "${counts[@]}"; do
   dir=$(mktemp -d)
   export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db"
-  export KEYPLANE_SERVE__PORT=$port KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn
+  export KEYPLANE_SERVE__PORT=$port KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn
   token=$($bin token create --email bench@example.com 2>/dev/null)
   $bin serve >"$dir/server.log" 2>&1 &
   pid=$!

@@ -18,7 +18,7 @@ bin=target/release/keyplane
 port=4780
 dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db" KEYPLANE_SERVE__PORT=$port \
-  KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn KEYPLANE_SERVE__WORKERS=1
+  KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_LOG__LEVEL=warn KEYPLANE_SERVE__WORKERS=1
 token=$($bin token create --email bench@example.com 2>/dev/null)
 taskset -c 0 $bin serve >"$dir/server.log" 2>&1 &
 pid=$!

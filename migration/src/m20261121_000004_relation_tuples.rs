@@ -2,7 +2,9 @@
 //! namespace as its configured id, the subject as either `subject_id` or the
 //! three `subject_set_*` columns. `tuple_key` is a digest of the whole tuple,
 //! unique per `nid`, so inserts are idempotent (`ON CONFLICT DO NOTHING`)
-//! and an exact lookup or delete is one index probe. `seq` orders tuples by
+//! and an exact lookup or delete is one index probe. `userset_key` is the
+//! digest of `namespace:object#relation`, so a walk asks for a whole level
+//! of usersets with one `IN` list on one index. `seq` orders tuples by
 //! insertion: list pages are keyed on it, which keeps them stable while
 //! other tuples are written or deleted.
 
@@ -40,6 +42,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(a("seq")))
                     .col(uuid(a("nid")))
                     .col(string_len(a("tuple_key"), 64))
+                    .col(string_len(a("userset_key"), 64))
                     .col(big_integer(a("namespace_id")))
                     .col(text(a("object")))
                     .col(text(a("relation")))
@@ -59,12 +62,20 @@ impl MigrationTrait for Migration {
                 true,
             ))
             .await?;
-        // Check and expand: the tuples of one object#relation, narrowed to
-        // one subject id or to the subject sets (`subject_id IS NULL`).
+        // Check and expand: the tuples of a level's usersets, narrowed to
+        // the subject sets (`subject_id IS NULL`) when only those are needed.
         manager
             .create_index(index(
                 "idx_relation_tuples_userset",
-                &["nid", "namespace_id", "object", "relation", "subject_id"],
+                &["nid", "userset_key", "subject_id"],
+                false,
+            ))
+            .await?;
+        // Lists by namespace, object and relation.
+        manager
+            .create_index(index(
+                "idx_relation_tuples_object",
+                &["nid", "namespace_id", "object", "relation"],
                 false,
             ))
             .await?;

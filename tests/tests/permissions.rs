@@ -552,4 +552,22 @@ async fn tenants_never_see_each_others_tuples_or_namespaces() {
         .unwrap();
     assert!(allowed(&admin_a, "files:secret#viewer@alice", None).await);
     assert_eq!(list_all(&admin_a, "files", 100).await.len(), 1);
+
+    // Purging A deletes its tuples from the table; B is untouched.
+    create(&admin_b, "files:kept#viewer@bob").await;
+    v0alpha2_api::purge_project(&cp, &a.id).await.unwrap();
+    let rows_of = |project: &str| {
+        let nid: uuid::Uuid = project.parse().unwrap();
+        let db = server.services.db.clone();
+        async move {
+            use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+            let query = Query::select()
+                .from(Alias::new("relation_tuples"))
+                .and_where(Expr::col(Alias::new("nid")).eq(nid))
+                .to_owned();
+            store::sql::count(&db.conn, query).await.unwrap()
+        }
+    };
+    assert_eq!(rows_of(&a.id).await, 0);
+    assert_eq!(rows_of(&b.id).await, 1);
 }

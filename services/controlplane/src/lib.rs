@@ -19,6 +19,12 @@ use store::Database;
 pub struct ControlPlane {
     pub projects: ProjectService,
     pub accounts: AccountService,
+    /// (account, project) pairs recently found to be allowed to administer
+    /// the tenant: every tenant admin call (a permission check among them)
+    /// would otherwise cost an ownership query. Same TTL as the token cache,
+    /// the bound on how long a revoked grant may still work; refusals are
+    /// never cached.
+    admin_grants: moka::future::Cache<(uuid::Uuid, uuid::Uuid), ()>,
 }
 
 impl ControlPlane {
@@ -31,6 +37,10 @@ impl ControlPlane {
         Self {
             projects: ProjectService::new(db.clone(), bus, clock.clone(), base_domain),
             accounts: AccountService::new(db, clock),
+            admin_grants: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(30))
+                .build(),
         }
     }
 
@@ -48,7 +58,13 @@ impl kernel::ports::TenantAdminAuth for ControlPlane {
         project_id: uuid::Uuid,
     ) -> kernel::Result<()> {
         let caller = self.accounts.authenticate(bearer).await?;
-        self.projects.ensure_owned(caller, project_id).await
+        let grant = (caller.account_id, project_id);
+        if self.admin_grants.contains_key(&grant) {
+            return Ok(());
+        }
+        self.projects.ensure_owned(caller, project_id).await?;
+        self.admin_grants.insert(grant, ()).await;
+        Ok(())
     }
 }
 

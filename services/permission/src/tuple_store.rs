@@ -25,8 +25,8 @@ const COLUMNS: &[&str] = &[
 ];
 
 /// How many usersets one level query names; above it a level takes more
-/// than one query (3-4 bound parameters each, far below every backend's
-/// parameter limit).
+/// than one query (one or two bound digests each, far below every
+/// backend's parameter limit).
 const USERSETS_PER_QUERY: usize = 1000;
 
 fn col(name: &str) -> Alias {
@@ -111,6 +111,7 @@ pub async fn insert<C: ConnectionTrait>(
             [
                 "nid",
                 "tuple_key",
+                "userset_key",
                 "namespace_id",
                 "object",
                 "relation",
@@ -125,6 +126,7 @@ pub async fn insert<C: ConnectionTrait>(
         .values([
             nid.into(),
             tuple.key().into(),
+            tuple.userset.key().into(),
             tuple.userset.namespace.into(),
             tuple.userset.object.clone().into(),
             tuple.userset.relation.clone().into(),
@@ -192,25 +194,36 @@ pub async fn list<C: ConnectionTrait>(
         .collect()
 }
 
-/// The tuples of one level of a walk, by `(namespace, object, relation)`
-/// equality on the userset index, one query per `USERSETS_PER_QUERY`.
-fn level_condition(nid: Uuid, userset: &SubjectSet, want: Want<'_>) -> Condition {
-    let on_userset = || {
+/// The tuples of one level of a walk, by digest (`IN` lists on the
+/// `(nid, userset_key, subject_id)` and `(nid, tuple_key)` indexes). `nid`
+/// is repeated inside each branch of the `OR` so SQLite can serve each
+/// branch from its own index.
+fn level_condition(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Condition {
+    let userset_keys = || usersets.iter().map(SubjectSet::key);
+    let of_usersets = || {
         Condition::all()
             .add(Expr::col(col("nid")).eq(nid))
-            .add(Expr::col(col("namespace_id")).eq(userset.namespace))
-            .add(Expr::col(col("object")).eq(userset.object.as_str()))
-            .add(Expr::col(col("relation")).eq(userset.relation.as_str()))
+            .add(Expr::col(col("userset_key")).is_in(userset_keys()))
     };
-    let sets = || on_userset().add(Expr::col(col("subject_id")).is_null());
+    let exact = |subject: &Subject| {
+        let keys = usersets.iter().map(|userset| {
+            Tuple {
+                userset: userset.clone(),
+                subject: subject.clone(),
+            }
+            .key()
+        });
+        Condition::all()
+            .add(Expr::col(col("nid")).eq(nid))
+            .add(Expr::col(col("tuple_key")).is_in(keys))
+    };
+    let sets = || of_usersets().add(Expr::col(col("subject_id")).is_null());
     match want {
-        Want::Everything => on_userset(),
-        Want::Exactly(subject) => on_userset().add(subject_condition(subject)),
-        // A set subject is among the sets already; an id gets its own probe.
+        Want::Everything => of_usersets(),
+        Want::Exactly(subject) => exact(subject),
+        // A set subject is among the sets already.
         Want::SetsAnd(Subject::Set(_)) => sets(),
-        Want::SetsAnd(subject @ Subject::Id(_)) => Condition::any()
-            .add(sets())
-            .add(on_userset().add(subject_condition(subject))),
+        Want::SetsAnd(subject @ Subject::Id(_)) => Condition::any().add(sets()).add(exact(subject)),
     }
 }
 
@@ -225,14 +238,13 @@ impl<C: ConnectionTrait + Send + Sync> TupleReader for SqlTuples<'_, C> {
     async fn read_level(&self, usersets: &[SubjectSet], want: Want<'_>) -> Result<Vec<Tuple>> {
         let mut found = Vec::new();
         for chunk in usersets.chunks(USERSETS_PER_QUERY) {
-            let mut any = Condition::any();
-            for userset in chunk {
-                any = any.add(level_condition(self.nid, userset, want));
-            }
-            let stmt = select()
-                .cond_where(any)
-                .order_by(col("seq"), Order::Asc)
+            let mut stmt = select()
+                .cond_where(level_condition(self.nid, chunk, want))
                 .to_owned();
+            // Expand lists children in insertion order; a check needs no order.
+            if matches!(want, Want::Everything) {
+                stmt.order_by(col("seq"), Order::Asc);
+            }
             for row in sql::select_all(self.conn, &stmt).await? {
                 let (_, tuple) = from_row(&row)?;
                 // A set subject of `SetsAnd` is matched here, not in SQL.

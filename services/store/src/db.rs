@@ -83,6 +83,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // Ping only connections idle long enough to have been dropped by the
+        // server or a proxy: pinging on every checkout (the default) adds a
+        // round trip to every query of the hot paths.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if kind == DatabaseKind::Sqlite {
         // WAL so readers never wait for the writer; NORMAL sync is safe with
