@@ -10,6 +10,8 @@
 //!   parent sets (Ory Keto issue #1519).
 //!
 //! Each walk costs one read per level; the fixture asserts it before timing.
+//! `driver-floor/select-1` is `SELECT 1` through the same connection: the
+//! least any one SQL read can cost here.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::tenant::NamespaceRef;
@@ -106,6 +108,20 @@ fn engine(c: &mut Criterion) {
         db
     });
     let mut group = c.benchmark_group("check");
+    group.bench_function("driver-floor/select-1", |b| {
+        use sea_orm::ConnectionTrait;
+        b.iter(|| {
+            runtime.block_on(async {
+                db.conn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        db.conn.get_database_backend(),
+                        "SELECT 1",
+                    ))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+        })
+    });
     for fixture in fixtures() {
         let nid = uuid::Uuid::new_v4();
         let memory: MemoryTuples = fixture
