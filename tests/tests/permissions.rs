@@ -123,27 +123,38 @@ async fn allowed(admin: &Configuration, text: &str, max_depth: Option<i64>) -> b
     post
 }
 
+/// One page of a namespace's tuples, optionally of one subject id.
+async fn page(
+    admin: &Configuration,
+    namespace: &str,
+    token: Option<&str>,
+    page_size: Option<i64>,
+    subject_id: Option<&str>,
+) -> ory_client::models::GetRelationTuplesResponse {
+    read_api::get_relation_tuples(
+        admin,
+        token,
+        page_size,
+        Some(namespace),
+        None,
+        None,
+        subject_id,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 /// Every tuple of a namespace, page by page.
 async fn list_all(admin: &Configuration, namespace: &str, page_size: i64) -> Vec<String> {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = read_api::get_relation_tuples(
-            admin,
-            token.as_deref(),
-            Some(page_size),
-            Some(namespace),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        seen.extend(page.relation_tuples.unwrap().iter().map(text_of));
-        match page.next_page_token.filter(|t| !t.is_empty()) {
+        let current = page(admin, namespace, token.as_deref(), Some(page_size), None).await;
+        seen.extend(current.relation_tuples.unwrap().iter().map(text_of));
+        match current.next_page_token.filter(|t| !t.is_empty()) {
             Some(next) => token = Some(next),
             None => return seen,
         }
@@ -303,20 +314,7 @@ async fn pages_are_stable_while_tuples_change() {
     .await
     .unwrap();
 
-    let first = read_api::get_relation_tuples(
-        &admin,
-        None,
-        Some(10),
-        Some("files"),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let first = page(&admin, "files", None, Some(10), None).await;
     let mut seen: Vec<String> = first.relation_tuples.unwrap().iter().map(text_of).collect();
     assert_eq!(seen, tuples[..10]);
     // Between pages: one tuple already seen is deleted, one not yet seen is
@@ -334,22 +332,9 @@ async fn pages_are_stable_while_tuples_change() {
     let mut token_next = first.next_page_token.unwrap();
     let mut pages = 1;
     while !token_next.is_empty() {
-        let page = read_api::get_relation_tuples(
-            &admin,
-            Some(&token_next),
-            Some(10),
-            Some("files"),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        seen.extend(page.relation_tuples.unwrap().iter().map(text_of));
-        token_next = page.next_page_token.unwrap_or_default();
+        let next = page(&admin, "files", Some(&token_next), Some(10), None).await;
+        seen.extend(next.relation_tuples.unwrap().iter().map(text_of));
+        token_next = next.next_page_token.unwrap_or_default();
         pages += 1;
     }
     assert_eq!(pages, 3);
@@ -363,20 +348,7 @@ async fn pages_are_stable_while_tuples_change() {
     assert_eq!(seen, expected, "no tuple skipped, none twice");
 
     // A filter on the subject narrows the list.
-    let only = read_api::get_relation_tuples(
-        &admin,
-        None,
-        None,
-        Some("files"),
-        None,
-        None,
-        Some("user07"),
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let only = page(&admin, "files", None, None, Some("user07")).await;
     assert_eq!(
         only.relation_tuples
             .unwrap()

@@ -42,6 +42,13 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
+    parse_bearer(value)
+}
+
+/// The token of an `Authorization` value `Bearer <token>` (any case of the
+/// scheme), if it is one and the token is not empty. Shared with transports
+/// that are not actix (the gRPC API reads it from metadata).
+pub fn parse_bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

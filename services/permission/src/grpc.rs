@@ -115,11 +115,7 @@ impl GrpcApi {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty())
+            .and_then(http::tenant::parse_bearer)
             .ok_or_else(|| {
                 Status::unauthenticated(
                     "send the project's admin token as `authorization: Bearer <token>` metadata",
@@ -235,21 +231,27 @@ fn query_from_pb(query: pb::RelationQuery) -> RelationQuery {
     }
 }
 
-/// The deprecated query shape: empty strings mean "any".
-fn legacy_query(
-    namespace: String,
-    object: String,
-    relation: String,
-    subject: Option<pb::Subject>,
-) -> RelationQuery {
-    let given = |s: String| (!s.is_empty()).then_some(s);
-    let (subject_id, subject_set) = split_subject(subject);
-    RelationQuery {
-        namespace: given(namespace),
-        object: given(object),
-        relation: given(relation),
-        subject_id,
-        subject_set,
+/// The fields of the deprecated `query` of list and delete requests (two
+/// generated types with the same fields).
+type LegacyQuery = (String, String, String, Option<pb::Subject>);
+
+/// The query of a list or delete request: `relation_query`, else the
+/// deprecated `query` (where empty strings mean "any"), else everything.
+fn request_query(current: Option<pb::RelationQuery>, legacy: Option<LegacyQuery>) -> RelationQuery {
+    match (current, legacy) {
+        (Some(query), _) => query_from_pb(query),
+        (None, Some((namespace, object, relation, subject))) => {
+            let given = |s: String| (!s.is_empty()).then_some(s);
+            let (subject_id, subject_set) = split_subject(subject);
+            RelationQuery {
+                namespace: given(namespace),
+                object: given(object),
+                relation: given(relation),
+                subject_id,
+                subject_set,
+            }
+        }
+        (None, None) => RelationQuery::default(),
     }
 }
 
@@ -262,11 +264,11 @@ impl ReadService for GrpcApi {
         let tenant = self.tenant(&req).await?;
         let req = req.into_inner();
         #[allow(deprecated)]
-        let query = match (req.relation_query, req.query) {
-            (Some(query), _) => query_from_pb(query),
-            (None, Some(q)) => legacy_query(q.namespace, q.object, q.relation, q.subject),
-            (None, None) => RelationQuery::default(),
-        };
+        let query = request_query(
+            req.relation_query,
+            req.query
+                .map(|q| (q.namespace, q.object, q.relation, q.subject)),
+        );
         let page = self
             .engine
             .list(
@@ -318,11 +320,11 @@ impl WriteService for GrpcApi {
         let tenant = self.tenant(&req).await?;
         let req = req.into_inner();
         #[allow(deprecated)]
-        let query = match (req.relation_query, req.query) {
-            (Some(query), _) => query_from_pb(query),
-            (None, Some(q)) => legacy_query(q.namespace, q.object, q.relation, q.subject),
-            (None, None) => RelationQuery::default(),
-        };
+        let query = request_query(
+            req.relation_query,
+            req.query
+                .map(|q| (q.namespace, q.object, q.relation, q.subject)),
+        );
         self.engine
             .delete_matching(&tenant, &query)
             .await

@@ -37,11 +37,11 @@ impl<'a> Namespaces<'a> {
 
     /// A complete tuple: namespace, object, relation and exactly one subject.
     pub fn tuple(&self, tuple: &RelationTuple) -> kernel::Result<Tuple> {
-        let userset = self.subject_set(&NamedSubjectSet {
-            namespace: tuple.namespace.clone(),
+        let userset = SubjectSet {
+            namespace: self.id(&tuple.namespace)?,
             object: tuple.object.clone(),
             relation: tuple.relation.clone(),
-        })?;
+        };
         let subject = match (&tuple.subject_id, &tuple.subject_set) {
             (Some(id), None) => Subject::Id(id.clone()),
             (None, Some(set)) => Subject::Set(self.subject_set(set)?),
