@@ -59,11 +59,9 @@ pub async fn fresh_database_url(kind: DatabaseKind) -> String {
 
 /// A fresh, migrated database.
 pub async fn fresh_database(kind: DatabaseKind) -> Database {
-    let db = store::connect(&fresh_database_url(kind).await, 4)
+    store::connect_migrated(&fresh_database_url(kind).await, 4)
         .await
-        .unwrap();
-    store::migrate_up(&db).await.unwrap();
-    db
+        .unwrap()
 }
 
 /// Settings for an in-process server on a free loopback port, with a fresh

@@ -99,13 +99,9 @@ fn engine(c: &mut Criterion) {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let db = runtime.block_on(async {
         let url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
-        let db = store::connect(&url, 4)
+        store::connect_migrated(&url, 4)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        store::migrate_up(&db)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        db
+            .unwrap_or_else(|e| panic!("{e}"))
     });
     let mut group = c.benchmark_group("check");
     group.bench_function("driver-floor/select-1", |b| {

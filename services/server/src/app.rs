@@ -54,10 +54,12 @@ impl ReadinessCheck for CacheCheck {
 impl Services {
     /// Connects the database (migrating it unless opted out) and the cache.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
-        let db = store::connect(&settings.database.url, settings.database.max_connections).await?;
-        if settings.database.migrate_on_start {
-            store::migrate_up(&db).await?;
-        }
+        let (url, pool) = (&settings.database.url, settings.database.max_connections);
+        let db = if settings.database.migrate_on_start {
+            store::connect_migrated(url, pool).await?
+        } else {
+            store::connect(url, pool).await?
+        };
         let cache: Arc<dyn CacheBus> = match &settings.redis.url {
             Some(url) => {
                 let mut opts = RedisOptions::new(url.clone());

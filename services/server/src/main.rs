@@ -136,8 +136,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::Create { email, name },
         } => {
-            let db = store::connect(&settings.database.url, 2).await?;
-            store::migrate_up(&db).await?;
+            let db = store::connect_migrated(&settings.database.url, 2).await?;
             let accounts = controlplane::account::service::AccountService::new(
                 db,
                 std::sync::Arc::new(kernel::clock::SystemClock),

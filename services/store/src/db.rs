@@ -104,6 +104,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
     Ok(Database { conn, kind })
 }
 
+/// Applies pending migrations through a connection of its own, closed
+/// before the returned pool opens. A pooled connection that loaded the
+/// SQLite schema while a migration ran (a table created, its unique index
+/// not yet) keeps that schema for new statements, and an `ON CONFLICT`
+/// insert then fails with "does not match any UNIQUE constraint"; fresh
+/// connections load the finished schema.
+pub async fn connect_migrated(url: &str, max_connections: u32) -> Result<Database> {
+    let migrator = connect(url, 1).await?;
+    migrate_up(&migrator).await?;
+    migrator.conn.close().await.map_err(Error::internal)?;
+    connect(url, max_connections).await
+}
+
 pub async fn migrate_up(db: &Database) -> Result<()> {
     Migrator::up(&db.conn, None).await.map_err(Error::internal)
 }

@@ -6,7 +6,9 @@ pub mod cache;
 pub mod db;
 pub mod sql;
 
-pub use db::{Database, DatabaseKind, connect, migrate_down, migrate_status, migrate_up};
+pub use db::{
+    Database, DatabaseKind, connect, connect_migrated, migrate_down, migrate_status, migrate_up,
+};
 pub use sea_orm;
 
 /// Every engine table that holds tenant rows (scoped by `nid`). Purging a
