@@ -11,6 +11,7 @@ mod m20261121_000001_accounts;
 mod m20261121_000002_projects;
 mod m20261121_000003_identities;
 mod m20261121_000004_relation_tuples;
+mod m20261122_000005_members_invites_courier;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_projects::Migration),
             Box::new(m20261121_000003_identities::Migration),
             Box::new(m20261121_000004_relation_tuples::Migration),
+            Box::new(m20261122_000005_members_invites_courier::Migration),
         ]
     }
 }

@@ -78,6 +78,14 @@ pub async fn test_settings() -> Settings {
     // Fast hashing keeps the suite quick (production default: cost 12), and
     // breach checks go to a closed local port instead of the internet (the
     // default revision ignores network errors). Tests of either set their own.
+    // Mail goes to a directory of the test's own; the outbox table is in
+    // the test's database anyway.
+    settings.courier.file_dir = std::env::temp_dir()
+        .join("keyplane-tests")
+        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()))
+        .display()
+        .to_string();
+    settings.courier.poll_interval_ms = 100;
     settings.identity.hasher.bcrypt_cost = 6;
     settings.identity.haveibeenpwned_url = "http://127.0.0.1:9".into();
     settings.identity.haveibeenpwned_timeout_secs = 1;

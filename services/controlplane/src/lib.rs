@@ -1,30 +1,76 @@
-//! The control plane: projects and their config revisions, accounts and
-//! API tokens.
+//! The control plane: projects and their config revisions, accounts (the
+//! console project's identities), members and roles, invites, and API
+//! tokens.
 
+pub mod access;
 pub mod account;
+pub mod invite;
+pub mod member;
 pub mod project;
+pub mod quota;
 pub mod revision;
 
-use account::service::AccountService;
+use access::{ACCESS_CHANGED_TOPIC, Action, Gate};
+use account::service::{AccountService, TOKEN_REVOKED_TOPIC};
+use account::{ActiveProject, ApiTokenView, Caller, NewApiToken};
 use async_trait::async_trait;
+use courier::Courier;
+use invite::service::{InviteMail, InviteService};
 use kernel::clock::SharedClock;
 use kernel::ports::CacheBus;
 use kernel::tenant::{TenantCtx, TenantDirectory};
+use member::service::MemberService;
 use project::service::ProjectService;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use store::Database;
+use uuid::Uuid;
+
+/// Process settings of the console: the reserved project whose identities
+/// are the accounts, and the UI that invite links open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// The console project's slug: people sign up and log in at
+    /// `<project_slug>.<base_domain>`.
+    pub project_slug: String,
+    /// The console UI; invite links are `{ui_url}/invites/{id}?token=...`.
+    pub ui_url: String,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            project_slug: "console".to_owned(),
+            ui_url: "http://localhost:4000/ui".to_owned(),
+        }
+    }
+}
+
+impl ConsoleSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if !project::slug::is_valid(&self.project_slug) {
+            return Err(format!(
+                "console.project_slug: `{}` is not a DNS label",
+                self.project_slug
+            ));
+        }
+        url::Url::parse(&self.ui_url).map_err(|e| format!("console.ui_url: {e}"))?;
+        Ok(())
+    }
+}
 
 /// The control plane's services, shared by every worker.
 #[derive(Clone)]
 pub struct ControlPlane {
     pub projects: ProjectService,
     pub accounts: AccountService,
-    /// (account, project) pairs recently found to be allowed to administer
-    /// the tenant: every tenant admin call (a permission check among them)
-    /// would otherwise cost an ownership query. Same TTL as the token cache,
-    /// the bound on how long a revoked grant may still work; refusals are
-    /// never cached.
-    admin_grants: moka::future::Cache<(uuid::Uuid, uuid::Uuid), ()>,
+    pub members: MemberService,
+    pub invites: InviteService,
+    gate: Gate,
+    bus: Arc<dyn CacheBus>,
+    mail: Arc<InviteMail>,
+    console_slug: String,
 }
 
 impl ControlPlane {
@@ -33,20 +79,134 @@ impl ControlPlane {
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
         base_domain: String,
+        console: &ConsoleSettings,
+        courier: Option<Courier>,
     ) -> Self {
+        let gate = Gate::new(db.clone());
+        let accounts = AccountService::new(db.clone(), bus.clone(), clock.clone());
+        let mail = Arc::new(InviteMail {
+            ui_url: console.ui_url.clone(),
+            console_project: Default::default(),
+        });
         Self {
-            projects: ProjectService::new(db.clone(), bus, clock.clone(), base_domain),
-            accounts: AccountService::new(db, clock),
-            admin_grants: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(std::time::Duration::from_secs(30))
-                .build(),
+            projects: ProjectService::new(
+                db.clone(),
+                gate.clone(),
+                bus.clone(),
+                clock.clone(),
+                base_domain,
+            ),
+            members: MemberService::new(db.clone(), gate.clone(), clock.clone(), bus.clone()),
+            invites: InviteService::new(
+                db,
+                gate.clone(),
+                clock,
+                accounts.clone(),
+                courier,
+                mail.clone(),
+            ),
+            accounts,
+            gate,
+            bus,
+            mail,
+            console_slug: console.project_slug.clone(),
         }
     }
 
     /// Registers the control-plane API.
     pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
         project::handler::configure(cfg);
+        member::handler::configure(cfg);
+        invite::handler::configure(cfg);
+        account::handler::configure(cfg);
+    }
+
+    /// The console project's slug.
+    pub fn console_slug(&self) -> &str {
+        &self.console_slug
+    }
+
+    /// Creates the console project on first start (any replica may).
+    pub async fn bootstrap_console(&self) -> kernel::Result<Uuid> {
+        let id = self.projects.ensure_console_project(&self.console_slug).await?;
+        let _ = self.mail.console_project.set(id);
+        Ok(id)
+    }
+
+    /// Listens for revocations and access changes announced by any replica.
+    pub fn spawn_background(&self) {
+        let mut events = self.bus.subscribe();
+        let (accounts, gate) = (self.accounts.clone(), self.gate.clone());
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) if event.topic == TOKEN_REVOKED_TOPIC => {
+                        accounts.on_token_revoked(&event.payload).await;
+                    }
+                    Ok(event) if event.topic == ACCESS_CHANGED_TOPIC => {
+                        gate.on_access_changed(&event.payload).await;
+                    }
+                    Ok(_) => {}
+                    // Missed events: forget every grant rather than trust them.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        gate.on_access_changed("").await;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
+    /// `PUT /console/active-project`: only a project the caller can see.
+    pub async fn set_active_project(
+        &self,
+        caller: Caller,
+        project: Option<Uuid>,
+    ) -> kernel::Result<ActiveProject> {
+        caller.require_person()?;
+        if let Some(project) = project {
+            self.gate.access(caller, project).await?;
+        }
+        self.accounts.set_active_project(caller, project).await
+    }
+
+    /// `GET /projects/{id}/tokens`.
+    pub async fn list_project_keys(
+        &self,
+        caller: Caller,
+        project: Uuid,
+    ) -> kernel::Result<Vec<ApiTokenView>> {
+        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.accounts.list_project_keys(project).await
+    }
+
+    /// `POST /projects/{id}/tokens`.
+    pub async fn create_project_key(
+        &self,
+        caller: Caller,
+        project: Uuid,
+        new: NewApiToken,
+    ) -> kernel::Result<ApiTokenView> {
+        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.accounts.create_project_key(caller, project, new).await
+    }
+
+    /// `DELETE /projects/{id}/tokens/{token_id}`.
+    pub async fn revoke_project_key(
+        &self,
+        caller: Caller,
+        project: Uuid,
+        token: Uuid,
+    ) -> kernel::Result<()> {
+        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.accounts.revoke_project_key(project, token).await
+    }
+
+    /// `DELETE /projects/{id}`; the project's API keys stop working at once.
+    pub async fn purge_project(&self, caller: Caller, project: Uuid) -> kernel::Result<()> {
+        let keys = self.projects.purge(caller, project).await?;
+        self.accounts.forget_tokens(keys).await;
+        Ok(())
     }
 }
 
@@ -55,16 +215,11 @@ impl kernel::ports::TenantAdminAuth for ControlPlane {
     async fn authorize_tenant_admin(
         &self,
         bearer: &str,
-        project_id: uuid::Uuid,
+        project_id: Uuid,
+        write: bool,
     ) -> kernel::Result<()> {
         let caller = self.accounts.authenticate(bearer).await?;
-        let grant = (caller.account_id, project_id);
-        if self.admin_grants.contains_key(&grant) {
-            return Ok(());
-        }
-        self.projects.ensure_owned(caller, project_id).await?;
-        self.admin_grants.insert(grant, ()).await;
-        Ok(())
+        self.gate.tenant_admin(caller, project_id, write).await
     }
 }
 

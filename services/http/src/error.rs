@@ -31,6 +31,7 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
     match status.as_u16() {
         400 => ErrorKind::BadRequest,
         401 => ErrorKind::Unauthorized,
+        402 => ErrorKind::PaymentRequired,
         403 => ErrorKind::Forbidden,
         404 => ErrorKind::NotFound,
         405 => ErrorKind::MethodNotAllowed,

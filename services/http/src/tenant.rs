@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use kernel::Error;
 use kernel::tenant::TenantCtx;
@@ -73,8 +74,40 @@ impl FromRequest for TenantAdmin {
     type Error = ApiError;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// GET and HEAD read; every other method writes.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tenant = req.extensions().get::<Arc<TenantCtx>>().cloned();
+        let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+        authorize_admin(req, write)
+    }
+}
+
+/// A tenant admin call that only reads whatever its method (a permission
+/// check sent as POST): viewers and read-only keys may make it.
+#[derive(Debug, Clone)]
+pub struct TenantAdminRead(pub Arc<TenantCtx>);
+
+impl Deref for TenantAdminRead {
+    type Target = TenantCtx;
+    fn deref(&self) -> &TenantCtx {
+        &self.0
+    }
+}
+
+impl FromRequest for TenantAdminRead {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let admin = authorize_admin(req, false);
+        Box::pin(async move { Ok(TenantAdminRead(admin.await?.0)) })
+    }
+}
+
+fn authorize_admin(
+    req: &HttpRequest,
+    write: bool,
+) -> futures_util::future::LocalBoxFuture<'static, Result<TenantAdmin, ApiError>> {
+    let tenant = req.extensions().get::<Arc<TenantCtx>>().cloned();
         let token = bearer_token(req).map(str::to_owned);
         let auth = req.app_data::<AdminAuthData>().cloned();
         Box::pin(async move {
@@ -87,9 +120,8 @@ impl FromRequest for TenantAdmin {
                     "send the project owner's access token as `Authorization: Bearer <token>`",
                 ))
             })?;
-            auth.authorize_tenant_admin(&token, tenant.project_id)
+            auth.authorize_tenant_admin(&token, tenant.project_id, write)
                 .await?;
             Ok(TenantAdmin(tenant))
         })
-    }
 }

@@ -104,7 +104,7 @@ impl IdentityEngine {
     }
 
     /// The tenant's default schema id (the one marked default, else the first).
-    pub(crate) fn default_schema_id(&self, tenant: &TenantCtx) -> Result<String> {
+    pub fn default_schema_id(&self, tenant: &TenantCtx) -> Result<String> {
         let schemas = &tenant.config.identity_schemas;
         schemas
             .iter()

@@ -9,6 +9,7 @@ use std::fmt;
 pub enum ErrorKind {
     BadRequest,
     Unauthorized,
+    PaymentRequired,
     Forbidden,
     NotFound,
     MethodNotAllowed,
@@ -26,6 +27,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => 400,
             ErrorKind::Unauthorized => 401,
+            ErrorKind::PaymentRequired => 402,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
@@ -44,6 +46,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => "The request was malformed or contained invalid parameters",
             ErrorKind::Unauthorized => "The request could not be authorized",
+            ErrorKind::PaymentRequired => "The plan of this project does not allow this",
             ErrorKind::Forbidden => "The requested action was forbidden",
             ErrorKind::NotFound => "The requested resource could not be found",
             ErrorKind::MethodNotAllowed => "The requested method is not allowed for this resource",
@@ -97,6 +100,15 @@ impl Error {
     }
     pub fn forbidden(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden).with_reason(reason)
+    }
+    /// 402: the project's plan has no room for this (a quota is used up).
+    pub fn quota_exceeded(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PaymentRequired)
+            .with_reason(reason)
+            .with_id("quota_exceeded")
+    }
+    pub fn gone(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone).with_reason(reason)
     }
     pub fn not_found(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound).with_reason(reason)
@@ -175,6 +187,7 @@ mod tests {
         for kind in [
             ErrorKind::BadRequest,
             ErrorKind::Unauthorized,
+            ErrorKind::PaymentRequired,
             ErrorKind::Forbidden,
             ErrorKind::NotFound,
             ErrorKind::MethodNotAllowed,

@@ -41,13 +41,15 @@ pub trait CacheBus: Send + Sync + 'static {
 /// engines only ask. Implemented by the control plane, wired by `server`.
 #[async_trait]
 pub trait TenantAdminAuth: Send + Sync + 'static {
-    /// `Ok` when `bearer` may administer project `project_id`; 401 for an
-    /// unknown token, 404 for a token of someone with no access to it (so
-    /// the project's existence is not revealed).
+    /// `Ok` when `bearer` may use project `project_id`'s admin APIs, for
+    /// writing when `write` (else only reading); 401 for an unknown token,
+    /// 404 for a token of someone with no access to it (so the project's
+    /// existence is not revealed), 403 for a role that may only read.
     async fn authorize_tenant_admin(
         &self,
         bearer: &str,
         project_id: uuid::Uuid,
+        write: bool,
     ) -> crate::Result<()>;
 }
 
@@ -61,4 +63,27 @@ pub trait TenantByHost: Send + Sync + 'static {
         &self,
         host: &str,
     ) -> crate::Result<Option<std::sync::Arc<crate::tenant::TenantCtx>>>;
+}
+
+/// An account as the console project knows it: one of its identities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleIdentity {
+    pub id: uuid::Uuid,
+    pub email: String,
+}
+
+/// The accounts of the control plane are the identities of the reserved
+/// console project: people sign up and log in through its self-service
+/// flows. The control plane asks the identity engine through this port;
+/// `server` wires it.
+#[async_trait]
+pub trait ConsoleIdentities: Send + Sync + 'static {
+    /// The identity behind a console session token (or cookie value);
+    /// `None` when it is not an active session.
+    async fn from_session(&self, token: &str) -> crate::Result<Option<ConsoleIdentity>>;
+    /// The console identity with this e-mail address, created (without a
+    /// password: its owner can set one through recovery) when missing.
+    async fn ensure(&self, email: &str) -> crate::Result<ConsoleIdentity>;
+    /// The console project's session cookie name.
+    fn session_cookie(&self) -> String;
 }

@@ -58,7 +58,7 @@ fn status(err: Error) -> Status {
             Status::invalid_argument(text)
         }
         ErrorKind::Unauthorized => Status::unauthenticated(text),
-        ErrorKind::Forbidden => Status::permission_denied(text),
+        ErrorKind::Forbidden | ErrorKind::PaymentRequired => Status::permission_denied(text),
         ErrorKind::NotFound | ErrorKind::Gone => Status::not_found(text),
         ErrorKind::Conflict => Status::already_exists(text),
         ErrorKind::TooManyRequests => Status::resource_exhausted(text),
@@ -93,7 +93,7 @@ impl GrpcApi {
 
     /// The tenant of the request's authority, once the caller proved it may
     /// administer it.
-    async fn tenant<T>(&self, req: &Request<T>) -> Result<Arc<TenantCtx>, Status> {
+    async fn tenant<T>(&self, req: &Request<T>, write: bool) -> Result<Arc<TenantCtx>, Status> {
         let host = req
             .extensions()
             .get::<Authority>()
@@ -122,7 +122,7 @@ impl GrpcApi {
                 )
             })?;
         self.auth
-            .authorize_tenant_admin(bearer, tenant.project_id)
+            .authorize_tenant_admin(bearer, tenant.project_id, write)
             .await
             .map_err(status)?;
         Ok(tenant)
@@ -261,7 +261,7 @@ impl ReadService for GrpcApi {
         &self,
         req: Request<pb::ListRelationTuplesRequest>,
     ) -> Result<Response<pb::ListRelationTuplesResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
+        let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
         #[allow(deprecated)]
         let query = request_query(
@@ -293,7 +293,7 @@ impl WriteService for GrpcApi {
         req: Request<pb::TransactRelationTuplesRequest>,
     ) -> Result<Response<pb::TransactRelationTuplesResponse>, Status> {
         use pb::relation_tuple_delta::Action;
-        let tenant = self.tenant(&req).await?;
+        let tenant = self.tenant(&req, true).await?;
         let deltas = req
             .into_inner()
             .relation_tuple_deltas
@@ -317,7 +317,7 @@ impl WriteService for GrpcApi {
         &self,
         req: Request<pb::DeleteRelationTuplesRequest>,
     ) -> Result<Response<pb::DeleteRelationTuplesResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
+        let tenant = self.tenant(&req, true).await?;
         let req = req.into_inner();
         #[allow(deprecated)]
         let query = request_query(
@@ -339,7 +339,7 @@ impl CheckService for GrpcApi {
         &self,
         req: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::CheckResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
+        let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
         // Newer clients send `tuple`; Keto v0.9's own client the fields 1-4.
         #[allow(deprecated)]
@@ -386,7 +386,7 @@ impl ExpandService for GrpcApi {
         &self,
         req: Request<pb::ExpandRequest>,
     ) -> Result<Response<pb::ExpandResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
+        let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
         let tree = match split_subject(req.subject) {
             (_, Some(set)) => tree_to_pb(

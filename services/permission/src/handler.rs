@@ -8,7 +8,7 @@ use crate::model::NamedSubjectSet;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use http::ApiResult;
-use http::tenant::TenantAdmin;
+use http::tenant::{TenantAdmin, TenantAdminRead};
 use kernel::Error;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -118,7 +118,7 @@ async fn list(
 
 /// Runs a check; `mirror` puts the answer in the status too (200/403).
 async fn run_check(
-    tenant: &TenantAdmin,
+    tenant: &kernel::tenant::TenantCtx,
     engine: &PermissionEngine,
     query: RelationQuery,
     max_depth: Option<i64>,
@@ -136,7 +136,7 @@ async fn run_check(
 }
 
 async fn check_get(
-    tenant: TenantAdmin,
+    tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
     query: web::Query<UrlQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -151,7 +151,7 @@ async fn check_get(
 }
 
 async fn check_post(
-    tenant: TenantAdmin,
+    tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
     query: web::Query<UrlQuery>,
     body: web::Json<RelationQuery>,
@@ -160,7 +160,7 @@ async fn check_post(
 }
 
 async fn check_mirror_get(
-    tenant: TenantAdmin,
+    tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
     query: web::Query<UrlQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -175,7 +175,7 @@ async fn check_mirror_get(
 }
 
 async fn check_mirror_post(
-    tenant: TenantAdmin,
+    tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
     query: web::Query<UrlQuery>,
     body: web::Json<RelationQuery>,

@@ -84,12 +84,25 @@ impl Services {
         )?;
         identity.spawn_background();
         let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
+        let transport = courier::FileTransport::new(&settings.courier.file_dir).map_err(|e| {
+            anyhow::anyhow!("courier.file_dir `{}`: {e}", settings.courier.file_dir)
+        })?;
+        let courier = courier::Courier::new(
+            db.clone(),
+            clock.clone(),
+            Arc::new(transport),
+            settings.courier.clone(),
+        )?;
+        courier.spawn_worker();
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
             clock,
             settings.base_domain.clone(),
+            &settings.console,
+            Some(courier),
         );
+        control_plane.spawn_background();
         let proxies = settings
             .serve
             .trusted_proxies
@@ -105,6 +118,14 @@ impl Services {
             .projects
             .set_local_cache(Arc::new(tenants.clone()));
         tenants.spawn_invalidation_listener(cache.clone());
+        control_plane
+            .accounts
+            .set_console(Arc::new(crate::console::ConsoleAccounts {
+                tenants: tenants.clone(),
+                identity: identity.clone(),
+                slug: settings.console.project_slug.clone(),
+            }));
+        control_plane.bootstrap_console().await?;
         Ok(Self {
             settings: Arc::new(settings),
             db,

@@ -3,6 +3,7 @@
 //! also start in-process.
 
 pub mod app;
+pub mod console;
 pub mod settings;
 pub mod telemetry;
 

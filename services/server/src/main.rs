@@ -136,11 +136,10 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::Create { email, name },
         } => {
-            let db = store::connect_migrated(&settings.database.url, 2).await?;
-            let accounts = controlplane::account::service::AccountService::new(
-                db,
-                std::sync::Arc::new(kernel::clock::SystemClock),
-            );
+            // The account is an identity of the console project, which the
+            // full wiring creates on first start.
+            let services = keyplane_server::Services::connect(settings).await?;
+            let accounts = &services.control_plane.accounts;
             let (account_id, token) = accounts.create_token(&email, &name).await?;
             eprintln!("account {account_id} ({email}); the token is shown only this once:");
             println!("{token}");

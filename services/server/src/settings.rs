@@ -21,6 +21,10 @@ pub struct Settings {
     pub otel: OtelSettings,
     /// The identity engine: password hasher, breach checks.
     pub identity: identity::IdentitySettings,
+    /// The console project (accounts) and the UI invite links open.
+    pub console: controlplane::ConsoleSettings,
+    /// Outgoing mail: sender, and where the file transport writes.
+    pub courier: courier::CourierSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -135,6 +139,8 @@ impl Default for Settings {
             log: LogSettings::default(),
             otel: OtelSettings::default(),
             identity: identity::IdentitySettings::default(),
+            console: controlplane::ConsoleSettings::default(),
+            courier: courier::CourierSettings::default(),
         }
     }
 }
@@ -225,6 +231,12 @@ impl Settings {
         }
         if let Err(message) = self.identity.validate() {
             return Err(invalid("identity", &message));
+        }
+        if let Err(message) = self.console.validate() {
+            return Err(invalid("console", &message));
+        }
+        if let Err(message) = self.courier.validate() {
+            return Err(invalid("courier", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

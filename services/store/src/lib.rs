@@ -17,6 +17,7 @@ pub use sea_orm;
 pub const TENANT_TABLES: &[&str] = &[
     // Children before parents, so foreign keys hold at every step.
     "relation_tuples",
+    "courier_messages",
     "selfservice_recovery_tokens",
     "selfservice_errors",
     "selfservice_flows",

@@ -69,7 +69,7 @@ pub async fn purge_project(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    cp.projects.purge(caller, *id).await?;
+    cp.purge_project(caller, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

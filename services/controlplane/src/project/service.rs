@@ -7,7 +7,10 @@ use super::model::{
     ProjectView, ServiceConfig,
 };
 use super::{slug, store as projects};
+use crate::access::{Action, Gate, Role, project_not_found};
 use crate::account::Caller;
+use crate::account::store as accounts;
+use crate::member::store as members;
 use crate::revision::{self, RevisionContent, Warning, assemble, defaults, store as revisions};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
@@ -28,23 +31,27 @@ pub struct ProjectService {
     bus: Arc<dyn CacheBus>,
     clock: SharedClock,
     base_domain: String,
+    gate: Gate,
     /// Set once at wiring time; shared by every clone of the service.
     local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
 }
 
-fn not_found() -> Error {
-    Error::not_found("the project does not exist or you do not have access to it")
-}
+/// The account that owns the console project: a reserved id no token or
+/// session can ever resolve to.
+pub const SYSTEM_ACCOUNT: Uuid = Uuid::nil();
+const SYSTEM_EMAIL: &str = "system@keyplane.invalid";
 
 impl ProjectService {
     pub fn new(
         db: Database,
+        gate: Gate,
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
         base_domain: String,
     ) -> Self {
         Self {
             db,
+            gate,
             bus,
             clock,
             base_domain,
@@ -118,10 +125,14 @@ impl ProjectService {
             .await;
     }
 
-    async fn load_owned(&self, caller: Caller, id: Uuid) -> Result<(ProjectRow, RevisionContent)> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
-            .await?
-            .ok_or_else(not_found)?;
+    /// The project and its current revision, when `caller` may `action`.
+    async fn load(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        action: Action,
+    ) -> Result<(ProjectRow, RevisionContent)> {
+        let (project, _) = self.gate.project(caller, id, action).await?;
         let (_, content) = revisions::find(&self.db.conn, project.current_revision_id)
             .await?
             .ok_or_else(|| {
@@ -133,15 +144,48 @@ impl ProjectService {
         Ok((project, content))
     }
 
-    /// `Ok` when the caller owns the project; 404 otherwise, as for reads.
-    pub async fn ensure_owned(&self, caller: Caller, id: Uuid) -> Result<()> {
-        projects::find_owned(&self.db.conn, id, caller.account_id)
-            .await?
-            .map(|_| ())
-            .ok_or_else(not_found)
+    /// Creates the reserved console project (whose identities are the
+    /// accounts) unless it exists; returns its id. Safe to run on several
+    /// replicas at once.
+    pub async fn ensure_console_project(&self, slug: &str) -> Result<Uuid> {
+        if !slug::is_valid(slug) {
+            return Err(Error::internal(format!(
+                "console.project_slug `{slug}` is not a DNS label"
+            )));
+        }
+        if let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? {
+            return Ok(project.id);
+        }
+        if accounts::find_account(&self.db.conn, SYSTEM_ACCOUNT).await?.is_none() {
+            match accounts::insert_account(&self.db.conn, SYSTEM_ACCOUNT, SYSTEM_EMAIL, self.clock.now())
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.kind == ErrorKind::Conflict => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let content = defaults::default_revision("Keyplane console", &self.public_url(slug))?;
+        match self
+            .insert_project(Caller::account(SYSTEM_ACCOUNT), slug, "Keyplane console", &content)
+            .await
+        {
+            Ok(project) => {
+                tracing::info!(slug, project_id = %project.id, "created the console project");
+                self.announce(slug).await;
+                Ok(project.id)
+            }
+            // Another replica created it first.
+            Err(e) if e.kind == ErrorKind::Conflict => projects::find_by_slug(&self.db.conn, slug)
+                .await?
+                .map(|p| p.id)
+                .ok_or(e),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn create(&self, caller: Caller, new: NewProject) -> Result<ProjectView> {
+        caller.require_person()?;
         let name = validate_name(&new.name)?;
         for _ in 0..5 {
             let slug = slug::generate();
@@ -170,6 +214,7 @@ impl ProjectService {
         let id = Uuid::now_v7();
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         projects::insert(&txn, id, slug, name, caller.account_id, now).await?;
+        members::insert(&txn, id, caller.account_id, Role::Owner, now).await?;
         let revision = revisions::insert(&txn, id, content, now).await?;
         if !projects::switch_revision(&txn, id, None, revision, name, now).await? {
             return Err(Error::internal(
@@ -191,12 +236,18 @@ impl ProjectService {
     }
 
     pub async fn list(&self, caller: Caller) -> Result<Vec<ProjectMetadataView>> {
-        let rows = projects::list_owned(&self.db.conn, caller.account_id).await?;
+        let rows = match caller.project_key() {
+            Some(project) => projects::find(&self.db.conn, project)
+                .await?
+                .into_iter()
+                .collect(),
+            None => projects::list_for_member(&self.db.conn, caller.account_id).await?,
+        };
         Ok(rows.iter().map(|p| self.metadata(p)).collect())
     }
 
     pub async fn get(&self, caller: Caller, id: Uuid) -> Result<ProjectView> {
-        let (project, content) = self.load_owned(caller, id).await?;
+        let (project, content) = self.load(caller, id, Action::GetProject).await?;
         Ok(self.view(&project, &content))
     }
 
@@ -252,7 +303,7 @@ impl ProjectService {
     {
         let mut last_conflict = None;
         for _ in 0..MAX_ATTEMPTS {
-            let (project, current) = self.load_owned(caller, id).await?;
+            let (project, current) = self.load(caller, id, Action::UpdateProject).await?;
             if let Some(expected) = at_revision
                 && expected != project.current_revision_id
             {
@@ -360,27 +411,28 @@ impl ProjectService {
         .await
     }
 
-    /// `DELETE /projects/{id}`: the project, its revisions and all of its
-    /// tenant data, in one transaction.
-    pub async fn purge(&self, caller: Caller, id: Uuid) -> Result<()> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
-            .await?
-            .ok_or_else(not_found)?;
+    /// `DELETE /projects/{id}`: the project, its revisions, members,
+    /// invites, API keys and all of its tenant data, in one transaction.
+    /// Returns the digests of the deleted API keys (for the caller to drop
+    /// from every replica's cache).
+    pub async fn purge(&self, caller: Caller, id: Uuid) -> Result<Vec<String>> {
+        let (project, _) = self.gate.project(caller, id, Action::PurgeProject).await?;
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         store::purge_tenant_rows(&txn, project.id).await?;
+        let keys = accounts::delete_project_tokens(&txn, project.id).await?;
+        crate::invite::store::delete_for_project(&txn, project.id).await?;
+        members::delete_for_project(&txn, project.id).await?;
         revisions::delete_for_project(&txn, project.id).await?;
         projects::delete(&txn, project.id).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(&project.slug).await;
-        Ok(())
+        Ok(keys)
     }
 
     /// `GET /projects/{id}/revisions`: the history, newest first, each as
     /// `normalizedProjectRevision`.
     pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
-        let project = projects::find_owned(&self.db.conn, id, caller.account_id)
-            .await?
-            .ok_or_else(not_found)?;
+        let (project, _) = self.gate.project(caller, id, Action::GetProject).await?;
         let mut out = Vec::new();
         for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
             if let Some((meta, content)) = revisions::find(&self.db.conn, revision_id).await? {
@@ -395,7 +447,7 @@ impl ProjectService {
     pub async fn set_state(&self, id: Uuid, state: ProjectState) -> Result<()> {
         let slug = projects::set_state(&self.db.conn, id, state, self.clock.now())
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(project_not_found)?;
         self.announce(&slug).await;
         Ok(())
     }

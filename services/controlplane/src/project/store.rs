@@ -1,5 +1,5 @@
-//! `projects`. Every query that serves a caller filters on the owner, so a
-//! project of another account is indistinguishable from a missing one.
+//! `projects`. Reads that serve a caller go through `access::Gate` first,
+//! so a project the caller may not see is indistinguishable from a missing one.
 
 use super::model::ProjectRow;
 use chrono::{DateTime, Utc};
@@ -75,15 +75,10 @@ pub async fn insert<C: ConnectionTrait>(
     .await
 }
 
-/// The project if `owner` owns it.
-pub async fn find_owned<C: ConnectionTrait>(
-    conn: &C,
-    id: Uuid,
-    owner: Uuid,
-) -> Result<Option<ProjectRow>> {
+/// The project, whoever may see it (the caller checks access first).
+pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<ProjectRow>> {
     let stmt = select()
         .and_where(Expr::col(Alias::new("id")).eq(id))
-        .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -103,9 +98,18 @@ pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Op
         .transpose()
 }
 
-pub async fn list_owned<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<Vec<ProjectRow>> {
+/// The projects `account` is a member of.
+pub async fn list_for_member<C: ConnectionTrait>(
+    conn: &C,
+    account: Uuid,
+) -> Result<Vec<ProjectRow>> {
+    let memberships = Query::select()
+        .column(Alias::new("project_id"))
+        .from(Alias::new("project_members"))
+        .and_where(Expr::col(Alias::new("account_id")).eq(account))
+        .to_owned();
     let stmt = select()
-        .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
+        .and_where(Expr::col(Alias::new("id")).in_subquery(memberships))
         .order_by(Alias::new("created_at"), Order::Asc)
         .order_by(Alias::new("id"), Order::Asc)
         .to_owned();
@@ -174,4 +178,16 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<u64> {
         .and_where(Expr::col(Alias::new("id")).eq(id))
         .to_owned();
     sql::delete(conn, &delete).await
+}
+
+/// Sets `updated_at`: inside a transaction this locks the project's row, so
+/// membership changes of one project run one after another (the last owner
+/// can not be removed by two owners removing each other at once).
+pub async fn touch<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let update = Query::update()
+        .table(Alias::new(PROJECTS))
+        .value(Alias::new("updated_at"), now)
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    Ok(sql::update(conn, &update).await? == 1)
 }

@@ -173,6 +173,26 @@ impl IdentityEngine {
         txn.commit().await.map_err(sql::db_error)
     }
 
+    /// The identity whose password credential has `identifier` (an e-mail
+    /// address in the default schema), if any.
+    pub async fn find_identity_by_password_identifier(
+        &self,
+        tenant: &TenantCtx,
+        identifier: &str,
+    ) -> Result<Option<Identity>> {
+        let Some(id) = identities::find_id_by_identifier(
+            &self.db.conn,
+            tenant.project_id,
+            crate::identity::model::PASSWORD,
+            &crate::schema::normalize_identifier(identifier),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        identities::find(&self.db.conn, tenant.project_id, id).await
+    }
+
     pub async fn get_identity(&self, tenant: &TenantCtx, id: Uuid) -> Result<Identity> {
         identities::find(&self.db.conn, tenant.project_id, id)
             .await?

@@ -14,7 +14,12 @@ use uuid::Uuid;
 /// The session cookie of a tenant: one name per project, so two projects
 /// opened in one browser never overwrite each other's session.
 pub fn session_cookie_name(tenant: &TenantCtx) -> String {
-    format!("ory_session_{}", tenant.slug.replace('-', ""))
+    session_cookie_name_for_slug(&tenant.slug)
+}
+
+/// The session cookie name of the project with this slug.
+pub fn session_cookie_name_for_slug(slug: &str) -> String {
+    format!("ory_session_{}", slug.replace('-', ""))
 }
 
 /// The session token of a request: `X-Session-Token`, then

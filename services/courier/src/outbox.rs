@@ -1,0 +1,204 @@
+//! `courier_messages`: queued → processing → sent, or back to queued with a
+//! later `next_attempt_at` after a failure, until `abandoned`.
+
+use chrono::{DateTime, Utc};
+use kernel::Result;
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use store::sql;
+use uuid::Uuid;
+
+const TABLE: &str = "courier_messages";
+
+pub const QUEUED: &str = "queued";
+pub const PROCESSING: &str = "processing";
+pub const SENT: &str = "sent";
+pub const ABANDONED: &str = "abandoned";
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// A message to send, as the caller renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// The project the message belongs to (the console project for mail the
+    /// control plane sends).
+    pub nid: Uuid,
+    /// What kind of message it is, e.g. `project_invite`.
+    pub template_type: String,
+    pub recipient: String,
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMail {
+    pub id: Uuid,
+    pub mail: OutgoingMail,
+    pub status: String,
+    pub send_count: i32,
+}
+
+/// Queues `mail`; run it inside the transaction of the change it reports.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    mail: &OutgoingMail,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sql::insert(
+        conn,
+        TABLE,
+        vec![
+            ("id", id.into()),
+            ("nid", mail.nid.into()),
+            ("template_type", mail.template_type.clone().into()),
+            ("recipient", mail.recipient.clone().into()),
+            ("subject", mail.subject.clone().into()),
+            ("body", mail.body.clone().into()),
+            ("status", QUEUED.to_owned().into()),
+            ("send_count", 0i32.into()),
+            ("next_attempt_at", now.into()),
+            ("created_at", now.into()),
+            ("updated_at", now.into()),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+const COLUMNS: [&str; 9] = [
+    "id",
+    "nid",
+    "template_type",
+    "recipient",
+    "subject",
+    "body",
+    "status",
+    "send_count",
+    "created_at",
+];
+
+fn from_row(row: &sea_orm::QueryResult) -> Result<StoredMail> {
+    Ok(StoredMail {
+        id: sql::get(row, "id")?,
+        mail: OutgoingMail {
+            nid: sql::get(row, "nid")?,
+            template_type: sql::get(row, "template_type")?,
+            recipient: sql::get(row, "recipient")?,
+            subject: sql::get(row, "subject")?,
+            body: sql::get(row, "body")?,
+        },
+        status: sql::get(row, "status")?,
+        send_count: sql::get(row, "send_count")?,
+    })
+}
+
+/// Queued messages due at `now`, oldest first.
+pub async fn due<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<StoredMail>> {
+    let stmt = Query::select()
+        .columns(COLUMNS.map(col))
+        .from(col(TABLE))
+        .and_where(Expr::col(col("status")).eq(QUEUED))
+        .and_where(Expr::col(col("next_attempt_at")).lte(now))
+        .order_by(col("next_attempt_at"), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    sql::select_all(conn, &stmt).await?.iter().map(from_row).collect()
+}
+
+/// The messages of one project, newest first (tests and support read the
+/// outbox through this).
+pub async fn list_for_project<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+) -> Result<Vec<StoredMail>> {
+    let stmt = Query::select()
+        .columns(COLUMNS.map(col))
+        .from(col(TABLE))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .order_by(col("created_at"), Order::Desc)
+        .order_by(col("id"), Order::Desc)
+        .to_owned();
+    sql::select_all(conn, &stmt).await?.iter().map(from_row).collect()
+}
+
+/// Moves a message from `from` to `to` status; false when another worker
+/// moved it first (which is how replicas share the outbox without locks).
+pub async fn transition<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let stmt = Query::update()
+        .table(col(TABLE))
+        .value(col("status"), to)
+        .value(col("updated_at"), now)
+        .and_where(Expr::col(col("id")).eq(id))
+        .and_where(Expr::col(col("status")).eq(from))
+        .to_owned();
+    Ok(sql::update(conn, &stmt).await? == 1)
+}
+
+/// Records a failed attempt: queued again for `retry_at`, or abandoned.
+pub async fn record_failure<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut stmt = Query::update();
+    stmt.table(col(TABLE))
+        .value(col("status"), if retry_at.is_some() { QUEUED } else { ABANDONED })
+        .value(col("last_error"), error)
+        .value(col("send_count"), Expr::col(col("send_count")).add(1))
+        .value(col("updated_at"), now)
+        .and_where(Expr::col(col("id")).eq(id));
+    if let Some(at) = retry_at {
+        stmt.value(col("next_attempt_at"), at);
+    }
+    sql::update(conn, &stmt).await?;
+    Ok(())
+}
+
+pub async fn record_sent<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let stmt = Query::update()
+        .table(col(TABLE))
+        .value(col("status"), SENT)
+        .value(col("send_count"), Expr::col(col("send_count")).add(1))
+        .value(col("updated_at"), now)
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    sql::update(conn, &stmt).await?;
+    Ok(())
+}
+
+/// Puts back messages a crashed worker left `processing` since `before`.
+pub async fn requeue_stale<C: ConnectionTrait>(
+    conn: &C,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let stmt = Query::update()
+        .table(col(TABLE))
+        .value(col("status"), QUEUED)
+        .value(col("updated_at"), now)
+        .and_where(Expr::col(col("status")).eq(PROCESSING))
+        .and_where(Expr::col(col("updated_at")).lt(before))
+        .to_owned();
+    sql::update(conn, &stmt).await
+}
