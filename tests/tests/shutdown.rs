@@ -30,6 +30,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
         cmd.env("KEYPLANE_DATABASE__URL", &db)
             .env("KEYPLANE_SERVE__PORT", port.to_string())
             .env("KEYPLANE_SERVE__GRPC_PORT", "0")
+            .env("KEYPLANE_COURIER__FILE_DIR", dir.join("mail"))
             .env("KEYPLANE_SERVE__HOST", "127.0.0.1")
             .env("KEYPLANE_LOG__LEVEL", "warn")
             .env_remove("DATABASE_URL")

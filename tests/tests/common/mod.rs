@@ -89,3 +89,138 @@ pub async fn create_project(cp: &Configuration, name: &str) -> ory_client::model
     .await
     .unwrap()
 }
+
+/// Signs up through the console project's own registration flow (the way
+/// people get an account); returns `(account id, session token)`.
+pub async fn sign_up(server: &RunningServer, email: &str) -> (String, String) {
+    use ory_client::models::SubmitSelfServiceRegistrationFlowBody as RegistrationBody;
+    let console = tenant(server, "console");
+    let flow =
+        ory_client::apis::v0alpha2_api::initialize_self_service_registration_flow_without_browser(
+            &console,
+        )
+        .await
+        .unwrap();
+    let body = RegistrationBody::SubmitSelfServiceRegistrationFlowWithPasswordMethodBody {
+        csrf_token: None,
+        password: "console passphrase 42".into(),
+        traits: serde_json::json!({ "email": email }),
+    };
+    let ok = ory_client::apis::v0alpha2_api::submit_self_service_registration_flow(
+        &console, &flow.id, body, None,
+    )
+    .await
+    .unwrap();
+    (ok.identity.id, ok.session_token.unwrap())
+}
+
+/// A control-plane call with reqwest: `(status, JSON body or Null)`.
+pub async fn call(
+    server: &RunningServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = keyplane_tests::client()
+        .request(method, format!("{}{path}", server.url()))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+/// A tenant admin call with reqwest on the project's host.
+pub async fn tenant_call(
+    server: &RunningServer,
+    slug: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let (client, base) = tenant_client(server, slug);
+    let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+/// The newest message the outbox holds for `recipient`: `(subject, body)`.
+pub async fn newest_mail(server: &RunningServer, recipient: &str) -> Option<(String, String)> {
+    use store::sea_orm::{ConnectionTrait, Statement};
+    let db = &server.services.db;
+    let backend = db.conn.get_database_backend();
+    let sql = match backend {
+        store::sea_orm::DatabaseBackend::Postgres => {
+            "SELECT subject, body FROM courier_messages WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
+        }
+        _ => {
+            "SELECT subject, body FROM courier_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1"
+        }
+    };
+    let row = db
+        .conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [recipient.into()],
+        ))
+        .await
+        .unwrap()?;
+    Some((
+        row.try_get::<String>("", "subject").unwrap(),
+        row.try_get::<String>("", "body").unwrap(),
+    ))
+}
+
+/// The invite id and token from an invite e-mail's link.
+pub fn invite_link(body: &str) -> (String, String) {
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/invites/") && w.contains("?token="))
+        .expect("the mail carries the invite link");
+    let (path, token) = link.split_once("?token=").unwrap();
+    let id = path.rsplit('/').next().unwrap();
+    (id.to_owned(), token.to_owned())
+}
+
+/// Invites `email` to `project` as `owner` and accepts the invite as
+/// `invitee` (a session or token of that address), with the mailed link.
+pub async fn add_member(
+    server: &RunningServer,
+    owner: &str,
+    project: &str,
+    email: &str,
+    invitee: &str,
+) {
+    let (status, invite) = call(
+        server,
+        owner,
+        reqwest::Method::POST,
+        &format!("/projects/{project}/invites"),
+        Some(serde_json::json!({ "invitee_email": email })),
+    )
+    .await;
+    assert_eq!(status, 201, "{invite}");
+    let (_, body) = newest_mail(server, email).await.unwrap();
+    let (id, token) = invite_link(&body);
+    assert_eq!(invite["id"], id.as_str());
+    let (status, accepted) = call(
+        server,
+        invitee,
+        reqwest::Method::POST,
+        &format!("/invites/{id}/accept"),
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+}
