@@ -4,7 +4,7 @@ use super::{InviteStatus, InviteView};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use store::sql;
 use uuid::Uuid;
 
@@ -37,8 +37,10 @@ fn select() -> SelectStatement {
     }
     stmt.expr_as(Expr::col((col("a"), col("email"))), col("owner_email"))
         .from_as(col(INVITES), col("i"))
-        .inner_join(
-            (col("accounts"), col("a")),
+        .join_as(
+            JoinType::InnerJoin,
+            col("accounts"),
+            col("a"),
             Expr::col((col("a"), col("id"))).equals(i("owner_id")),
         )
         .to_owned()

@@ -5,7 +5,7 @@ use crate::access::Role;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
 use store::sql;
 use uuid::Uuid;
 
@@ -65,8 +65,10 @@ pub async fn list<C: ConnectionTrait>(conn: &C, project: Uuid) -> Result<Vec<Mem
         .expr_as(Expr::col((col("a"), col("name"))), col("name"))
         .expr_as(Expr::col((col("m"), col("role"))), col("role"))
         .from_as(col(MEMBERS), col("m"))
-        .inner_join(
-            (col("accounts"), col("a")),
+        .join_as(
+            JoinType::InnerJoin,
+            col("accounts"),
+            col("a"),
             Expr::col((col("a"), col("id"))).equals((col("m"), col("account_id"))),
         )
         .and_where(Expr::col((col("m"), col("project_id"))).eq(project))
