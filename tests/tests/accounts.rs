@@ -66,7 +66,10 @@ async fn people_sign_up_through_the_console_project_and_use_the_control_plane() 
         None,
     )
     .await;
-    assert_eq!(status, 404, "nobody administers the console project: {identity}");
+    assert_eq!(
+        status, 404,
+        "nobody administers the console project: {identity}"
+    );
     let console = server
         .services
         .tenants
@@ -111,7 +114,14 @@ async fn people_sign_up_through_the_console_project_and_use_the_control_plane() 
 async fn active_project_is_remembered_per_account() {
     let (server, token, cp) = owner().await;
     let project = create_project(&cp, "active").await;
-    let (status, active) = call(&server, &token, Method::GET, "/console/active-project", None).await;
+    let (status, active) = call(
+        &server,
+        &token,
+        Method::GET,
+        "/console/active-project",
+        None,
+    )
+    .await;
     assert_eq!((status, active), (200, json!({})));
     let (status, set) = call(
         &server,
@@ -122,7 +132,14 @@ async fn active_project_is_remembered_per_account() {
     )
     .await;
     assert_eq!(status, 200, "{set}");
-    let (_, active) = call(&server, &token, Method::GET, "/console/active-project", None).await;
+    let (_, active) = call(
+        &server,
+        &token,
+        Method::GET,
+        "/console/active-project",
+        None,
+    )
+    .await;
     assert_eq!(active["project_id"], project.id.as_str());
     // Someone else's project can not be made active.
     let other = token_for(&server, "other@example.com").await;
@@ -168,7 +185,14 @@ async fn project_api_keys_work_only_on_their_project_and_die_when_revoked() {
     assert_eq!(key["name"], "ci");
 
     // Listed without the value; stored only as a digest.
-    let (_, listed) = call(&server, &token, Method::GET, &format!("/projects/{}/tokens", a.id), None).await;
+    let (_, listed) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("/projects/{}/tokens", a.id),
+        None,
+    )
+    .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(listed[0].get("value").is_none(), "{listed}");
     {
@@ -189,7 +213,15 @@ async fn project_api_keys_work_only_on_their_project_and_die_when_revoked() {
     }
 
     // On its project: tenant admin APIs and control-plane reads.
-    let (status, _) = tenant_call(&server, &a.slug, &value, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &a.slug,
+        &value,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, created) = tenant_call(
         &server,
@@ -201,7 +233,14 @@ async fn project_api_keys_work_only_on_their_project_and_die_when_revoked() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    let (status, _) = call(&server, &value, Method::GET, &format!("/projects/{}", a.id), None).await;
+    let (status, _) = call(
+        &server,
+        &value,
+        Method::GET,
+        &format!("/projects/{}", a.id),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, listed) = call(&server, &value, Method::GET, "/projects", None).await;
     assert_eq!(status, 200);
@@ -217,31 +256,89 @@ async fn project_api_keys_work_only_on_their_project_and_die_when_revoked() {
     )
     .await;
     assert_eq!(status, 403, "{err}");
-    let (status, _) = call(&server, &value, Method::POST, "/projects", Some(json!({ "name": "x" }))).await;
+    let (status, _) = call(
+        &server,
+        &value,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "x" })),
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _) = call(&server, &value, Method::GET, "/me", None).await;
     assert_eq!(status, 403);
 
     // Project A's key on project B: refused on both APIs.
-    let (status, _) = tenant_call(&server, &b.slug, &value, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &b.slug,
+        &value,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = call(&server, &value, Method::GET, &format!("/projects/{}", b.id), None).await;
+    let (status, _) = call(
+        &server,
+        &value,
+        Method::GET,
+        &format!("/projects/{}", b.id),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
 
     // Bad input.
-    for body in [json!({ "name": "" }), json!({ "name": "x", "expires_at": "2001-01-01T00:00:00Z" }), json!({ "nome": "x" })] {
-        let (status, err) = call(&server, &token, Method::POST, &format!("/projects/{}/tokens", a.id), Some(body)).await;
+    for body in [
+        json!({ "name": "" }),
+        json!({ "name": "x", "expires_at": "2001-01-01T00:00:00Z" }),
+        json!({ "nome": "x" }),
+    ] {
+        let (status, err) = call(
+            &server,
+            &token,
+            Method::POST,
+            &format!("/projects/{}/tokens", a.id),
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 400, "{err}");
-        assert!(err["error"]["message"].is_string() || err["message"].is_string(), "{err}");
+        assert!(
+            err["error"]["message"].is_string() || err["message"].is_string(),
+            "{err}"
+        );
     }
 
     // Revoked: refused at once.
     let id = key["id"].as_str().unwrap();
-    let (status, _) = call(&server, &token, Method::DELETE, &format!("/projects/{}/tokens/{id}", a.id), None).await;
+    let (status, _) = call(
+        &server,
+        &token,
+        Method::DELETE,
+        &format!("/projects/{}/tokens/{id}", a.id),
+        None,
+    )
+    .await;
     assert_eq!(status, 204);
-    let (status, _) = tenant_call(&server, &a.slug, &value, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &a.slug,
+        &value,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, _) = call(&server, &token, Method::DELETE, &format!("/projects/{}/tokens/{id}", a.id), None).await;
+    let (status, _) = call(
+        &server,
+        &token,
+        Method::DELETE,
+        &format!("/projects/{}/tokens/{id}", a.id),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
 
     // An expiring key stops working when it expires.
@@ -255,10 +352,27 @@ async fn project_api_keys_work_only_on_their_project_and_die_when_revoked() {
     )
     .await;
     let short = short["value"].as_str().unwrap().to_owned();
-    let (status, _) = tenant_call(&server, &a.slug, &short, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &a.slug,
+        &short,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let expired = eventually(Duration::from_secs(5), || async {
-        tenant_call(&server, &a.slug, &short, Method::GET, "/admin/identities", None).await.0 == 401
+        tenant_call(
+            &server,
+            &a.slug,
+            &short,
+            Method::GET,
+            "/admin/identities",
+            None,
+        )
+        .await
+        .0 == 401
     })
     .await;
     assert!(expired.is_some(), "the expired key still worked");
@@ -325,11 +439,18 @@ async fn a_revoked_key_is_refused_by_another_server_process_within_a_second() {
     let key = key["value"].as_str().unwrap().to_owned();
 
     let client = reqwest::Client::builder()
-        .resolve(&tenant_host(&project.slug), ([127, 0, 0, 1], replica.port).into())
+        .resolve(
+            &tenant_host(&project.slug),
+            ([127, 0, 0, 1], replica.port).into(),
+        )
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let url_two = format!("http://{}:{}/admin/identities", tenant_host(&project.slug), replica.port);
+    let url_two = format!(
+        "http://{}:{}/admin/identities",
+        tenant_host(&project.slug),
+        replica.port
+    );
     let status_two = || async {
         match client.get(&url_two).bearer_auth(&key).send().await {
             Ok(res) => res.status().as_u16(),
@@ -338,27 +459,48 @@ async fn a_revoked_key_is_refused_by_another_server_process_within_a_second() {
     };
     // The second process answers (and caches the key).
     assert!(
-        eventually(Duration::from_secs(30), || async { status_two().await == 200 })
-            .await
-            .is_some(),
+        eventually(Duration::from_secs(30), || async {
+            status_two().await == 200
+        })
+        .await
+        .is_some(),
         "the second process did not accept the key"
     );
     for _ in 0..3 {
         assert_eq!(status_two().await, 200);
     }
 
-    let id = call(&one, &token, Method::GET, &format!("/projects/{}/tokens", project.id), None)
-        .await
-        .1[0]["id"]
+    let id = call(
+        &one,
+        &token,
+        Method::GET,
+        &format!("/projects/{}/tokens", project.id),
+        None,
+    )
+    .await
+    .1[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let revoked = std::time::Instant::now();
-    let (status, _) = call(&one, &token, Method::DELETE, &format!("/projects/{}/tokens/{id}", project.id), None).await;
+    let (status, _) = call(
+        &one,
+        &token,
+        Method::DELETE,
+        &format!("/projects/{}/tokens/{id}", project.id),
+        None,
+    )
+    .await;
     assert_eq!(status, 204);
-    let refused = eventually(Duration::from_secs(1), || async { status_two().await == 401 }).await;
+    let refused = eventually(Duration::from_secs(1), || async {
+        status_two().await == 401
+    })
+    .await;
     let refused = refused.expect("the other process still accepted the revoked key after 1 s");
-    eprintln!("the second process refused the revoked key {:?} after revocation", revoked.elapsed().min(refused));
+    eprintln!(
+        "the second process refused the revoked key {:?} after revocation",
+        revoked.elapsed().min(refused)
+    );
     drop(replica);
     one.stop().await;
 }

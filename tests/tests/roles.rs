@@ -68,8 +68,10 @@ async fn every_endpoint_for_every_role() {
         &owner,
         Method::PATCH,
         &format!("/projects/{p}"),
-        Some(json!([{ "op": "add", "path": "/services/permission/config/namespaces",
-                      "value": [{ "id": 1, "name": "files" }] }])),
+        Some(
+            json!([{ "op": "add", "path": "/services/permission/config/namespaces",
+                      "value": [{ "id": 1, "name": "files" }] }]),
+        ),
     )
     .await;
     assert_eq!(status, 200, "{patched}");
@@ -79,10 +81,30 @@ async fn every_endpoint_for_every_role() {
     // before input is read (400 = allowed in, 403 = role refused).
     let bad_invite = Some(json!({ "invitee_email": "not an address" }));
     let rows = vec![
-        row(Method::GET, "/projects/{p}", None, [200, 200, 200, 200, 404]),
-        row(Method::GET, "/projects/{p}/revisions", None, [200, 200, 200, 200, 404]),
-        row(Method::GET, "/projects/{p}/access", None, [200, 200, 200, 200, 404]),
-        row(Method::GET, "/projects/{p}/quotas/members", None, [200, 200, 200, 200, 404]),
+        row(
+            Method::GET,
+            "/projects/{p}",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/revisions",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/access",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/quotas/members",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
         row(
             Method::PATCH,
             "/projects/{p}",
@@ -95,32 +117,77 @@ async fn every_endpoint_for_every_role() {
             Some(json!({ "name": "matrix", "services": {} })),
             [200, 200, 403, 403, 404],
         ),
-        row(Method::GET, "/projects/{p}/members", None, [200, 200, 403, 403, 404]),
+        row(
+            Method::GET,
+            "/projects/{p}/members",
+            None,
+            [200, 200, 403, 403, 404],
+        ),
         row(
             Method::PUT,
             "/projects/{p}/members/{x}",
             Some(json!({ "role": "VIEWER" })),
             [404, 403, 403, 403, 404],
         ),
-        row(Method::DELETE, "/projects/{p}/members/{x}", None, [404, 403, 403, 403, 404]),
-        row(Method::GET, "/projects/{p}/invites", None, [200, 200, 403, 403, 404]),
-        row(Method::POST, "/projects/{p}/invites", bad_invite, [400, 403, 403, 403, 404]),
-        row(Method::DELETE, "/projects/{p}/invites/{x}", None, [404, 403, 403, 403, 404]),
-        row(Method::GET, "/projects/{p}/tokens", None, [200, 200, 403, 403, 404]),
+        row(
+            Method::DELETE,
+            "/projects/{p}/members/{x}",
+            None,
+            [404, 403, 403, 403, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/invites",
+            None,
+            [200, 200, 403, 403, 404],
+        ),
+        row(
+            Method::POST,
+            "/projects/{p}/invites",
+            bad_invite,
+            [400, 403, 403, 403, 404],
+        ),
+        row(
+            Method::DELETE,
+            "/projects/{p}/invites/{x}",
+            None,
+            [404, 403, 403, 403, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/tokens",
+            None,
+            [200, 200, 403, 403, 404],
+        ),
         row(
             Method::POST,
             "/projects/{p}/tokens",
             Some(json!({ "name": "" })),
             [400, 400, 403, 403, 404],
         ),
-        row(Method::DELETE, "/projects/{p}/tokens/{x}", None, [404, 404, 403, 403, 404]),
+        row(
+            Method::DELETE,
+            "/projects/{p}/tokens/{x}",
+            None,
+            [404, 404, 403, 403, 404],
+        ),
         Row {
             tenant: true,
-            ..row(Method::GET, "/admin/identities", None, [200, 200, 200, 200, 404])
+            ..row(
+                Method::GET,
+                "/admin/identities",
+                None,
+                [200, 200, 200, 200, 404],
+            )
         },
         Row {
             tenant: true,
-            ..row(Method::POST, "/admin/identities", Some(json!({})), [400, 400, 403, 400, 404])
+            ..row(
+                Method::POST,
+                "/admin/identities",
+                Some(json!({})),
+                [400, 400, 403, 400, 404],
+            )
         },
         Row {
             tenant: true,
@@ -154,10 +221,25 @@ async fn every_endpoint_for_every_role() {
         // Account-level endpoints: people only.
         row(Method::GET, "/me", None, [200, 200, 200, 403, 200]),
         row(Method::GET, "/invites", None, [200, 200, 200, 403, 200]),
-        row(Method::GET, "/console/active-project", None, [200, 200, 200, 403, 200]),
-        row(Method::POST, "/projects", Some(json!({ "name": "" })), [400, 400, 400, 403, 400]),
+        row(
+            Method::GET,
+            "/console/active-project",
+            None,
+            [200, 200, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/projects",
+            Some(json!({ "name": "" })),
+            [400, 400, 400, 403, 400],
+        ),
         // Purge last: only the owner may.
-        row(Method::DELETE, "/projects/{p}", None, [204, 403, 403, 403, 404]),
+        row(
+            Method::DELETE,
+            "/projects/{p}",
+            None,
+            [204, 403, 403, 403, 404],
+        ),
     ];
 
     let mut failures = Vec::new();
@@ -174,7 +256,15 @@ async fn every_endpoint_for_every_role() {
         };
         for i in order {
             let (status, body) = if r.tenant {
-                tenant_call(&server, &project.slug, callers[i], r.method.clone(), &path, r.body.clone()).await
+                tenant_call(
+                    &server,
+                    &project.slug,
+                    callers[i],
+                    r.method.clone(),
+                    &path,
+                    r.body.clone(),
+                )
+                .await
             } else {
                 call(&server, callers[i], r.method.clone(), &path, r.body.clone()).await
             };
@@ -185,7 +275,10 @@ async fn every_endpoint_for_every_role() {
                 ));
             }
             if status == 403 {
-                assert!(body["error"]["reason"].is_string(), "a 403 says why: {body}");
+                assert!(
+                    body["error"]["reason"].is_string(),
+                    "a 403 says why: {body}"
+                );
             }
         }
     }
@@ -199,9 +292,26 @@ async fn access_answers_what_the_caller_may_do() {
     let project = create_project(&cp, "access").await;
     let (_, dev) = sign_up(&server, "dev@example.com").await;
     add_member(&server, &owner, &project.id, "dev@example.com", &dev).await;
-    let (_, mine) = call(&server, &owner, Method::GET, &format!("/projects/{}/access", project.id), None).await;
-    assert!(mine.as_object().unwrap().values().all(|v| v == true), "{mine}");
-    let (_, theirs) = call(&server, &dev, Method::GET, &format!("/projects/{}/access", project.id), None).await;
+    let (_, mine) = call(
+        &server,
+        &owner,
+        Method::GET,
+        &format!("/projects/{}/access", project.id),
+        None,
+    )
+    .await;
+    assert!(
+        mine.as_object().unwrap().values().all(|v| v == true),
+        "{mine}"
+    );
+    let (_, theirs) = call(
+        &server,
+        &dev,
+        Method::GET,
+        &format!("/projects/{}/access", project.id),
+        None,
+    )
+    .await;
     assert_eq!(theirs["update_project"], true);
     assert_eq!(theirs["purge_project"], false);
     assert_eq!(theirs["manage_invites"], false);
@@ -223,12 +333,27 @@ async fn removing_members_and_the_last_owner() {
         .unwrap();
     let emails: Vec<_> = members.iter().filter_map(|m| m.email.clone()).collect();
     assert_eq!(emails, ["owner@example.com", "dev@example.com"]);
-    let (_, raw) = call(&server, &owner, Method::GET, &format!("/projects/{p}/members"), None).await;
+    let (_, raw) = call(
+        &server,
+        &owner,
+        Method::GET,
+        &format!("/projects/{p}/members"),
+        None,
+    )
+    .await;
     assert_eq!(raw[1]["role"], "DEVELOPER");
     assert_eq!(raw[0]["role"], "OWNER");
 
     // The developer may use the tenant admin APIs until removed.
-    let (status, _) = tenant_call(&server, &project.slug, &dev, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &project.slug,
+        &dev,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
 
     // The last owner can not be removed or demoted.
@@ -260,9 +385,24 @@ async fn removing_members_and_the_last_owner() {
     ory_client::apis::v0alpha2_api::remove_project_member(&cp, &p, &dev_id)
         .await
         .unwrap();
-    let (_, invites) = call(&server, &owner, Method::GET, &format!("/projects/{p}/invites"), None).await;
+    let (_, invites) = call(
+        &server,
+        &owner,
+        Method::GET,
+        &format!("/projects/{p}/invites"),
+        None,
+    )
+    .await;
     assert_eq!(invites[0]["status"], "removed", "{invites}");
-    let (status, _) = tenant_call(&server, &project.slug, &dev, Method::GET, "/admin/identities", None).await;
+    let (status, _) = tenant_call(
+        &server,
+        &project.slug,
+        &dev,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = call(&server, &dev, Method::GET, &format!("/projects/{p}"), None).await;
     assert_eq!(status, 404);

@@ -128,7 +128,9 @@ pub fn allows(access: Access, action: Action) -> bool {
     use Role::*;
     match access {
         Access::Member(Owner) => true,
-        Access::Member(Developer) => !matches!(action, PurgeProject | ManageMembers | ManageInvites),
+        Access::Member(Developer) => {
+            !matches!(action, PurgeProject | ManageMembers | ManageInvites)
+        }
         Access::Member(Viewer) => matches!(action, GetProject | ReadQuotas | ReadTenant),
         Access::ProjectKey => matches!(action, GetProject | ReadQuotas | ReadTenant | WriteTenant),
     }

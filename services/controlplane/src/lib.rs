@@ -128,7 +128,10 @@ impl ControlPlane {
 
     /// Creates the console project on first start (any replica may).
     pub async fn bootstrap_console(&self) -> kernel::Result<Uuid> {
-        let id = self.projects.ensure_console_project(&self.console_slug).await?;
+        let id = self
+            .projects
+            .ensure_console_project(&self.console_slug)
+            .await?;
         let _ = self.mail.console_project.set(id);
         Ok(id)
     }
@@ -176,7 +179,9 @@ impl ControlPlane {
         caller: Caller,
         project: Uuid,
     ) -> kernel::Result<Vec<ApiTokenView>> {
-        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.gate
+            .project(caller, project, Action::ManageApiKeys)
+            .await?;
         self.accounts.list_project_keys(project).await
     }
 
@@ -187,7 +192,9 @@ impl ControlPlane {
         project: Uuid,
         new: NewApiToken,
     ) -> kernel::Result<ApiTokenView> {
-        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.gate
+            .project(caller, project, Action::ManageApiKeys)
+            .await?;
         self.accounts.create_project_key(caller, project, new).await
     }
 
@@ -198,7 +205,9 @@ impl ControlPlane {
         project: Uuid,
         token: Uuid,
     ) -> kernel::Result<()> {
-        self.gate.project(caller, project, Action::ManageApiKeys).await?;
+        self.gate
+            .project(caller, project, Action::ManageApiKeys)
+            .await?;
         self.accounts.revoke_project_key(project, token).await
     }
 

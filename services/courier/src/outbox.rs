@@ -111,15 +111,16 @@ pub async fn due<C: ConnectionTrait>(
         .order_by(col("next_attempt_at"), Order::Asc)
         .limit(limit)
         .to_owned();
-    sql::select_all(conn, &stmt).await?.iter().map(from_row).collect()
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// The messages of one project, newest first (tests and support read the
 /// outbox through this).
-pub async fn list_for_project<C: ConnectionTrait>(
-    conn: &C,
-    nid: Uuid,
-) -> Result<Vec<StoredMail>> {
+pub async fn list_for_project<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<Vec<StoredMail>> {
     let stmt = Query::select()
         .columns(COLUMNS.map(col))
         .from(col(TABLE))
@@ -127,7 +128,11 @@ pub async fn list_for_project<C: ConnectionTrait>(
         .order_by(col("created_at"), Order::Desc)
         .order_by(col("id"), Order::Desc)
         .to_owned();
-    sql::select_all(conn, &stmt).await?.iter().map(from_row).collect()
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Moves a message from `from` to `to` status; false when another worker
@@ -159,7 +164,14 @@ pub async fn record_failure<C: ConnectionTrait>(
 ) -> Result<()> {
     let mut stmt = Query::update();
     stmt.table(col(TABLE))
-        .value(col("status"), if retry_at.is_some() { QUEUED } else { ABANDONED })
+        .value(
+            col("status"),
+            if retry_at.is_some() {
+                QUEUED
+            } else {
+                ABANDONED
+            },
+        )
         .value(col("last_error"), error)
         .value(col("send_count"), Expr::col(col("send_count")).add(1))
         .value(col("updated_at"), now)
@@ -171,11 +183,7 @@ pub async fn record_failure<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn record_sent<C: ConnectionTrait>(
-    conn: &C,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn record_sent<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<()> {
     let stmt = Query::update()
         .table(col(TABLE))
         .value(col("status"), SENT)

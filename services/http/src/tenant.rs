@@ -108,20 +108,20 @@ fn authorize_admin(
     write: bool,
 ) -> futures_util::future::LocalBoxFuture<'static, Result<TenantAdmin, ApiError>> {
     let tenant = req.extensions().get::<Arc<TenantCtx>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
-        let auth = req.app_data::<AdminAuthData>().cloned();
-        Box::pin(async move {
-            let tenant = tenant
-                .ok_or_else(|| ApiError(Error::not_found("no project is served at this host")))?;
-            let auth =
-                auth.ok_or_else(|| ApiError(Error::internal("tenant admin auth is not wired")))?;
-            let token = token.ok_or_else(|| {
-                ApiError(Error::unauthorized(
-                    "send the project owner's access token as `Authorization: Bearer <token>`",
-                ))
-            })?;
-            auth.authorize_tenant_admin(&token, tenant.project_id, write)
-                .await?;
-            Ok(TenantAdmin(tenant))
-        })
+    let token = bearer_token(req).map(str::to_owned);
+    let auth = req.app_data::<AdminAuthData>().cloned();
+    Box::pin(async move {
+        let tenant = tenant
+            .ok_or_else(|| ApiError(Error::not_found("no project is served at this host")))?;
+        let auth =
+            auth.ok_or_else(|| ApiError(Error::internal("tenant admin auth is not wired")))?;
+        let token = token.ok_or_else(|| {
+            ApiError(Error::unauthorized(
+                "send the project owner's access token as `Authorization: Bearer <token>`",
+            ))
+        })?;
+        auth.authorize_tenant_admin(&token, tenant.project_id, write)
+            .await?;
+        Ok(TenantAdmin(tenant))
+    })
 }

@@ -131,7 +131,10 @@ pub async fn call(
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// A tenant admin call with reqwest on the project's host.
@@ -144,14 +147,19 @@ pub async fn tenant_call(
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
     let (client, base) = tenant_client(server, slug);
-    let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    let mut req = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);
     }
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// The newest message the outbox holds for `recipient`: `(subject, body)`.

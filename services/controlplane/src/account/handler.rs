@@ -10,7 +10,10 @@ async fn me(cp: web::Data<ControlPlane>, caller: Caller) -> ApiResult<HttpRespon
     Ok(HttpResponse::Ok().json(cp.accounts.me(caller).await?))
 }
 
-async fn get_active_project(cp: web::Data<ControlPlane>, caller: Caller) -> ApiResult<HttpResponse> {
+async fn get_active_project(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(cp.accounts.active_project(caller).await?))
 }
 
@@ -36,7 +39,10 @@ async fn create_token(
     id: web::Path<Uuid>,
     body: web::Json<NewApiToken>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(cp.create_project_key(caller, *id, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(
+        cp.create_project_key(caller, *id, body.into_inner())
+            .await?,
+    ))
 }
 
 async fn revoke_token(

@@ -44,9 +44,13 @@ fn new_token(prefix: &str) -> String {
 }
 
 fn is_api_token(token: &str) -> bool {
-    [PERSONAL_TOKEN_PREFIX, PROJECT_KEY_PREFIX, LEGACY_TOKEN_PREFIX]
-        .iter()
-        .any(|p| token.starts_with(p))
+    [
+        PERSONAL_TOKEN_PREFIX,
+        PROJECT_KEY_PREFIX,
+        LEGACY_TOKEN_PREFIX,
+    ]
+    .iter()
+    .any(|p| token.starts_with(p))
 }
 
 fn invalid_token() -> Error {
@@ -56,14 +60,12 @@ fn invalid_token() -> Error {
 pub fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_ascii_lowercase();
     let valid = email.len() <= 320
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && (domain == "localhost"
-                        || (domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')))
-            });
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && (domain == "localhost"
+                    || (domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')))
+        });
     if !valid {
         return Err(Error::bad_request(format!(
             "`{email}` is not an e-mail address"
@@ -134,7 +136,8 @@ impl AccountService {
             return Ok(id);
         }
         let identity = self.console()?.ensure(&email).await?;
-        self.account_for_identity(identity.id, &identity.email).await
+        self.account_for_identity(identity.id, &identity.email)
+            .await
     }
 
     /// The account of a console identity, created on first sight (people
@@ -144,12 +147,16 @@ impl AccountService {
             return Ok(account);
         }
         let email = email.trim().to_ascii_lowercase();
-        let account = if accounts::find_account(&self.db.conn, identity).await?.is_some() {
+        let account = if accounts::find_account(&self.db.conn, identity)
+            .await?
+            .is_some()
+        {
             identity
         } else if let Some(id) = accounts::find_account_id_by_email(&self.db.conn, &email).await? {
             id
         } else {
-            match accounts::insert_account(&self.db.conn, identity, &email, self.clock.now()).await {
+            match accounts::insert_account(&self.db.conn, identity, &email, self.clock.now()).await
+            {
                 Ok(()) => identity,
                 // Two first requests at once: the other one created it.
                 Err(e) if e.kind == ErrorKind::Conflict => {
@@ -290,11 +297,17 @@ impl AccountService {
 
     /// The account behind a console session (token or cookie value).
     pub async fn authenticate_session(&self, session: &str) -> Result<Caller> {
-        let identity = self.console()?.from_session(session).await?.ok_or_else(|| {
-            Error::unauthorized("the session is not valid; log in to the console again")
-                .with_id("session_inactive")
-        })?;
-        let account_id = self.account_for_identity(identity.id, &identity.email).await?;
+        let identity = self
+            .console()?
+            .from_session(session)
+            .await?
+            .ok_or_else(|| {
+                Error::unauthorized("the session is not valid; log in to the console again")
+                    .with_id("session_inactive")
+            })?;
+        let account_id = self
+            .account_for_identity(identity.id, &identity.email)
+            .await?;
         Ok(Caller {
             account_id,
             via: Credential::Session,

@@ -80,7 +80,10 @@ impl InviteService {
         payload: InvitePayload,
     ) -> Result<InviteView> {
         caller.require_person()?;
-        let (row, _) = self.gate.project(caller, project, Action::ManageInvites).await?;
+        let (row, _) = self
+            .gate
+            .project(caller, project, Action::ManageInvites)
+            .await?;
         let email = normalize_email(&payload.invitee_email)?;
         let owner_email = self.accounts.email_of(caller.account_id).await?;
         let console = *self.mail.console_project.get().ok_or_else(|| {
@@ -126,7 +129,9 @@ impl InviteService {
         if let Some(account) = accounts::find_account_id_by_email(&txn, &email).await?
             && members::role_of(&txn, project, account).await?.is_some()
         {
-            return Err(Error::conflict(format!("{email} is already a member of this project")));
+            return Err(Error::conflict(format!(
+                "{email} is already a member of this project"
+            )));
         }
         if invites::count_open(&txn, project, Some(&email), now).await? > 0 {
             return Err(Error::conflict(format!(
@@ -152,7 +157,9 @@ impl InviteService {
 
     /// `GET /projects/{id}/invites`.
     pub async fn list_for_project(&self, caller: Caller, project: Uuid) -> Result<Vec<InviteView>> {
-        self.gate.project(caller, project, Action::ListInvites).await?;
+        self.gate
+            .project(caller, project, Action::ListInvites)
+            .await?;
         let now = self.clock.now();
         Ok(invites::list_for_project(&self.db.conn, project)
             .await?
@@ -194,14 +201,23 @@ impl InviteService {
             .with_id("invite_for_someone_else"));
         }
         if hash_token(token.trim()) != token_hash {
-            return Err(Error::forbidden("the invite link is not valid").with_id("invite_link_invalid"));
+            return Err(
+                Error::forbidden("the invite link is not valid").with_id("invite_link_invalid")
+            );
         }
         let now = self.clock.now();
         match invite.clone().as_of(now).status {
             InviteStatus::Pending => {}
             InviteStatus::Expired => {
-                invites::transition(&self.db.conn, id, InviteStatus::Pending, InviteStatus::Expired, None, now)
-                    .await?;
+                invites::transition(
+                    &self.db.conn,
+                    id,
+                    InviteStatus::Pending,
+                    InviteStatus::Expired,
+                    None,
+                    now,
+                )
+                .await?;
                 return Err(Error::gone(
                     "the invite has expired; ask the project's owner for a new one",
                 )
@@ -216,8 +232,15 @@ impl InviteService {
         };
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         projects::touch(&txn, invite.project_id, now).await?;
-        if !invites::transition(&txn, id, InviteStatus::Pending, to, Some(caller.account_id), now)
-            .await?
+        if !invites::transition(
+            &txn,
+            id,
+            InviteStatus::Pending,
+            to,
+            Some(caller.account_id),
+            now,
+        )
+        .await?
         {
             // Answered between our read and this write: the link is used.
             let status = invites::find(&txn, id)
@@ -225,8 +248,19 @@ impl InviteService {
                 .map_or(InviteStatus::Cancelled, |(i, _)| i.status);
             return Err(already_answered(status));
         }
-        if accept && members::role_of(&txn, invite.project_id, caller.account_id).await?.is_none() {
-            members::insert(&txn, invite.project_id, caller.account_id, Role::Developer, now).await?;
+        if accept
+            && members::role_of(&txn, invite.project_id, caller.account_id)
+                .await?
+                .is_none()
+        {
+            members::insert(
+                &txn,
+                invite.project_id,
+                caller.account_id,
+                Role::Developer,
+                now,
+            )
+            .await?;
         }
         txn.commit().await.map_err(sql::db_error)?;
         Ok(InviteView {
@@ -239,15 +273,24 @@ impl InviteService {
 
     /// `DELETE /projects/{id}/invites/{invite_id}`: cancels a pending invite.
     pub async fn cancel(&self, caller: Caller, project: Uuid, id: Uuid) -> Result<()> {
-        self.gate.project(caller, project, Action::ManageInvites).await?;
+        self.gate
+            .project(caller, project, Action::ManageInvites)
+            .await?;
         let (invite, _) = invites::find(&self.db.conn, id)
             .await?
             .filter(|(i, _)| i.project_id == project)
             .ok_or_else(|| Error::not_found("the project has no invite with this id"))?;
         let now = self.clock.now();
         if invite.clone().as_of(now).status != InviteStatus::Pending
-            || !invites::transition(&self.db.conn, id, InviteStatus::Pending, InviteStatus::Cancelled, None, now)
-                .await?
+            || !invites::transition(
+                &self.db.conn,
+                id,
+                InviteStatus::Pending,
+                InviteStatus::Cancelled,
+                None,
+                now,
+            )
+            .await?
         {
             return Err(Error::conflict("only a pending invite can be cancelled"));
         }

@@ -31,7 +31,8 @@ pub async fn seats_in_use<C: ConnectionTrait>(
     project: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    Ok(members::count(conn, project, None).await? + invites::count_open(conn, project, None, now).await?)
+    Ok(members::count(conn, project, None).await?
+        + invites::count_open(conn, project, None, now).await?)
 }
 
 impl MemberService {
@@ -46,7 +47,9 @@ impl MemberService {
 
     /// `GET /projects/{id}/members`.
     pub async fn list(&self, caller: Caller, project: Uuid) -> Result<Vec<MemberView>> {
-        self.gate.project(caller, project, Action::ListMembers).await?;
+        self.gate
+            .project(caller, project, Action::ListMembers)
+            .await?;
         members::list(&self.db.conn, project).await
     }
 
@@ -95,7 +98,9 @@ impl MemberService {
     /// `DELETE /projects/{id}/members/{member_id}`: the member's accepted
     /// invite becomes `removed`; the last owner stays.
     pub async fn remove(&self, caller: Caller, project: Uuid, member: Uuid) -> Result<()> {
-        self.gate.project(caller, project, Action::ManageMembers).await?;
+        self.gate
+            .project(caller, project, Action::ManageMembers)
+            .await?;
         self.change(project, member, None).await
     }
 
@@ -107,7 +112,9 @@ impl MemberService {
         member: Uuid,
         role: Role,
     ) -> Result<Vec<MemberView>> {
-        self.gate.project(caller, project, Action::ManageMembers).await?;
+        self.gate
+            .project(caller, project, Action::ManageMembers)
+            .await?;
         self.change(project, member, Some(role)).await?;
         members::list(&self.db.conn, project).await
     }
@@ -117,13 +124,21 @@ impl MemberService {
         let (_, access) = self.gate.access(caller, project).await?;
         Ok(Action::ALL
             .into_iter()
-            .map(|action| (action.name().to_owned(), crate::access::allows(access, action)))
+            .map(|action| {
+                (
+                    action.name().to_owned(),
+                    crate::access::allows(access, action),
+                )
+            })
             .collect())
     }
 
     /// `GET /projects/{id}/quotas/members`.
     pub async fn seats(&self, caller: Caller, project: Uuid) -> Result<MemberSeatsView> {
-        let (row, _) = self.gate.project(caller, project, Action::ReadQuotas).await?;
+        let (row, _) = self
+            .gate
+            .project(caller, project, Action::ReadQuotas)
+            .await?;
         let total = quota::for_subscription(row.subscription_id).member_seats;
         let used = seats_in_use(&self.db.conn, project, self.clock.now()).await?;
         Ok(MemberSeatsView {

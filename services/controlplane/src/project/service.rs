@@ -156,9 +156,17 @@ impl ProjectService {
         if let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? {
             return Ok(project.id);
         }
-        if accounts::find_account(&self.db.conn, SYSTEM_ACCOUNT).await?.is_none() {
-            match accounts::insert_account(&self.db.conn, SYSTEM_ACCOUNT, SYSTEM_EMAIL, self.clock.now())
-                .await
+        if accounts::find_account(&self.db.conn, SYSTEM_ACCOUNT)
+            .await?
+            .is_none()
+        {
+            match accounts::insert_account(
+                &self.db.conn,
+                SYSTEM_ACCOUNT,
+                SYSTEM_EMAIL,
+                self.clock.now(),
+            )
+            .await
             {
                 Ok(()) => {}
                 Err(e) if e.kind == ErrorKind::Conflict => {}
@@ -167,7 +175,12 @@ impl ProjectService {
         }
         let content = defaults::default_revision("Keyplane console", &self.public_url(slug))?;
         match self
-            .insert_project(Caller::account(SYSTEM_ACCOUNT), slug, "Keyplane console", &content)
+            .insert_project(
+                Caller::account(SYSTEM_ACCOUNT),
+                slug,
+                "Keyplane console",
+                &content,
+            )
             .await
         {
             Ok(project) => {
