@@ -80,7 +80,7 @@ pub struct ConsoleIdentity {
 pub trait ConsoleIdentities: Send + Sync + 'static {
     /// The identity behind a console session token (or cookie value);
     /// `None` when it is not an active session.
-    async fn from_session(&self, token: &str) -> crate::Result<Option<ConsoleIdentity>>;
+    async fn identity_for_session(&self, token: &str) -> crate::Result<Option<ConsoleIdentity>>;
     /// The console identity with this e-mail address, created (without a
     /// password: its owner can set one through recovery) when missing.
     async fn ensure(&self, email: &str) -> crate::Result<ConsoleIdentity>;

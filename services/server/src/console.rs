@@ -37,7 +37,7 @@ fn email_of(traits: &Value) -> Option<String> {
 
 #[async_trait]
 impl ConsoleIdentities for ConsoleAccounts {
-    async fn from_session(&self, token: &str) -> Result<Option<ConsoleIdentity>> {
+    async fn identity_for_session(&self, token: &str) -> Result<Option<ConsoleIdentity>> {
         let tenant = self.tenant().await?;
         let whoami = match self.identity.whoami(&tenant, token).await {
             Ok(answer) => answer,

@@ -299,7 +299,7 @@ impl AccountService {
     pub async fn authenticate_session(&self, session: &str) -> Result<Caller> {
         let identity = self
             .console()?
-            .from_session(session)
+            .identity_for_session(session)
             .await?
             .ok_or_else(|| {
                 Error::unauthorized("the session is not valid; log in to the console again")
