@@ -2,8 +2,10 @@
 //! request. Tenant handlers take it; a route without it is not a tenant route.
 
 use crate::error::ApiError;
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use kernel::Error;
 use kernel::tenant::TenantCtx;
@@ -70,14 +72,70 @@ impl Deref for TenantAdmin {
     }
 }
 
+/// GET and HEAD read; every other method writes.
+fn writes(req: &HttpRequest) -> bool {
+    !matches!(*req.method(), Method::GET | Method::HEAD)
+}
+
+/// Left in the request by [`admin_gate`] once its credential is checked.
+#[derive(Debug, Clone, Copy)]
+struct AdminChecked {
+    write: bool,
+}
+
+/// The already checked tenant admin context, when [`admin_gate`] ran.
+fn checked(req: &HttpRequest, write: bool) -> Option<TenantAdmin> {
+    let ok = req
+        .extensions()
+        .get::<AdminChecked>()
+        .is_some_and(|c| c.write || !write);
+    ok.then(|| req.extensions().get::<Arc<TenantCtx>>().cloned())
+        .flatten()
+        .map(TenantAdmin)
+}
+
+async fn gate<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+    write: bool,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    authorize_admin(req.request(), write).await?;
+    req.extensions_mut().insert(AdminChecked { write });
+    next.call(req).await
+}
+
+/// Resource middleware of the tenant admin APIs: checks the credential
+/// before any extractor reads the query or body. Actix polls a handler's
+/// extractors together and answers with the first failure, so without this
+/// a caller with no access could get a validation error (400) where the
+/// answer must be 401/403/404.
+pub async fn admin_gate<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let write = writes(req.request());
+    gate(req, next, write).await
+}
+
+/// As [`admin_gate`], for resources that only read whatever their method
+/// (permission checks sent as POST).
+pub async fn admin_gate_read<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    gate(req, next, false).await
+}
+
 impl FromRequest for TenantAdmin {
     type Error = ApiError;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    /// GET and HEAD read; every other method writes.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let write = !matches!(*req.method(), Method::GET | Method::HEAD);
-        authorize_admin(req, write)
+        let write = writes(req);
+        match checked(req, write) {
+            Some(admin) => Box::pin(std::future::ready(Ok(admin))),
+            None => authorize_admin(req, write),
+        }
     }
 }
 
@@ -98,6 +156,9 @@ impl FromRequest for TenantAdminRead {
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(admin) = checked(req, false) {
+            return Box::pin(std::future::ready(Ok(TenantAdminRead(admin.0))));
+        }
         let admin = authorize_admin(req, false);
         Box::pin(async move { Ok(TenantAdminRead(admin.await?.0)) })
     }

@@ -122,5 +122,9 @@ pub async fn create_recovery_link(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/recovery/link").post(create_recovery_link));
+    cfg.service(
+        web::resource("/admin/recovery/link")
+            .post(create_recovery_link)
+            .wrap(actix_web::middleware::from_fn(http::tenant::admin_gate)),
+    );
 }

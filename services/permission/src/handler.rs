@@ -6,9 +6,10 @@ use crate::api::{CheckResponse, PatchDelta, RelationQuery, UrlQuery};
 use crate::engine::PermissionEngine;
 use crate::model::NamedSubjectSet;
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use http::ApiResult;
-use http::tenant::{TenantAdmin, TenantAdminRead};
+use http::tenant::{TenantAdmin, TenantAdminRead, admin_gate, admin_gate_read};
 use kernel::Error;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -16,20 +17,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/relation-tuples")
             .put(create)
             .patch(patch)
-            .delete(delete),
+            .delete(delete)
+            .wrap(from_fn(admin_gate)),
     )
-    .service(web::resource("/relation-tuples").get(list))
+    .service(
+        web::resource("/relation-tuples")
+            .get(list)
+            .wrap(from_fn(admin_gate)),
+    )
     .service(
         web::resource("/relation-tuples/check")
             .get(check_mirror_get)
-            .post(check_mirror_post),
+            .post(check_mirror_post)
+            .wrap(from_fn(admin_gate_read)),
     )
     .service(
         web::resource("/relation-tuples/check/openapi")
             .get(check_get)
-            .post(check_post),
+            .post(check_post)
+            .wrap(from_fn(admin_gate_read)),
     )
-    .service(web::resource("/relation-tuples/expand").get(expand));
+    .service(
+        web::resource("/relation-tuples/expand")
+            .get(expand)
+            .wrap(from_fn(admin_gate)),
+    );
 }
 
 async fn create(

@@ -2,9 +2,10 @@
 
 use super::model::{Exposure, Identity, IdentityReplacement, IdentityView, NewIdentity};
 use crate::engine::IdentityEngine;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
-use http::tenant::TenantAdmin;
+use http::tenant::{TenantAdmin, admin_gate};
 use kernel::tenant::TenantCtx;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -151,13 +152,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/admin/identities")
             .get(list_identities)
-            .post(create_identity),
+            .post(create_identity)
+            .wrap(from_fn(admin_gate)),
     )
     .service(
         web::resource("/admin/identities/{id}")
             .get(get_identity)
             .put(update_identity)
             .patch(patch_identity)
-            .delete(delete_identity),
+            .delete(delete_identity)
+            .wrap(from_fn(admin_gate)),
     );
 }

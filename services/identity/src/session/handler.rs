@@ -3,9 +3,10 @@
 
 use crate::engine::IdentityEngine;
 use crate::identity::handler::{PageQuery, paginated};
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
-use http::tenant::{Tenant, TenantAdmin, bearer_token};
+use http::tenant::{Tenant, TenantAdmin, admin_gate, bearer_token};
 use kernel::Error;
 use kernel::tenant::TenantCtx;
 use serde::Deserialize;
@@ -169,8 +170,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/admin/identities/{id}/sessions")
                 .get(admin_list_identity_sessions)
-                .delete(admin_delete_identity_sessions),
+                .delete(admin_delete_identity_sessions)
+                .wrap(from_fn(admin_gate)),
         )
-        .service(web::resource("/admin/sessions/{id}/extend").patch(admin_extend_session))
+        .service(
+            web::resource("/admin/sessions/{id}/extend")
+                .patch(admin_extend_session)
+                .wrap(from_fn(admin_gate)),
+        )
         .service(web::resource("/self-service/logout/api").delete(logout_without_browser));
 }
