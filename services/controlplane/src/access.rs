@@ -156,6 +156,18 @@ pub fn project_not_found() -> Error {
     Error::not_found("the project does not exist or you do not have access to it")
 }
 
+/// A project API key's access to project `id` (`None` when the caller is
+/// not a key): its own project only, any other is not found.
+fn key_access(caller: Caller, id: Uuid) -> Option<Result<Access>> {
+    caller.project_key().map(|project| {
+        if project == id {
+            Ok(Access::ProjectKey)
+        } else {
+            Err(project_not_found())
+        }
+    })
+}
+
 /// Finds a project for a caller and decides whether the caller may act on
 /// it. Every project-scoped service method starts here.
 #[derive(Clone)]
@@ -207,9 +219,8 @@ impl Gate {
         } else {
             Action::ReadTenant
         };
-        let access = match caller.project_key() {
-            Some(key_project) if key_project == id => Access::ProjectKey,
-            Some(_) => return Err(project_not_found()),
+        let access = match key_access(caller, id) {
+            Some(access) => access?,
             None => {
                 let grant = (caller.account_id, id);
                 match self.grants.get(&grant).await {
@@ -229,9 +240,8 @@ impl Gate {
 
     /// How `caller` reaches project `id`; 404 when it does not.
     pub async fn access(&self, caller: Caller, id: Uuid) -> Result<(ProjectRow, Access)> {
-        let access = match caller.project_key() {
-            Some(key_project) if key_project == id => Access::ProjectKey,
-            Some(_) => return Err(project_not_found()),
+        let access = match key_access(caller, id) {
+            Some(access) => access?,
             None => members::role_of(&self.db.conn, id, caller.account_id)
                 .await?
                 .map(Access::Member)

@@ -80,6 +80,16 @@ struct CachedToken {
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl CachedToken {
+    /// The caller, unless the token has expired by `now`.
+    fn unexpired(self, now: chrono::DateTime<chrono::Utc>) -> Result<Caller> {
+        match self.expires_at {
+            Some(at) if at <= now => Err(invalid_token()),
+            _ => Ok(self.caller),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AccountService {
     db: store::Database,
@@ -265,34 +275,23 @@ impl AccountService {
         let hash = hash_token(token);
         let now = self.clock.now();
         if let Some(hit) = self.tokens.get(&hash).await {
-            return match hit.expires_at {
-                Some(at) if at <= now => Err(invalid_token()),
-                _ => Ok(hit.caller),
-            };
+            return hit.unexpired(now);
         }
         let row = accounts::find_token_by_hash(&self.db.conn, &hash)
             .await?
             .ok_or_else(invalid_token)?;
-        let caller = Caller {
-            account_id: row.account_id,
-            via: match row.project_id {
-                Some(project) => Credential::ProjectKey(project),
-                None => Credential::PersonalToken,
-            },
-        };
-        self.tokens
-            .insert(
-                hash,
-                CachedToken {
-                    caller,
-                    expires_at: row.expires_at,
+        let entry = CachedToken {
+            caller: Caller {
+                account_id: row.account_id,
+                via: match row.project_id {
+                    Some(project) => Credential::ProjectKey(project),
+                    None => Credential::PersonalToken,
                 },
-            )
-            .await;
-        match row.expires_at {
-            Some(at) if at <= now => Err(invalid_token()),
-            _ => Ok(caller),
-        }
+            },
+            expires_at: row.expires_at,
+        };
+        self.tokens.insert(hash, entry).await;
+        entry.unexpired(now)
     }
 
     /// The account behind a console session (token or cookie value).
@@ -338,13 +337,13 @@ impl AccountService {
         })
     }
 
-    /// `PUT /console/active-project` (access to the project already checked).
+    /// `PUT /console/active-project` (the caller's kind and its access to
+    /// the project already checked by `ControlPlane::set_active_project`).
     pub async fn set_active_project(
         &self,
         caller: Caller,
         project: Option<Uuid>,
     ) -> Result<ActiveProject> {
-        caller.require_person()?;
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         accounts::set_active_project(&txn, caller.account_id, project, self.clock.now()).await?;
         txn.commit().await.map_err(sql::db_error)?;

@@ -68,10 +68,17 @@ impl InviteView {
     /// A pending invite past its expiry reads as expired, whether or not
     /// anyone has stored that yet.
     pub fn as_of(mut self, now: DateTime<Utc>) -> Self {
-        if self.status == InviteStatus::Pending && self.expires_at <= now {
-            self.status = InviteStatus::Expired;
-        }
+        self.status = self.status_at(now);
         self
+    }
+
+    /// The status as of `now`: a pending invite past its expiry is expired.
+    pub fn status_at(&self, now: DateTime<Utc>) -> InviteStatus {
+        if self.status == InviteStatus::Pending && self.expires_at <= now {
+            InviteStatus::Expired
+        } else {
+            self.status
+        }
     }
 }
 

@@ -206,7 +206,7 @@ impl InviteService {
             );
         }
         let now = self.clock.now();
-        match invite.clone().as_of(now).status {
+        match invite.status_at(now) {
             InviteStatus::Pending => {}
             InviteStatus::Expired => {
                 invites::transition(
@@ -281,7 +281,7 @@ impl InviteService {
             .filter(|(i, _)| i.project_id == project)
             .ok_or_else(|| Error::not_found("the project has no invite with this id"))?;
         let now = self.clock.now();
-        if invite.clone().as_of(now).status != InviteStatus::Pending
+        if invite.status_at(now) != InviteStatus::Pending
             || !invites::transition(
                 &self.db.conn,
                 id,
