@@ -196,3 +196,42 @@ where
     }
     None
 }
+
+/// A raw SQL statement for `db`, written with PostgreSQL's `$1, $2, …`
+/// placeholders; on SQLite they become `?` (positional, in the same order).
+pub fn statement(
+    db: &Database,
+    sql: &str,
+    values: impl IntoIterator<Item = store::sea_orm::Value>,
+) -> store::sea_orm::Statement {
+    use store::sea_orm::DatabaseBackend;
+    let backend = db.conn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql.to_owned(),
+        _ => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    };
+    store::sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The `keyplane` binary `make test` builds (the `bin` target) before the
+/// tests that run it as a real process.
+pub fn keyplane_binary() -> std::path::PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("debug/keyplane")
+}

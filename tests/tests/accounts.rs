@@ -393,12 +393,9 @@ impl Drop for Replica {
 }
 
 fn start_binary(database: &str, prefix: &str) -> Replica {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let port = keyplane_tests::free_port();
     let mail = std::env::temp_dir().join(format!("kp-replica-{}", uuid::Uuid::new_v4().simple()));
-    let child = std::process::Command::new(target.join("debug/keyplane"))
+    let child = std::process::Command::new(keyplane_tests::keyplane_binary())
         .arg("serve")
         .env("KEYPLANE_DATABASE__URL", database)
         .env("KEYPLANE_REDIS__URL", redis_url())

@@ -392,20 +392,16 @@ async fn stored_password_hash(
     server: &keyplane_server::RunningServer,
     identity_id: &str,
 ) -> String {
-    use sea_orm::{ConnectionTrait, Statement};
-    let conn = &server.services.db.conn;
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => {
-            "SELECT config FROM identity_credentials WHERE identity_id = $1 AND credential_type = 'password'"
-        }
-        _ => {
-            "SELECT config FROM identity_credentials WHERE identity_id = ? AND credential_type = 'password'"
-        }
-    };
+    use sea_orm::ConnectionTrait;
+    let db = &server.services.db;
     let id = uuid::Uuid::parse_str(identity_id).unwrap();
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+    let row = db
+        .conn
+        .query_one_raw(keyplane_tests::statement(
+            db,
+            "SELECT config FROM identity_credentials WHERE identity_id = $1 AND credential_type = 'password'",
+            [id.into()],
+        ))
         .await
         .unwrap()
         .unwrap();

@@ -214,20 +214,13 @@ async fn declined_cancelled_and_expired_invites() {
     invite(&server, &owner, &p, "erin@example.com").await;
     let (id, token) = invite_link(&newest_mail(&server, "erin@example.com").await.unwrap().1);
     {
-        use store::sea_orm::{ConnectionTrait, Statement};
+        use store::sea_orm::ConnectionTrait;
         let db = &server.services.db;
-        let backend = db.conn.get_database_backend();
-        let sql = match backend {
-            store::sea_orm::DatabaseBackend::Postgres => {
-                "UPDATE project_invites SET expires_at = $1 WHERE id = $2"
-            }
-            _ => "UPDATE project_invites SET expires_at = ? WHERE id = ?",
-        };
         let past = chrono::Utc::now() - chrono::Duration::minutes(1);
         db.conn
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
+            .execute_raw(keyplane_tests::statement(
+                db,
+                "UPDATE project_invites SET expires_at = $1 WHERE id = $2",
                 [past.into(), id.parse::<uuid::Uuid>().unwrap().into()],
             ))
             .await

@@ -4,20 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use keyplane_tests::free_port;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn binary() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug/keyplane")
-}
-
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish() {
-    let bin = binary();
+    let bin = keyplane_tests::keyplane_binary();
     assert!(
         bin.exists(),
         "build the binary first (cargo test --workspace does): {}",

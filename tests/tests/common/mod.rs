@@ -114,17 +114,15 @@ pub async fn sign_up(server: &RunningServer, email: &str) -> (String, String) {
     (ok.identity.id, ok.session_token.unwrap())
 }
 
-/// A control-plane call with reqwest: `(status, JSON body or Null)`.
-pub async fn call(
-    server: &RunningServer,
+/// A request with reqwest: `(status, JSON body or Null)`.
+async fn send(
+    client: reqwest::Client,
+    url: String,
     token: &str,
     method: reqwest::Method,
-    path: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let mut req = keyplane_tests::client()
-        .request(method, format!("{}{path}", server.url()))
-        .bearer_auth(token);
+    let mut req = client.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);
     }
@@ -135,6 +133,18 @@ pub async fn call(
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A control-plane call with reqwest: `(status, JSON body or Null)`.
+pub async fn call(
+    server: &RunningServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}{path}", server.url());
+    send(keyplane_tests::client(), url, token, method, body).await
 }
 
 /// A tenant admin call with reqwest on the project's host.
@@ -147,39 +157,19 @@ pub async fn tenant_call(
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
     let (client, base) = tenant_client(server, slug);
-    let mut req = client
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
+    send(client, format!("{base}{path}"), token, method, body).await
 }
 
 /// The newest message the outbox holds for `recipient`: `(subject, body)`.
 pub async fn newest_mail(server: &RunningServer, recipient: &str) -> Option<(String, String)> {
-    use store::sea_orm::{ConnectionTrait, Statement};
+    use store::sea_orm::ConnectionTrait;
     let db = &server.services.db;
-    let backend = db.conn.get_database_backend();
-    let sql = match backend {
-        store::sea_orm::DatabaseBackend::Postgres => {
-            "SELECT subject, body FROM courier_messages WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
-        }
-        _ => {
-            "SELECT subject, body FROM courier_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1"
-        }
-    };
     let row = db
         .conn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
+        .query_one_raw(keyplane_tests::statement(
+            db,
+            "SELECT subject, body FROM courier_messages WHERE recipient = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
             [recipient.into()],
         ))
         .await
