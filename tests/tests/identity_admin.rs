@@ -489,9 +489,7 @@ async fn admins_create_recovery_links() {
     assert!(
         link.recovery_link
             .starts_with(&format!("http://{}.projects.localhost", project.slug))
-            && link
-                .recovery_link
-                .contains("/self-service/recovery/link?flow=")
+            && link.recovery_link.contains("/self-service/recovery?flow=")
             && link.recovery_link.contains("&token="),
         "{}",
         link.recovery_link

@@ -31,6 +31,7 @@ pub struct OutgoingMail {
     pub subject: String,
     /// Plain text.
     pub body: String,
+    pub html_body: Option<String>,
 }
 
 /// A stored message.
@@ -91,6 +92,7 @@ fn from_row(row: &sea_orm::QueryResult) -> Result<StoredMail> {
             recipient: sql::get(row, "recipient")?,
             subject: sql::get(row, "subject")?,
             body: sql::get(row, "body")?,
+            html_body: None,
         },
         status: sql::get(row, "status")?,
         send_count: sql::get(row, "send_count")?,

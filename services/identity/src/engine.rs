@@ -54,6 +54,10 @@ pub struct IdentityEngine {
     pub(crate) breaches: BreachChecker,
     pub(crate) schemas: SchemaCache,
     pub(crate) sessions: SessionCache,
+    /// Queued mail is picked up by this courier's worker (woken after each
+    /// commit that queued some); without one it waits for the next poll.
+    pub(crate) courier: Option<courier::Courier>,
+    pub(crate) webhooks: webhook::WebHooks,
 }
 
 impl IdentityEngine {
@@ -62,6 +66,7 @@ impl IdentityEngine {
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
         settings: &IdentitySettings,
+        webhooks: webhook::WebHooks,
     ) -> Result<Self> {
         let hibp = url::Url::parse(&settings.haveibeenpwned_url)
             .map_err(|e| Error::internal(format!("identity.haveibeenpwned_url: {e}")))?;
@@ -75,7 +80,15 @@ impl IdentityEngine {
             )?,
             schemas: SchemaCache::default(),
             sessions: SessionCache::new(bus, clock),
+            courier: None,
+            webhooks,
         })
+    }
+
+    /// Wakes `courier` after every commit that queued mail.
+    pub fn with_courier(mut self, courier: courier::Courier) -> Self {
+        self.courier = Some(courier);
+        self
     }
 
     /// Starts the listener that drops revoked sessions from this replica's

@@ -1,6 +1,7 @@
 //! The identity engine of every tenant (Ory Kratos v0.10 compatible):
 //! identity schemas, identities (admin API), password hashing and policy,
-//! API self-service flows (login, registration, settings, logout) and
+//! self-service flows for API clients and browsers (login, registration,
+//! settings, recovery, verification, logout) with hooks and e-mail, and
 //! sessions with a cached whoami. Every row is scoped by the project id.
 
 pub mod engine;
@@ -8,7 +9,6 @@ pub mod flow;
 pub mod hash;
 pub mod identity;
 pub mod policy;
-pub mod recovery;
 pub mod schema;
 pub mod session;
 
@@ -20,5 +20,4 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     identity::handler::configure(cfg);
     session::handler::configure(cfg);
     flow::handler::configure(cfg);
-    recovery::configure(cfg);
 }

@@ -76,14 +76,6 @@ impl Services {
             "storage connected"
         );
         let clock: SharedClock = Arc::new(SystemClock);
-        let identity = identity::IdentityEngine::new(
-            db.clone(),
-            cache.clone(),
-            clock.clone(),
-            &settings.identity,
-        )?;
-        identity.spawn_background();
-        let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
         let transport = courier::FileTransport::new(&settings.courier.file_dir).map_err(|e| {
             anyhow::anyhow!("courier.file_dir `{}`: {e}", settings.courier.file_dir)
         })?;
@@ -93,6 +85,16 @@ impl Services {
             Arc::new(transport),
             settings.courier.clone(),
         )?;
+        let identity = identity::IdentityEngine::new(
+            db.clone(),
+            cache.clone(),
+            clock.clone(),
+            &settings.identity,
+            webhook::WebHooks::default(),
+        )?
+        .with_courier(courier.clone());
+        identity.spawn_background();
+        let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
         courier.spawn_worker();
         let control_plane = ControlPlane::new(
             db.clone(),

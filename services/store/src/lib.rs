@@ -18,6 +18,7 @@ pub const TENANT_TABLES: &[&str] = &[
     // Children before parents, so foreign keys hold at every step.
     "relation_tuples",
     "courier_messages",
+    "selfservice_verification_tokens",
     "selfservice_recovery_tokens",
     "selfservice_errors",
     "selfservice_flows",

@@ -1,18 +1,30 @@
-//! `/self-service/{login,registration,settings}` for API clients, and
-//! `/self-service/errors`.
+//! `/self-service/{login,registration,settings,recovery,verification}` for
+//! API clients (`/api`) and browsers (`/browser`), their flows and
+//! submissions, and `/self-service/errors`.
+//!
+//! Browsers get a 303 to the revision's UI URL with `?flow=<id>` (and the
+//! anti-CSRF cookie), unless they ask for JSON; API clients get JSON.
 
-use super::model::Flow;
+use super::browser::{
+    api_client, browser_client, clear_session_cookie, see_other, session_cookie, set_csrf_cookie,
+    submission as browser_submission, wants_json, with_flow,
+};
+use super::client::{BROWSER, Client};
+use super::model::{Flow, FlowKind};
+use super::recovery::{NewRecoveryLink, Recovered};
 use super::service::Submitted;
 use crate::engine::IdentityEngine;
-use crate::session::handler::{required_token, session_token};
+use crate::identity::model::PASSWORD;
+use crate::session::handler::required_token;
 use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
-use http::tenant::Tenant;
-use kernel::Error;
+use http::tenant::{Tenant, TenantAdmin, admin_gate};
 use kernel::tenant::TenantCtx;
+use kernel::{Error, ErrorKind};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 #[derive(Debug, Deserialize)]
@@ -22,23 +34,21 @@ pub struct FlowIdQuery {
 
 #[derive(Debug, Deserialize)]
 pub struct SubmitQuery {
-    flow: Uuid,
+    flow: Option<Uuid>,
+    token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LoginInitQuery {
+#[derive(Debug, Default, Deserialize)]
+pub struct InitQuery {
     #[serde(default)]
     refresh: bool,
     aal: Option<String>,
-}
-
-fn request_url(tenant: &TenantCtx, req: &HttpRequest) -> String {
-    format!("{}{}", tenant.public_url, req.uri())
+    return_to: Option<String>,
 }
 
 /// A submission as JSON, from a JSON or an HTML-form body (`traits.email=…`
 /// becomes `{"traits":{"email":…}}`).
-fn submission(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
+fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -68,6 +78,9 @@ fn submission(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
         }
         return Ok(Value::Object(root));
     }
+    if body.is_empty() && content_type.is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
     if content_type.is_empty() || content_type.starts_with("application/json") {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| Error::bad_request(format!("the request body is not valid JSON: {e}")))?;
@@ -76,47 +89,197 @@ fn submission(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
         }
         return Ok(value);
     }
-    Err(Error::new(kernel::ErrorKind::UnsupportedMediaType)
+    Err(Error::new(ErrorKind::UnsupportedMediaType)
         .with_reason("send `application/json` or `application/x-www-form-urlencoded`"))
 }
 
-fn answer<T: serde::Serialize>(outcome: Submitted<T>) -> HttpResponse {
-    match outcome {
-        Submitted::Done(body) => HttpResponse::Ok().json(body),
-        Submitted::Invalid(flow) => HttpResponse::BadRequest().json(flow),
+fn is_browser(flow: &Flow) -> bool {
+    flow.flow_type == BROWSER
+}
+
+/// The flow back with its messages: 400 JSON, or for a browser form a 303
+/// back to the UI, as Kratos does.
+fn invalid(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    kind: FlowKind,
+    flow: &Flow,
+) -> HttpResponse {
+    if is_browser(flow) && !wants_json(req) {
+        see_other(&with_flow(&engine.ui_url(tenant, kind), flow.id)).finish()
+    } else {
+        HttpResponse::BadRequest().json(flow)
     }
 }
 
-fn flow_ok(flow: Flow) -> HttpResponse {
-    HttpResponse::Ok().json(flow)
+/// A failed submission: an expired browser form starts over (303 to a new
+/// flow), anything else is the error itself.
+fn failed(
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    kind: FlowKind,
+    err: Error,
+) -> ApiResult<HttpResponse> {
+    if err.kind == ErrorKind::Gone && !wants_json(req) && is_form_post(req) {
+        return Ok(see_other(&format!(
+            "{}/self-service/{}/browser",
+            tenant.public_url,
+            kind.as_str()
+        ))
+        .finish());
+    }
+    Err(err.into())
 }
 
-pub async fn init_login_api(
+fn is_form_post(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// `return_to` checked against the allow-list: a refusal is the error JSON
+/// for API clients and SPAs, a 303 to the error UI for browsers.
+async fn checked_return_to(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    return_to: Option<&str>,
+) -> Result<Option<String>, HttpResponse> {
+    let Some(return_to) = return_to.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    match engine.check_return_to(tenant, return_to) {
+        Ok(url) => Ok(Some(url)),
+        Err(err) => Err(error_response(engine, tenant, req, err).await),
+    }
+}
+
+/// An error for a browser: JSON when asked for, else stored and shown by
+/// the error UI (`?id=`).
+async fn error_response(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    err: Error,
+) -> HttpResponse {
+    if !wants_json(req)
+        && let Ok(id) = engine.record_error(tenant, &err).await
+    {
+        let ui = engine.error_ui_url(tenant);
+        let separator = if ui.contains('?') { '&' } else { '?' };
+        return see_other(&format!("{ui}{separator}id={id}")).finish();
+    }
+    actix_web::ResponseError::error_response(&http::error::ApiError(err))
+}
+
+async fn start(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    kind: FlowKind,
+    client: &Client,
+    query: &InitQuery,
+) -> kernel::Result<Flow> {
+    match kind {
+        FlowKind::Login => {
+            engine
+                .init_login(tenant, client, query.refresh, query.aal.clone())
+                .await
+        }
+        FlowKind::Registration => engine.init_registration(tenant, client).await,
+        FlowKind::Settings => engine.init_settings(tenant, client).await,
+        FlowKind::Recovery => engine.init_recovery(tenant, client).await,
+        FlowKind::Verification => engine.init_verification(tenant, client).await,
+    }
+}
+
+/// `initialize…FlowWithoutBrowser`.
+async fn init_api(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<LoginInitQuery>,
+    kind: FlowKind,
+    query: InitQuery,
 ) -> ApiResult<HttpResponse> {
-    let token = session_token(&req, &tenant);
-    let query = query.into_inner();
-    let flow = engine
-        .init_login_api(
-            &tenant,
-            request_url(&tenant, &req),
-            query.refresh,
-            query.aal,
-            token.as_deref(),
-        )
-        .await?;
-    Ok(flow_ok(flow))
+    let client = api_client(&req, &tenant);
+    let flow = start(&engine, &tenant, kind, &client, &query).await?;
+    Ok(HttpResponse::Ok().json(flow))
 }
 
-pub async fn get_login_flow(
+/// `initialize…FlowForBrowsers`.
+async fn init_browser(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
-    query: web::Query<FlowIdQuery>,
+    req: HttpRequest,
+    kind: FlowKind,
+    query: InitQuery,
 ) -> ApiResult<HttpResponse> {
-    Ok(flow_ok(engine.get_login_flow(&tenant, query.id).await?))
+    let return_to =
+        match checked_return_to(&engine, &tenant, &req, query.return_to.as_deref()).await {
+            Ok(url) => url,
+            Err(response) => return Ok(response),
+        };
+    let client = browser_client(&req, &tenant, return_to.clone());
+    let json = wants_json(&req);
+    match start(&engine, &tenant, kind, &client, &query).await {
+        Ok(flow) => {
+            let mut response = if json {
+                HttpResponse::Ok()
+            } else {
+                see_other(&with_flow(&engine.ui_url(&tenant, kind), flow.id))
+            };
+            set_csrf_cookie(&mut response, &tenant, &client);
+            Ok(if json {
+                response.json(flow)
+            } else {
+                response.finish()
+            })
+        }
+        // A signed-in browser opening login (or registration, recovery) is
+        // sent where it would go after signing in.
+        Err(err) if !json && err.id.as_deref() == Some("session_already_available") => {
+            let url = engine.after_url(&tenant, FlowKind::Login, None, return_to.as_deref());
+            Ok(see_other(&url).finish())
+        }
+        // Settings need a session: a browser without one signs in first.
+        Err(err) if !json && kind == FlowKind::Settings && err.kind == ErrorKind::Unauthorized => {
+            let back = format!("{}/self-service/settings/browser", tenant.public_url);
+            let login = format!(
+                "{}/self-service/login/browser?return_to={}",
+                tenant.public_url,
+                url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+            );
+            Ok(see_other(&login).finish())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn get_flow(
+    engine: web::Data<IdentityEngine>,
+    tenant: Tenant,
+    req: HttpRequest,
+    kind: FlowKind,
+    id: Uuid,
+) -> ApiResult<HttpResponse> {
+    let flow = match kind {
+        FlowKind::Login => engine.get_login_flow(&tenant, id).await?,
+        FlowKind::Registration => engine.get_registration_flow(&tenant, id).await?,
+        FlowKind::Settings => {
+            let token = required_token(&req, &tenant)?;
+            engine.get_settings_flow(&tenant, id, &token).await?
+        }
+        FlowKind::Recovery => engine.get_recovery_flow(&tenant, id).await?,
+        FlowKind::Verification => engine.get_verification_flow(&tenant, id).await?,
+    };
+    Ok(HttpResponse::Ok().json(flow))
+}
+
+fn flow_id(query: &SubmitQuery) -> Result<Uuid, Error> {
+    query
+        .flow
+        .ok_or_else(|| Error::bad_request("the query parameter `flow` is missing"))
 }
 
 pub async fn submit_login(
@@ -126,32 +289,35 @@ pub async fn submit_login(
     query: web::Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let body = submission(&req, &body)?;
-    Ok(answer(
-        engine.submit_login(&tenant, query.flow, &body).await?,
-    ))
-}
-
-pub async fn init_registration_api(
-    engine: web::Data<IdentityEngine>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> ApiResult<HttpResponse> {
-    let token = session_token(&req, &tenant);
-    let flow = engine
-        .init_registration_api(&tenant, request_url(&tenant, &req), token.as_deref())
-        .await?;
-    Ok(flow_ok(flow))
-}
-
-pub async fn get_registration_flow(
-    engine: web::Data<IdentityEngine>,
-    tenant: Tenant,
-    query: web::Query<FlowIdQuery>,
-) -> ApiResult<HttpResponse> {
-    Ok(flow_ok(
-        engine.get_registration_flow(&tenant, query.id).await?,
-    ))
+    let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
+    let outcome = match engine
+        .submit_login(&tenant, flow_id(&query)?, &submission)
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(err) => return failed(&tenant, &req, FlowKind::Login, err),
+    };
+    Ok(match outcome {
+        Submitted::Done { value, flow } if is_browser(&flow) => {
+            let cookie = session_cookie(&tenant, &value.session_token, value.session.expires_at);
+            if wants_json(&req) {
+                HttpResponse::Ok()
+                    .cookie(cookie)
+                    .json(json!({ "session": value.session }))
+            } else {
+                see_other(&engine.after_url(
+                    &tenant,
+                    FlowKind::Login,
+                    Some(PASSWORD),
+                    flow.return_to.as_deref(),
+                ))
+                .cookie(cookie)
+                .finish()
+            }
+        }
+        Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
+        Submitted::Invalid(flow) => invalid(&engine, &tenant, &req, FlowKind::Login, &flow),
+    })
 }
 
 pub async fn submit_registration(
@@ -161,36 +327,59 @@ pub async fn submit_registration(
     query: web::Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let body = submission(&req, &body)?;
-    Ok(answer(
-        engine
-            .submit_registration(&tenant, query.flow, &body)
-            .await?,
-    ))
+    let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
+    let outcome = match engine
+        .submit_registration(&tenant, flow_id(&query)?, &submission)
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(err) => return failed(&tenant, &req, FlowKind::Registration, err),
+    };
+    Ok(match outcome {
+        Submitted::Done { value, flow } if is_browser(&flow) => {
+            let mut response = if wants_json(&req) {
+                HttpResponse::Ok()
+            } else {
+                see_other(&engine.after_url(
+                    &tenant,
+                    FlowKind::Registration,
+                    Some(PASSWORD),
+                    flow.return_to.as_deref(),
+                ))
+            };
+            if let (Some(session), Some(token)) = (&value.session, &value.session_token) {
+                response.cookie(session_cookie(&tenant, token, session.expires_at));
+            }
+            if wants_json(&req) {
+                response.json(json!({ "identity": value.identity, "session": value.session }))
+            } else {
+                response.finish()
+            }
+        }
+        Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
+        Submitted::Invalid(flow) => invalid(&engine, &tenant, &req, FlowKind::Registration, &flow),
+    })
 }
 
-pub async fn init_settings_api(
-    engine: web::Data<IdentityEngine>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> ApiResult<HttpResponse> {
-    let token = required_token(&req, &tenant)?;
-    let flow = engine
-        .init_settings_api(&tenant, request_url(&tenant, &req), &token)
-        .await?;
-    Ok(flow_ok(flow))
-}
-
-pub async fn get_settings_flow(
-    engine: web::Data<IdentityEngine>,
-    tenant: Tenant,
-    req: HttpRequest,
-    query: web::Query<FlowIdQuery>,
-) -> ApiResult<HttpResponse> {
-    let token = required_token(&req, &tenant)?;
-    Ok(flow_ok(
-        engine.get_settings_flow(&tenant, query.id, &token).await?,
-    ))
+/// Settings, recovery and verification answer with the flow itself.
+fn flow_answer(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    kind: FlowKind,
+    outcome: Submitted<Flow>,
+) -> HttpResponse {
+    match outcome {
+        Submitted::Done { flow, .. } if is_browser(&flow) && !wants_json(req) => {
+            let url = match (&flow.return_to, kind) {
+                (Some(url), FlowKind::Settings) => url.clone(),
+                _ => with_flow(&engine.ui_url(tenant, kind), flow.id),
+            };
+            see_other(&url).finish()
+        }
+        Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
+        Submitted::Invalid(flow) => invalid(engine, tenant, req, kind, &flow),
+    }
 }
 
 pub async fn submit_settings(
@@ -200,13 +389,143 @@ pub async fn submit_settings(
     query: web::Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let token = required_token(&req, &tenant)?;
-    let body = submission(&req, &body)?;
-    Ok(answer(
-        engine
-            .submit_settings(&tenant, query.flow, &token, &body)
-            .await?,
-    ))
+    let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
+    match engine
+        .submit_settings(&tenant, flow_id(&query)?, &submission)
+        .await
+    {
+        Ok(outcome) => Ok(flow_answer(
+            &engine,
+            &tenant,
+            &req,
+            FlowKind::Settings,
+            outcome,
+        )),
+        Err(err) => failed(&tenant, &req, FlowKind::Settings, err),
+    }
+}
+
+/// `submitSelfServiceRecoveryFlow`: an email asks for a link; a `token`
+/// (the link itself, GET) logs the user in and opens settings.
+pub async fn submit_recovery(
+    engine: web::Data<IdentityEngine>,
+    tenant: Tenant,
+    req: HttpRequest,
+    query: web::Query<SubmitQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let body = parse_body(&req, &body)?;
+    let token = query
+        .token
+        .clone()
+        .or_else(|| body.get("token").and_then(Value::as_str).map(str::to_owned));
+    if let Some(token) = token {
+        let client = browser_client(&req, &tenant, None);
+        let mut response;
+        match engine.use_recovery_token(&tenant, &client, &token).await? {
+            Recovered::LoggedIn {
+                session_token,
+                session_expires_at,
+                settings,
+            } => {
+                response = if wants_json(&req) {
+                    HttpResponse::Ok()
+                } else {
+                    see_other(&with_flow(
+                        &engine.ui_url(&tenant, FlowKind::Settings),
+                        settings.id,
+                    ))
+                };
+                response.cookie(session_cookie(&tenant, &session_token, session_expires_at));
+                set_csrf_cookie(&mut response, &tenant, &client);
+                return Ok(if wants_json(&req) {
+                    response.json(settings)
+                } else {
+                    response.finish()
+                });
+            }
+            Recovered::Invalid(flow) => {
+                response = if wants_json(&req) {
+                    HttpResponse::Gone()
+                } else {
+                    see_other(&with_flow(
+                        &engine.ui_url(&tenant, FlowKind::Recovery),
+                        flow.id,
+                    ))
+                };
+                set_csrf_cookie(&mut response, &tenant, &client);
+                return Ok(if wants_json(&req) {
+                    response.json(flow)
+                } else {
+                    response.finish()
+                });
+            }
+        }
+    }
+    let submission = browser_submission(&req, &tenant, body);
+    match engine
+        .submit_recovery(&tenant, flow_id(&query)?, &submission)
+        .await
+    {
+        Ok(outcome) => Ok(flow_answer(
+            &engine,
+            &tenant,
+            &req,
+            FlowKind::Recovery,
+            outcome,
+        )),
+        Err(err) => failed(&tenant, &req, FlowKind::Recovery, err),
+    }
+}
+
+/// `submitSelfServiceVerificationFlow`: an email asks for a link; a `token`
+/// (the link itself, GET) verifies the address.
+pub async fn submit_verification(
+    engine: web::Data<IdentityEngine>,
+    tenant: Tenant,
+    req: HttpRequest,
+    query: web::Query<SubmitQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let body = parse_body(&req, &body)?;
+    let token = query
+        .token
+        .clone()
+        .or_else(|| body.get("token").and_then(Value::as_str).map(str::to_owned));
+    if let Some(token) = token {
+        let client = browser_client(&req, &tenant, None);
+        let flow = engine
+            .use_verification_token(&tenant, &client, query.flow, &token)
+            .await?;
+        let mut response = if wants_json(&req) {
+            HttpResponse::Ok()
+        } else {
+            see_other(&with_flow(
+                &engine.ui_url(&tenant, FlowKind::Verification),
+                flow.id,
+            ))
+        };
+        set_csrf_cookie(&mut response, &tenant, &client);
+        return Ok(if wants_json(&req) {
+            response.json(flow)
+        } else {
+            response.finish()
+        });
+    }
+    let submission = browser_submission(&req, &tenant, body);
+    match engine
+        .submit_verification(&tenant, flow_id(&query)?, &submission)
+        .await
+    {
+        Ok(outcome) => Ok(flow_answer(
+            &engine,
+            &tenant,
+            &req,
+            FlowKind::Verification,
+            outcome,
+        )),
+        Err(err) => failed(&tenant, &req, FlowKind::Verification, err),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,15 +541,113 @@ pub async fn get_self_service_error(
     Ok(HttpResponse::Ok().json(engine.get_self_service_error(&tenant, &query.id).await?))
 }
 
+/// `createSelfServiceLogoutFlowUrlForBrowsers`.
+pub async fn logout_url(
+    engine: web::Data<IdentityEngine>,
+    tenant: Tenant,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let token = required_token(&req, &tenant)?;
+    Ok(HttpResponse::Ok().json(engine.logout_url(&tenant, &token).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutQuery {
+    token: String,
+    return_to: Option<String>,
+}
+
+/// `submitSelfServiceLogoutFlow`: ends the session of the logout token and
+/// removes its cookie.
+pub async fn logout(
+    engine: web::Data<IdentityEngine>,
+    tenant: Tenant,
+    req: HttpRequest,
+    query: web::Query<LogoutQuery>,
+) -> ApiResult<HttpResponse> {
+    let return_to =
+        match checked_return_to(&engine, &tenant, &req, query.return_to.as_deref()).await {
+            Ok(url) => url,
+            Err(response) => return Ok(response),
+        };
+    engine.logout_with_token(&tenant, &query.token).await?;
+    let cookie = clear_session_cookie(&tenant);
+    if wants_json(&req) {
+        return Ok(HttpResponse::NoContent().cookie(cookie).finish());
+    }
+    let url = return_to.unwrap_or_else(|| engine.after_logout_url(&tenant));
+    Ok(see_other(&url).cookie(cookie).finish())
+}
+
+pub async fn create_recovery_link(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    body: web::Json<NewRecoveryLink>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        engine
+            .create_recovery_link(&tenant, body.into_inner())
+            .await?,
+    ))
+}
+
+/// The script WebAuthn forms load (`/.well-known/ory/webauthn.js`).
+pub async fn webauthn_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=UTF-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("webauthn.js"))
+}
+
+fn routes(cfg: &mut web::ServiceConfig, kind: FlowKind) {
+    let name = kind.as_str();
+    cfg.service(web::resource(format!("/self-service/{name}/api")).get(
+        move |engine, tenant, req, query: web::Query<InitQuery>| {
+            init_api(engine, tenant, req, kind, query.into_inner())
+        },
+    ))
+    .service(web::resource(format!("/self-service/{name}/browser")).get(
+        move |engine, tenant, req, query: web::Query<InitQuery>| {
+            init_browser(engine, tenant, req, kind, query.into_inner())
+        },
+    ))
+    .service(web::resource(format!("/self-service/{name}/flows")).get(
+        move |engine, tenant, req, query: web::Query<FlowIdQuery>| {
+            get_flow(engine, tenant, req, kind, query.id)
+        },
+    ));
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/self-service/login/api").get(init_login_api))
-        .service(web::resource("/self-service/login/flows").get(get_login_flow))
-        .service(web::resource("/self-service/login").post(submit_login))
-        .service(web::resource("/self-service/registration/api").get(init_registration_api))
-        .service(web::resource("/self-service/registration/flows").get(get_registration_flow))
+    for kind in [
+        FlowKind::Login,
+        FlowKind::Registration,
+        FlowKind::Settings,
+        FlowKind::Recovery,
+        FlowKind::Verification,
+    ] {
+        routes(cfg, kind);
+    }
+    cfg.service(web::resource("/self-service/login").post(submit_login))
         .service(web::resource("/self-service/registration").post(submit_registration))
-        .service(web::resource("/self-service/settings/api").get(init_settings_api))
-        .service(web::resource("/self-service/settings/flows").get(get_settings_flow))
         .service(web::resource("/self-service/settings").post(submit_settings))
-        .service(web::resource("/self-service/errors").get(get_self_service_error));
+        .service(
+            web::resource("/self-service/recovery")
+                .get(submit_recovery)
+                .post(submit_recovery),
+        )
+        .service(
+            web::resource("/self-service/verification")
+                .get(submit_verification)
+                .post(submit_verification),
+        )
+        .service(web::resource("/self-service/errors").get(get_self_service_error))
+        .service(web::resource("/self-service/logout/browser").get(logout_url))
+        .service(web::resource("/self-service/logout").get(logout))
+        .service(web::resource("/.well-known/ory/webauthn.js").get(webauthn_js))
+        .service(
+            web::resource("/admin/recovery/link")
+                .post(create_recovery_link)
+                .wrap(from_fn(admin_gate)),
+        );
 }

@@ -1,5 +1,9 @@
-//! The login flow for API clients, with the password method.
+//! The login flow for API clients and browsers, with the password method
+//! and the `require_verified_address`, `revoke_active_sessions` and
+//! `web_hook` hooks.
 
+use super::client::{Client, Submission, check_csrf};
+use super::hooks::{HookEvent, REQUIRE_VERIFIED_ADDRESS, REVOKE_ACTIVE_SESSIONS};
 use super::model::{Flow, FlowKind, UiNode, UiText, text};
 use super::service::{Submitted, field, method_button, session_already_available};
 use crate::engine::IdentityEngine;
@@ -12,7 +16,7 @@ use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use store::sql;
 use uuid::Uuid;
 
@@ -46,16 +50,15 @@ fn login_nodes() -> Vec<UiNode> {
 }
 
 impl IdentityEngine {
-    /// `initializeSelfServiceLoginFlowWithoutBrowser`.
-    pub async fn init_login_api(
+    /// `initializeSelfServiceLoginFlowWithoutBrowser` and `…ForBrowsers`.
+    pub async fn init_login(
         &self,
         tenant: &TenantCtx,
-        request_url: String,
+        client: &Client,
         refresh: bool,
         aal: Option<String>,
-        session_token: Option<&str>,
     ) -> Result<Flow> {
-        if let Some(token) = session_token
+        if let Some(token) = client.session_token.as_deref()
             && !refresh
             && self.authenticate_session(tenant, token).await.is_ok()
         {
@@ -71,9 +74,11 @@ impl IdentityEngine {
         } else {
             Vec::new()
         };
-        let mut flow = self.new_flow(tenant, FlowKind::Login, request_url, nodes);
+        let mut flow = self.flow_for(tenant, FlowKind::Login, client, nodes);
         flow.refresh = Some(refresh);
         flow.requested_aal = Some(aal.unwrap_or_else(|| "aal1".to_owned()));
+        self.run_before_hooks(tenant, FlowKind::Login, &flow, &client.request)
+            .await?;
         self.store_flow(tenant, FlowKind::Login, None, &flow)
             .await?;
         Ok(flow)
@@ -88,9 +93,11 @@ impl IdentityEngine {
         &self,
         tenant: &TenantCtx,
         flow_id: Uuid,
-        body: &Value,
+        submission: &Submission,
     ) -> Result<Submitted<LoginSuccess>> {
         let (mut flow, _) = self.load_flow(tenant, FlowKind::Login, flow_id).await?;
+        check_csrf(&flow, submission)?;
+        let body = &submission.body;
         match field(body, "method") {
             Some(PASSWORD) if self.password_method_enabled(tenant) => {}
             Some(other) => {
@@ -168,6 +175,27 @@ impl IdentityEngine {
             }
         };
 
+        let hooks = self.after_hooks(tenant, FlowKind::Login, PASSWORD);
+        if hooks.has(REQUIRE_VERIFIED_ADDRESS) && !identifier_verified(&identity, identifier) {
+            flow.ui.messages.push(UiText::error(
+                text::ADDRESS_NOT_VERIFIED,
+                "Account not active yet. Did you forget to verify your email address?",
+                None,
+            ));
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        }
+        let event = HookEvent {
+            flow: &flow,
+            identity: Some(self.public_identity(tenant, &identity)?),
+            request: &submission.request,
+        };
+        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
+            flow.ui.messages.push(message);
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        }
+
         // An imported or outdated hash is upgraded to the configured hasher.
         let rehash = match &stored_hash {
             Some(hash) if self.hasher.needs_rehash(hash) => {
@@ -190,9 +218,42 @@ impl IdentityEngine {
             .issue_session(&txn, tenant, &identity, PASSWORD)
             .await?;
         txn.commit().await.map_err(sql::db_error)?;
-        Ok(Submitted::Done(LoginSuccess {
-            session: self.session_view(tenant, &session, &identity),
-            session_token: token,
-        }))
+        // The `revoke_active_sessions` hook ends every other session of the
+        // identity; a refresh replaces the session it re-authenticated.
+        if hooks.has(REVOKE_ACTIVE_SESSIONS) {
+            self.revoke(tenant, identity.id, Some(session.id), None)
+                .await?;
+        } else if flow.refresh == Some(true)
+            && let Some(old) = submission.session_token.as_deref()
+            && let Ok((old, _)) = self.authenticate_session(tenant, old).await
+            && old.identity_id == identity.id
+        {
+            self.revoke(tenant, identity.id, None, Some(old.id)).await?;
+        }
+        let event = HookEvent {
+            flow: &flow,
+            identity: event.identity,
+            request: &submission.request,
+        };
+        self.fire_ignored_web_hooks(&hooks, &event).await;
+        flow.active = Some(PASSWORD.to_owned());
+        Ok(Submitted::done(
+            LoginSuccess {
+                session: self.session_view(tenant, &session, &identity),
+                session_token: token,
+            },
+            flow,
+        ))
+    }
+}
+
+/// Whether the address the user logged in with (or, failing that, any of
+/// the identity's addresses) is verified.
+fn identifier_verified(identity: &crate::identity::Identity, identifier: &str) -> bool {
+    let identifier = normalize_identifier(identifier);
+    let addresses = &identity.verifiable_addresses;
+    match addresses.iter().find(|a| a.value == identifier) {
+        Some(address) => address.verified,
+        None => addresses.iter().any(|a| a.verified),
     }
 }

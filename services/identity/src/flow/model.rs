@@ -13,6 +13,7 @@ pub enum FlowKind {
     Registration,
     Settings,
     Recovery,
+    Verification,
 }
 
 impl FlowKind {
@@ -22,6 +23,7 @@ impl FlowKind {
             FlowKind::Registration => "registration",
             FlowKind::Settings => "settings",
             FlowKind::Recovery => "recovery",
+            FlowKind::Verification => "verification",
         }
     }
 }
@@ -79,6 +81,16 @@ pub mod text {
     pub const INVALID_CREDENTIALS: u64 = 4000006;
     pub const DUPLICATE_IDENTIFIER: u64 = 4000007;
     pub const FLOW_EXPIRED: u64 = 4040001;
+    pub const ADDRESS_NOT_VERIFIED: u64 = 4000010;
+    pub const HOOK_FAILED: u64 = 4000001;
+    pub const RECOVERY_SUCCESSFUL: u64 = 1060001;
+    pub const RECOVERY_EMAIL_SENT: u64 = 1060002;
+    pub const RECOVERY_TOKEN_INVALID: u64 = 4060006;
+    pub const VERIFICATION_EMAIL_SENT: u64 = 1080001;
+    pub const VERIFICATION_SUCCESSFUL: u64 = 1080002;
+    pub const VERIFICATION_TOKEN_INVALID: u64 = 4070006;
+    pub const LABEL_EMAIL: u64 = 1070007;
+    pub const LABEL_SUBMIT: u64 = 1070005;
 }
 
 /// One form field (`uiNode` with `uiNodeInputAttributes`).
@@ -198,7 +210,8 @@ pub struct Flow {
     /// Settings: the identity being changed (public view).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Value>,
-    /// Settings: `show_form` or `success`.
+    /// Settings: `show_form` or `success`; recovery and verification:
+    /// `choose_method`, `sent_email` or `passed_challenge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -1,6 +1,9 @@
-//! The registration flow for API clients, with the password method and the
-//! `session` hook.
+//! The registration flow for API clients and browsers, with the password
+//! method, the `session` and `web_hook` hooks, and the verification mail
+//! sent to every new address when verification is on.
 
+use super::client::{Client, Submission, check_csrf};
+use super::hooks::{HookEvent, SESSION};
 use super::model::{Flow, FlowKind, UiNode, UiText, text};
 use super::service::{
     Submitted, duplicate_to_ui, field, method_button, session_already_available,
@@ -17,7 +20,7 @@ use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use store::sql;
 use uuid::Uuid;
 
@@ -64,21 +67,18 @@ impl IdentityEngine {
         }
     }
 
-    /// `initializeSelfServiceRegistrationFlowWithoutBrowser`.
-    pub async fn init_registration_api(
-        &self,
-        tenant: &TenantCtx,
-        request_url: String,
-        session_token: Option<&str>,
-    ) -> Result<Flow> {
+    /// `initializeSelfServiceRegistrationFlowWithoutBrowser` and `…ForBrowsers`.
+    pub async fn init_registration(&self, tenant: &TenantCtx, client: &Client) -> Result<Flow> {
         self.ensure_registration_enabled(tenant)?;
-        if let Some(token) = session_token
+        if let Some(token) = client.session_token.as_deref()
             && self.authenticate_session(tenant, token).await.is_ok()
         {
             return Err(session_already_available());
         }
         let nodes = self.registration_nodes(tenant)?;
-        let flow = self.new_flow(tenant, FlowKind::Registration, request_url, nodes);
+        let flow = self.flow_for(tenant, FlowKind::Registration, client, nodes);
+        self.run_before_hooks(tenant, FlowKind::Registration, &flow, &client.request)
+            .await?;
         self.store_flow(tenant, FlowKind::Registration, None, &flow)
             .await?;
         Ok(flow)
@@ -88,30 +88,19 @@ impl IdentityEngine {
         Ok(self.load_flow(tenant, FlowKind::Registration, id).await?.0)
     }
 
-    /// Whether the revision runs the `session` hook after a password registration.
-    fn session_hook_after_registration(&self, tenant: &TenantCtx) -> bool {
-        let identity = &tenant.config.identity;
-        [
-            "/selfservice/flows/registration/after/password/hooks",
-            "/selfservice/flows/registration/after/hooks",
-        ]
-        .iter()
-        .filter_map(|p| identity.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .any(|h| h.get("hook").and_then(Value::as_str) == Some("session"))
-    }
-
     /// `submitSelfServiceRegistrationFlow` with `method=password`.
     pub async fn submit_registration(
         &self,
         tenant: &TenantCtx,
         flow_id: Uuid,
-        body: &Value,
+        submission: &Submission,
     ) -> Result<Submitted<RegistrationSuccess>> {
         self.ensure_registration_enabled(tenant)?;
         let (mut flow, _) = self
             .load_flow(tenant, FlowKind::Registration, flow_id)
             .await?;
+        check_csrf(&flow, submission)?;
+        let body = &submission.body;
         match field(body, "method") {
             Some(PASSWORD) if self.password_method_enabled(tenant) => {}
             Some(other) => {
@@ -179,6 +168,19 @@ impl IdentityEngine {
             verifiable_addresses: Vec::new(),
         };
         let identity = self.materialize(tenant, Uuid::new_v4(), draft, None)?;
+        let hooks = self.after_hooks(tenant, FlowKind::Registration, PASSWORD);
+        let url = self.schema_url(tenant, &identity.schema_id);
+        let view = identity.view(&url, Exposure::Public, &[]);
+        let event = HookEvent {
+            flow: &flow,
+            identity: Some(serde_json::to_value(&view).map_err(Error::internal)?),
+            request: &submission.request,
+        };
+        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
+            flow.ui.messages.push(message);
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        }
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         if let Err(err) = identities::insert(&txn, tenant.project_id, &identity).await {
             drop(txn);
@@ -186,7 +188,7 @@ impl IdentityEngine {
             self.save_flow(tenant, &mut flow).await?;
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
-        let session = if self.session_hook_after_registration(tenant) {
+        let session = if hooks.has(SESSION) {
             Some(
                 self.issue_session(&txn, tenant, &identity, PASSWORD)
                     .await?,
@@ -194,15 +196,25 @@ impl IdentityEngine {
         } else {
             None
         };
+        let mailed = self
+            .send_verification_mails(&txn, tenant, &identity, &flow)
+            .await?;
         txn.commit().await.map_err(sql::db_error)?;
-        let url = self.schema_url(tenant, &identity.schema_id);
-        Ok(Submitted::Done(RegistrationSuccess {
-            identity: identity.view(&url, Exposure::Public, &[]),
-            session: session
-                .as_ref()
-                .map(|(s, _)| self.session_view(tenant, s, &identity)),
-            session_token: session.map(|(_, token)| token),
-        }))
+        if mailed {
+            self.wake_courier();
+        }
+        self.fire_ignored_web_hooks(&hooks, &event).await;
+        flow.active = Some(PASSWORD.to_owned());
+        Ok(Submitted::done(
+            RegistrationSuccess {
+                identity: view,
+                session: session
+                    .as_ref()
+                    .map(|(s, _)| self.session_view(tenant, s, &identity)),
+                session_token: session.map(|(_, token)| token),
+            },
+            flow,
+        ))
     }
 }
 

@@ -12,11 +12,21 @@ use uuid::Uuid;
 
 const DEFAULT_FLOW_LIFESPAN: Duration = Duration::from_secs(3600);
 
-/// The result of a submission: done, or the flow back with messages on its
-/// nodes (answered 400, as Kratos does for API clients).
+/// The result of a submission: done (with the flow, whose type and
+/// `return_to` say how to answer), or the flow back with messages on its
+/// nodes (answered 400 to API clients, a redirect to the UI for browsers).
 pub enum Submitted<T> {
-    Done(T),
+    Done { value: T, flow: Box<Flow> },
     Invalid(Box<Flow>),
+}
+
+impl<T> Submitted<T> {
+    pub fn done(value: T, flow: Flow) -> Self {
+        Submitted::Done {
+            value,
+            flow: Box::new(flow),
+        }
+    }
 }
 
 /// Kratos' `session_already_available` 400.

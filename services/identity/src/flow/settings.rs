@@ -1,8 +1,11 @@
-//! The settings flow for API clients: `profile` (traits) and `password`.
+//! The settings flow for API clients and browsers: `profile` (traits) and
+//! `password`, then the `web_hook` hooks.
 //! Only the flow's own identity, with a valid session, may read or submit
 //! it; a password change (and a change of login identifiers) needs a
 //! privileged session (authenticated within `privileged_session_max_age`).
 
+use super::client::{Client, Submission, check_csrf, flow_csrf_token};
+use super::hooks::HookEvent;
 use super::model::{Flow, FlowKind, UiNode, UiText, text};
 use super::registration::has_errors;
 use super::service::{
@@ -58,7 +61,7 @@ impl IdentityEngine {
         Ok(nodes)
     }
 
-    fn public_identity(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Value> {
+    pub(crate) fn public_identity(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Value> {
         let url = self.schema_url(tenant, &identity.schema_id);
         serde_json::to_value(identity.view(&url, Exposure::Public, &[])).map_err(Error::internal)
     }
@@ -73,20 +76,32 @@ impl IdentityEngine {
         session.authenticated_at + max_age > self.clock.now()
     }
 
-    /// `initializeSelfServiceSettingsFlowWithoutBrowser`.
-    pub async fn init_settings_api(
-        &self,
-        tenant: &TenantCtx,
-        request_url: String,
-        session_token: &str,
-    ) -> Result<Flow> {
-        let (_, identity) = self.authenticate_session(tenant, session_token).await?;
-        let nodes = self.settings_nodes(tenant, &identity)?;
-        let mut flow = self.new_flow(tenant, FlowKind::Settings, request_url, nodes);
-        flow.identity = Some(self.public_identity(tenant, &identity)?);
-        flow.state = Some("show_form".to_owned());
+    /// `initializeSelfServiceSettingsFlowWithoutBrowser` and `…ForBrowsers`.
+    pub async fn init_settings(&self, tenant: &TenantCtx, client: &Client) -> Result<Flow> {
+        let token = client
+            .session_token
+            .as_deref()
+            .ok_or_else(crate::session::service::no_active_session)?;
+        let (_, identity) = self.authenticate_session(tenant, token).await?;
+        let flow = self.settings_flow_for(tenant, client, &identity)?;
+        self.run_before_hooks(tenant, FlowKind::Settings, &flow, &client.request)
+            .await?;
         self.store_flow(tenant, FlowKind::Settings, Some(identity.id), &flow)
             .await?;
+        Ok(flow)
+    }
+
+    /// A new settings flow of `identity`, not yet stored.
+    pub(crate) fn settings_flow_for(
+        &self,
+        tenant: &TenantCtx,
+        client: &Client,
+        identity: &Identity,
+    ) -> Result<Flow> {
+        let nodes = self.settings_nodes(tenant, identity)?;
+        let mut flow = self.flow_for(tenant, FlowKind::Settings, client, nodes);
+        flow.identity = Some(self.public_identity(tenant, identity)?);
+        flow.state = Some("show_form".to_owned());
         Ok(flow)
     }
 
@@ -122,15 +137,33 @@ impl IdentityEngine {
         &self,
         tenant: &TenantCtx,
         flow_id: Uuid,
-        session_token: &str,
-        body: &Value,
+        submission: &Submission,
     ) -> Result<Submitted<Flow>> {
+        let session_token = submission
+            .session_token
+            .as_deref()
+            .ok_or_else(crate::session::service::no_active_session)?;
         let (mut flow, session, identity) = self
             .own_settings_flow(tenant, flow_id, session_token)
             .await?;
+        check_csrf(&flow, submission)?;
+        let body = &submission.body;
         flow.ui.reset_messages();
         let method = field(body, "method")
             .ok_or_else(|| Error::bad_request("the field `method` is missing"))?;
+        // Blocking web hooks run before the change is written (with the
+        // identity as it is), so a refusal leaves it untouched.
+        let hooks = self.after_hooks(tenant, FlowKind::Settings, method);
+        let event = HookEvent {
+            flow: &flow,
+            identity: flow.identity.clone(),
+            request: &submission.request,
+        };
+        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
+            flow.ui.messages.push(message);
+            self.save_flow(tenant, &mut flow).await?;
+            return Ok(Submitted::Invalid(Box::new(flow)));
+        }
         let updated = match method {
             "profile" if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) => {
                 self.settings_profile(tenant, &mut flow, &session, &identity, body)
@@ -153,6 +186,7 @@ impl IdentityEngine {
         };
         flow.state = Some("success".to_owned());
         flow.identity = Some(self.public_identity(tenant, &updated)?);
+        let csrf = flow_csrf_token(&flow).unwrap_or("").to_owned();
         flow.ui.nodes = self.settings_nodes(tenant, &updated)?;
         flow.ui.nodes.insert(
             0,
@@ -160,7 +194,7 @@ impl IdentityEngine {
                 "default",
                 "csrf_token",
                 "hidden",
-                Some(json!("")),
+                Some(json!(csrf)),
                 true,
                 None,
             ),
@@ -170,7 +204,13 @@ impl IdentityEngine {
             "Your changes have been saved!",
         ));
         self.save_flow(tenant, &mut flow).await?;
-        Ok(Submitted::Done(flow))
+        let event = HookEvent {
+            flow: &flow,
+            identity: flow.identity.clone(),
+            request: &submission.request,
+        };
+        self.fire_ignored_web_hooks(&hooks, &event).await;
+        Ok(Submitted::done(flow.clone(), flow))
     }
 
     /// Returns the updated identity, or `None` with messages on the flow.

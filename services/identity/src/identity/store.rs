@@ -3,6 +3,7 @@
 //! not found.
 
 use super::model::{Credential, Identity, IdentityState, RecoveryAddress, VerifiableAddress};
+use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
@@ -459,5 +460,85 @@ pub async fn update_credential_config<C: ConnectionTrait>(
         .and_where(Expr::col(col("id")).eq(credential_id))
         .to_owned();
     sql::update(conn, &update).await?;
+    Ok(())
+}
+
+/// The identity and address id of the recovery address `value` (`via` email).
+pub async fn find_recovery_address<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    value: &str,
+) -> Result<Option<(Uuid, Uuid)>> {
+    find_address(conn, RECOVERY, nid, value).await
+}
+
+/// The identity and address id of the verifiable address `value`.
+pub async fn find_verifiable_address<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    value: &str,
+) -> Result<Option<(Uuid, Uuid)>> {
+    find_address(conn, VERIFIABLE, nid, value).await
+}
+
+async fn find_address<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    nid: Uuid,
+    value: &str,
+) -> Result<Option<(Uuid, Uuid)>> {
+    let stmt = select(table, &["identity_id", "id"], nid)
+        .and_where(Expr::col(col("via")).eq("email"))
+        .and_where(Expr::col(col("value")).eq(value))
+        .to_owned();
+    match sql::select_one(conn, &stmt).await? {
+        Some(row) => Ok(Some((
+            sql::get(&row, "identity_id")?,
+            sql::get(&row, "id")?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Marks a verifiable address verified (`status` `completed`); the
+/// identity's cached sessions must be dropped by the caller.
+pub async fn mark_address_verified<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    address_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let stmt = Query::update()
+        .table(col(VERIFIABLE))
+        .values([
+            (col("verified"), true.into()),
+            (col("verified_at"), now.into()),
+            (col("status"), "completed".into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(address_id))
+        .to_owned();
+    Ok(sql::update(conn, &stmt).await? == 1)
+}
+
+/// A verification mail went out to a still pending address: `sent`.
+pub async fn mark_address_sent<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    address_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let stmt = Query::update()
+        .table(col(VERIFIABLE))
+        .values([
+            (col("status"), "sent".into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(address_id))
+        .and_where(Expr::col(col("verified")).eq(false))
+        .to_owned();
+    sql::update(conn, &stmt).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod handler;
+pub mod logout;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -259,7 +259,7 @@ impl IdentityEngine {
     }
 
     /// Deactivates sessions of an identity and drops them from every cache.
-    async fn revoke(
+    pub(crate) async fn revoke(
         &self,
         tenant: &TenantCtx,
         identity_id: Uuid,

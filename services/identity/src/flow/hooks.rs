@@ -1,0 +1,156 @@
+//! The revision's hooks around each flow. `before` hooks run when a flow
+//! starts; `after` hooks when it completes, taken from the method's list
+//! (`after.password.hooks`) or, when that is empty, the flow's
+//! (`after.hooks`), as Kratos does.
+//!
+//! `session`, `revoke_active_sessions` and `require_verified_address` are
+//! steps of the flows themselves. A `web_hook` that may fail the flow
+//! (`response.ignore` false) runs *before* anything is written, so a
+//! refusal leaves no half-made identity or session; an ignored one runs in
+//! the background after the commit.
+
+use super::client::RequestInfo;
+use super::model::{Flow, FlowKind, UiText, text};
+use crate::engine::IdentityEngine;
+use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
+use serde_json::Value;
+use webhook::WebHookContext;
+
+pub const SESSION: &str = "session";
+pub const REVOKE_ACTIVE_SESSIONS: &str = "revoke_active_sessions";
+pub const REQUIRE_VERIFIED_ADDRESS: &str = "require_verified_address";
+pub const WEB_HOOK: &str = "web_hook";
+
+/// The hooks of one point of a flow.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks(Vec<Value>);
+
+impl Hooks {
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|h| hook_name(h) == Some(name))
+    }
+
+    fn web_hooks(&self, blocking: bool) -> impl Iterator<Item = &Value> {
+        self.0
+            .iter()
+            .filter(|h| hook_name(h) == Some(WEB_HOOK))
+            .filter_map(|h| h.get("config"))
+            .filter(move |config| {
+                let ignored = config
+                    .pointer("/response/ignore")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                ignored != blocking
+            })
+    }
+}
+
+fn hook_name(hook: &Value) -> Option<&str> {
+    hook.get("hook").and_then(Value::as_str)
+}
+
+fn list(config: &Value, pointer: &str) -> Vec<Value> {
+    config
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// What a web hook of a flow is told about the request.
+pub struct HookEvent<'a> {
+    pub flow: &'a Flow,
+    pub identity: Option<Value>,
+    pub request: &'a RequestInfo,
+}
+
+impl HookEvent<'_> {
+    fn context(&self) -> WebHookContext {
+        WebHookContext {
+            flow: serde_json::to_value(self.flow).unwrap_or(Value::Null),
+            identity: self.identity.clone(),
+            request_headers: self.request.headers.clone(),
+            request_method: self.request.method.clone(),
+            request_url: self.request.url.clone(),
+        }
+    }
+}
+
+impl IdentityEngine {
+    pub(crate) fn before_hooks(&self, tenant: &TenantCtx, kind: FlowKind) -> Hooks {
+        Hooks(list(
+            &tenant.config.identity,
+            &format!("/selfservice/flows/{}/before/hooks", kind.as_str()),
+        ))
+    }
+
+    pub(crate) fn after_hooks(&self, tenant: &TenantCtx, kind: FlowKind, method: &str) -> Hooks {
+        let config = &tenant.config.identity;
+        let base = format!("/selfservice/flows/{}/after", kind.as_str());
+        let specific = list(config, &format!("{base}/{method}/hooks"));
+        if specific.is_empty() {
+            Hooks(list(config, &format!("{base}/hooks")))
+        } else {
+            Hooks(specific)
+        }
+    }
+
+    /// The `before` hooks of a flow being started: a failing blocking web
+    /// hook refuses to start it.
+    pub(crate) async fn run_before_hooks(
+        &self,
+        tenant: &TenantCtx,
+        kind: FlowKind,
+        flow: &Flow,
+        request: &RequestInfo,
+    ) -> Result<()> {
+        let hooks = self.before_hooks(tenant, kind);
+        let event = HookEvent {
+            flow,
+            identity: None,
+            request,
+        };
+        self.run_blocking_web_hooks(&hooks, &event)
+            .await
+            .map_err(|message| {
+                Error::bad_request(message.text).with_id("self_service_flow_hook_failed")
+            })?;
+        self.fire_ignored_web_hooks(&hooks, &event).await;
+        Ok(())
+    }
+
+    /// Runs the web hooks that may fail the flow, in order; the first
+    /// failure is the UI message the flow is answered with.
+    pub(crate) async fn run_blocking_web_hooks(
+        &self,
+        hooks: &Hooks,
+        event: &HookEvent<'_>,
+    ) -> Result<(), UiText> {
+        let mut ctx = None;
+        for config in hooks.web_hooks(true) {
+            let ctx = ctx.get_or_insert_with(|| event.context());
+            if let Err(failure) = self.webhooks.run(config, ctx).await {
+                tracing::info!(%failure, "a web hook failed the flow");
+                return Err(UiText::error(
+                    text::HOOK_FAILED,
+                    format!("The request could not be completed: {failure}"),
+                    None,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the web hooks whose answer is ignored (they run in the
+    /// background; call after the flow's commit).
+    pub(crate) async fn fire_ignored_web_hooks(&self, hooks: &Hooks, event: &HookEvent<'_>) {
+        let mut ctx = None;
+        for config in hooks.web_hooks(false) {
+            let ctx = ctx.get_or_insert_with(|| event.context());
+            if let Err(failure) = self.webhooks.run(config, ctx).await {
+                tracing::info!(%failure, "an ignored web hook could not be started");
+            }
+        }
+    }
+}
