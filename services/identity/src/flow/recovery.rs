@@ -150,14 +150,17 @@ impl IdentityEngine {
         let address = normalize_identifier(&email);
         let now = self.clock.now();
         let expires_at = now + chrono_duration(self.link_lifespan(tenant));
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        // Read before the transaction: on SQLite a transaction that reads
+        // and then writes can fail if another writer committed in between.
+        let conn = &self.db.conn;
         let found =
-            match identities::find_recovery_address(&txn, tenant.project_id, &address).await? {
-                Some((identity_id, _)) => identities::find(&txn, tenant.project_id, identity_id)
+            match identities::find_recovery_address(conn, tenant.project_id, &address).await? {
+                Some((identity_id, _)) => identities::find(conn, tenant.project_id, identity_id)
                     .await?
                     .filter(|i| i.state == IdentityState::Active),
                 None => None,
             };
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         match &found {
             Some(identity) => {
                 let token = new_token();

@@ -80,6 +80,20 @@ pub async fn claim<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<Claimed>> {
     let digest = hash_token(token);
+    // Write first: on SQLite a transaction that reads and then writes can
+    // fail when another writer committed in between; taking the write lock
+    // with the claim itself waits for it instead.
+    let claim = Query::update()
+        .table(col(kind.table()))
+        .value(col("used"), true)
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("token_hash")).eq(digest.clone()))
+        .and_where(Expr::col(col("used")).eq(false))
+        .and_where(Expr::col(col("expires_at")).gt(now))
+        .to_owned();
+    if sql::update(conn, &claim).await? != 1 {
+        return Ok(None);
+    }
     let mut columns = vec![col("identity_id"), col("flow_id")];
     if kind == TokenKind::Verification {
         columns.push(col("verifiable_address_id"));
@@ -88,23 +102,11 @@ pub async fn claim<C: ConnectionTrait>(
         .columns(columns)
         .from(col(kind.table()))
         .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("token_hash")).eq(digest.clone()))
-        .and_where(Expr::col(col("used")).eq(false))
-        .and_where(Expr::col(col("expires_at")).gt(now))
+        .and_where(Expr::col(col("token_hash")).eq(digest))
         .to_owned();
     let Some(row) = sql::select_one(conn, &find).await? else {
         return Ok(None);
     };
-    let claim = Query::update()
-        .table(col(kind.table()))
-        .value(col("used"), true)
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("token_hash")).eq(digest))
-        .and_where(Expr::col(col("used")).eq(false))
-        .to_owned();
-    if sql::update(conn, &claim).await? != 1 {
-        return Ok(None);
-    }
     Ok(Some(Claimed {
         identity_id: sql::get(&row, "identity_id")?,
         address_id: if kind == TokenKind::Verification {

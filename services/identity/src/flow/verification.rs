@@ -184,16 +184,19 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let address = normalize_identifier(&email);
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        // Read before the transaction: on SQLite a transaction that reads
+        // and then writes can fail if another writer committed in between.
+        let conn = &self.db.conn;
         let found =
-            match identities::find_verifiable_address(&txn, tenant.project_id, &address).await? {
+            match identities::find_verifiable_address(conn, tenant.project_id, &address).await? {
                 Some((identity_id, address_id)) => {
-                    identities::find(&txn, tenant.project_id, identity_id)
+                    identities::find(conn, tenant.project_id, identity_id)
                         .await?
                         .map(|identity| (identity, address_id))
                 }
                 None => None,
             };
+        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         match &found {
             Some((identity, address_id)) => {
                 self.queue_verification(&txn, tenant, identity, *address_id, &address, &flow)
