@@ -121,6 +121,7 @@ impl InviteService {
                 row.name,
                 invite.expires_at.format("%Y-%m-%d %H:%M"),
             ),
+            html_body: None,
         };
 
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
