@@ -12,6 +12,7 @@ mod m20261121_000002_projects;
 mod m20261121_000003_identities;
 mod m20261121_000004_relation_tuples;
 mod m20261122_000005_members_invites_courier;
+mod m20261122_000006_courier_html_smtp;
 mod m20261122_000007_verification_tokens;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_identities::Migration),
             Box::new(m20261121_000004_relation_tuples::Migration),
             Box::new(m20261122_000005_members_invites_courier::Migration),
+            Box::new(m20261122_000006_courier_html_smtp::Migration),
             Box::new(m20261122_000007_verification_tokens::Migration),
         ]
     }

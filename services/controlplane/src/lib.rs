@@ -237,4 +237,8 @@ impl TenantDirectory for ControlPlane {
     async fn find_by_slug(&self, slug: &str) -> kernel::Result<Option<TenantCtx>> {
         self.projects.tenant_by_slug(slug).await
     }
+
+    async fn find_by_id(&self, project_id: Uuid) -> kernel::Result<Option<TenantCtx>> {
+        self.projects.tenant_by_id(project_id).await
+    }
 }

@@ -29,8 +29,10 @@ pub struct OutgoingMail {
     pub template_type: String,
     pub recipient: String,
     pub subject: String,
-    /// Plain text.
+    /// Plain text; always sent.
     pub body: String,
+    /// An HTML alternative: with it the message is `multipart/alternative`
+    /// (plain text first, so clients that prefer HTML pick the last part).
     pub html_body: Option<String>,
 }
 
@@ -60,6 +62,7 @@ pub async fn enqueue<C: ConnectionTrait>(
             ("recipient", mail.recipient.clone().into()),
             ("subject", mail.subject.clone().into()),
             ("body", mail.body.clone().into()),
+            ("html_body", mail.html_body.clone().into()),
             ("status", QUEUED.to_owned().into()),
             ("send_count", 0i32.into()),
             ("next_attempt_at", now.into()),
@@ -71,13 +74,14 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(id)
 }
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "id",
     "nid",
     "template_type",
     "recipient",
     "subject",
     "body",
+    "html_body",
     "status",
     "send_count",
     "created_at",
@@ -92,7 +96,7 @@ fn from_row(row: &sea_orm::QueryResult) -> Result<StoredMail> {
             recipient: sql::get(row, "recipient")?,
             subject: sql::get(row, "subject")?,
             body: sql::get(row, "body")?,
-            html_body: None,
+            html_body: sql::get(row, "html_body")?,
         },
         status: sql::get(row, "status")?,
         send_count: sql::get(row, "send_count")?,

@@ -3,32 +3,57 @@
 //! is claimed by moving it from `queued` to `processing`, which only one of
 //! them can do.
 
+use crate::message::{mailbox, render};
 use crate::outbox::{self, PROCESSING, QUEUED, StoredMail};
-use crate::transport::MailTransport;
+use crate::routes::{MailRoute, MailRoutes};
+use crate::smtp::{self, SmtpTransport, SmtpTransports};
+use crate::transport::{FileTransport, MailTransport, SendError};
 use chrono::Duration as ChronoDuration;
 use kernel::clock::SharedClock;
 use kernel::{Error, Result};
-use lettre::Message;
-use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use store::Database;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// Process settings of the courier.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CourierSettings {
-    /// The sender of the control plane's mail.
+    /// The sender of mail whose project names none (the control plane's).
     pub from_address: String,
     pub from_name: String,
+    /// The server-wide SMTP server (`smtp://…`, `smtps://…`, Kratos'
+    /// connection URI forms) for projects that configure none; unset, mail
+    /// goes to `file_dir`.
+    pub smtp_url: Option<String>,
     /// Where the file transport writes `.eml` files.
     pub file_dir: String,
     /// How often the worker looks for due messages when nobody wakes it.
     pub poll_interval_ms: u64,
     /// Attempts before a message is abandoned.
     pub max_attempts: i32,
+    /// The wait after the first failed attempt; it doubles with each
+    /// further one, up to an hour.
+    pub retry_base_ms: u64,
+}
+
+// Hand-written so `smtp_url`'s password stays out of logs.
+impl std::fmt::Debug for CourierSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CourierSettings")
+            .field("from_address", &self.from_address)
+            .field("from_name", &self.from_name)
+            .field("smtp_url", &self.smtp_url.as_deref().map(smtp::redact))
+            .field("file_dir", &self.file_dir)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_base_ms", &self.retry_base_ms)
+            .finish()
+    }
 }
 
 impl Default for CourierSettings {
@@ -36,22 +61,39 @@ impl Default for CourierSettings {
         Self {
             from_address: "no-reply@keyplane.localhost".to_owned(),
             from_name: "Keyplane".to_owned(),
+            smtp_url: None,
             file_dir: "./data/mail".to_owned(),
             poll_interval_ms: 1000,
             max_attempts: 10,
+            retry_base_ms: 1000,
         }
     }
 }
 
 impl CourierSettings {
     pub fn validate(&self) -> std::result::Result<(), String> {
-        self.mailbox().map(|_| ())
+        mailbox(&self.from_address, &self.from_name)
+            .map_err(|e| format!("courier.from_address: {e}"))?;
+        if let Some(url) = &self.smtp_url {
+            smtp::parse(url).map_err(|e| format!("courier.smtp_url: {e}"))?;
+        }
+        if self.max_attempts < 1 {
+            return Err("courier.max_attempts: must be at least 1".to_owned());
+        }
+        Ok(())
     }
 
-    fn mailbox(&self) -> std::result::Result<Mailbox, String> {
-        format!("{} <{}>", self.from_name, self.from_address)
-            .parse()
-            .map_err(|e| format!("courier.from_address: {e}"))
+    /// The transport for projects without their own SMTP server.
+    pub fn default_transport(&self) -> std::result::Result<Arc<dyn MailTransport>, String> {
+        Ok(match &self.smtp_url {
+            Some(url) => Arc::new(
+                SmtpTransport::from_uri(url).map_err(|e| format!("courier.smtp_url: {e}"))?,
+            ),
+            None => Arc::new(
+                FileTransport::new(&self.file_dir)
+                    .map_err(|e| format!("courier.file_dir `{}`: {e}", self.file_dir))?,
+            ),
+        })
     }
 }
 
@@ -60,8 +102,11 @@ impl CourierSettings {
 pub struct Courier {
     db: Database,
     clock: SharedClock,
-    transport: Arc<dyn MailTransport>,
-    from: Mailbox,
+    default_transport: Arc<dyn MailTransport>,
+    smtp: Arc<SmtpTransports>,
+    /// Set once after the control plane exists (which itself holds the
+    /// courier to wake it); until then every project gets the defaults.
+    routes: Arc<OnceLock<Arc<dyn MailRoutes>>>,
     settings: CourierSettings,
     wake: Arc<Notify>,
 }
@@ -69,23 +114,43 @@ pub struct Courier {
 /// A message left `processing` this long belongs to a worker that died.
 const STALE_AFTER: ChronoDuration = ChronoDuration::minutes(5);
 const BATCH: u64 = 50;
+const MAX_BACKOFF_MS: u64 = 3_600_000;
 
 impl Courier {
+    /// A courier sending through `default_transport` unless a project's
+    /// route names its own SMTP server.
     pub fn new(
         db: Database,
         clock: SharedClock,
-        transport: Arc<dyn MailTransport>,
+        default_transport: Arc<dyn MailTransport>,
         settings: CourierSettings,
     ) -> Result<Self> {
-        let from = settings.mailbox().map_err(Error::internal)?;
+        settings.validate().map_err(Error::internal)?;
         Ok(Self {
             db,
             clock,
-            transport,
-            from,
+            default_transport,
+            smtp: Arc::default(),
+            routes: Arc::default(),
             settings,
             wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// A courier with the transport the settings choose: `smtp_url`, or
+    /// `.eml` files under `file_dir`.
+    pub fn from_settings(
+        db: Database,
+        clock: SharedClock,
+        settings: CourierSettings,
+    ) -> Result<Self> {
+        let transport = settings.default_transport().map_err(Error::internal)?;
+        Self::new(db, clock, transport, settings)
+    }
+
+    /// Where each project's mail goes; the first call wins.
+    pub fn set_routes(&self, routes: Arc<dyn MailRoutes>) {
+        let _ = self.routes.set(routes);
     }
 
     /// Asks the worker to look at the outbox now (after a commit that
@@ -94,23 +159,64 @@ impl Courier {
         self.wake.notify_one();
     }
 
-    /// The wait before attempt `n + 1`: 2^n seconds, at most an hour.
-    fn backoff(send_count: i32) -> ChronoDuration {
-        ChronoDuration::seconds(1i64 << send_count.clamp(0, 12)).min(ChronoDuration::hours(1))
+    /// The wait before attempt `n + 1`: base·2^n, at most an hour.
+    fn backoff(base_ms: u64, send_count: i32) -> ChronoDuration {
+        let factor = 1u64 << send_count.clamp(0, 40);
+        let ms = base_ms.saturating_mul(factor).min(MAX_BACKOFF_MS);
+        ChronoDuration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
-    fn render(&self, mail: &StoredMail) -> std::result::Result<Message, String> {
-        let to: Mailbox = mail
-            .mail
-            .recipient
-            .parse()
-            .map_err(|e| format!("recipient: {e}"))?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(mail.mail.subject.clone())
-            .body(mail.mail.body.clone())
-            .map_err(|e| e.to_string())
+    /// The project's route, looked up once per batch: a config change
+    /// reaches the next batch (and so every retry), while a burst of one
+    /// project's mail costs one lookup.
+    async fn route(
+        &self,
+        nid: Uuid,
+        batch: &mut HashMap<Uuid, Option<MailRoute>>,
+    ) -> std::result::Result<Option<MailRoute>, SendError> {
+        if let Some(route) = batch.get(&nid) {
+            return Ok(route.clone());
+        }
+        let Some(routes) = self.routes.get() else {
+            return Ok(None);
+        };
+        let route = routes
+            .route(nid)
+            .await
+            .map_err(|e| SendError::transient(format!("project mail settings: {e}")))?;
+        batch.insert(nid, route.clone());
+        Ok(route)
+    }
+
+    async fn attempt(
+        &self,
+        mail: &StoredMail,
+        batch: &mut HashMap<Uuid, Option<MailRoute>>,
+    ) -> std::result::Result<(), SendError> {
+        let route = self.route(mail.mail.nid, batch).await?.unwrap_or_default();
+        let from = mailbox(
+            route
+                .from_address
+                .as_deref()
+                .unwrap_or(&self.settings.from_address),
+            route
+                .from_name
+                .as_deref()
+                .unwrap_or(&self.settings.from_name),
+        )
+        .map_err(SendError::transient)?;
+        // A message that cannot be rendered, or a project URI that cannot be
+        // parsed, fails like a refused connection: it waits for a retry, by
+        // which time the project's owner may have fixed the config.
+        let message = render(&mail.mail, from, &route.headers).map_err(SendError::transient)?;
+        let transport =
+            match &route.connection_uri {
+                Some(uri) => self.smtp.get(uri).map_err(|e| {
+                    SendError::transient(format!("courier.smtp.connection_uri: {e}"))
+                })? as Arc<dyn MailTransport>,
+                None => self.default_transport.clone(),
+            };
+        transport.send(message).await
     }
 
     /// Delivers every due message once; returns how many were sent.
@@ -118,15 +224,13 @@ impl Courier {
         let conn = &self.db.conn;
         let now = self.clock.now();
         outbox::requeue_stale(conn, now - STALE_AFTER, now).await?;
+        let mut routes = HashMap::new();
         let mut sent = 0;
         for mail in outbox::due(conn, now, BATCH).await? {
             if !outbox::transition(conn, mail.id, QUEUED, PROCESSING, now).await? {
                 continue;
             }
-            let outcome = match self.render(&mail) {
-                Ok(message) => self.transport.send(message).await,
-                Err(e) => Err(e),
-            };
+            let outcome = self.attempt(&mail, &mut routes).await;
             let now = self.clock.now();
             match outcome {
                 Ok(()) => {
@@ -135,10 +239,17 @@ impl Courier {
                 }
                 Err(error) => {
                     let attempts = mail.send_count + 1;
-                    let retry_at = (attempts < self.settings.max_attempts)
-                        .then(|| now + Self::backoff(mail.send_count));
-                    tracing::warn!(message_id = %mail.id, attempts, %error, "mail delivery failed");
-                    outbox::record_failure(conn, mail.id, &error, retry_at, now).await?;
+                    let retry_at = (!error.permanent && attempts < self.settings.max_attempts)
+                        .then(|| now + Self::backoff(self.settings.retry_base_ms, mail.send_count));
+                    tracing::warn!(
+                        message_id = %mail.id,
+                        nid = %mail.mail.nid,
+                        attempts,
+                        permanent = error.permanent,
+                        error = %error.message,
+                        "mail delivery failed"
+                    );
+                    outbox::record_failure(conn, mail.id, &error.message, retry_at, now).await?;
                 }
             }
         }
@@ -164,13 +275,32 @@ impl Courier {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(Courier::backoff(0), ChronoDuration::seconds(1));
-        assert_eq!(Courier::backoff(3), ChronoDuration::seconds(8));
-        assert_eq!(Courier::backoff(40), ChronoDuration::hours(1));
+    fn backoff_doubles_from_the_base_and_is_capped() {
+        assert_eq!(Courier::backoff(1000, 0), ChronoDuration::seconds(1));
+        assert_eq!(Courier::backoff(1000, 3), ChronoDuration::seconds(8));
+        assert_eq!(Courier::backoff(50, 2), ChronoDuration::milliseconds(200));
+        assert_eq!(Courier::backoff(1000, 40), ChronoDuration::hours(1));
+        assert_eq!(Courier::backoff(u64::MAX, 1), ChronoDuration::hours(1));
+    }
+
+    #[test]
+    fn settings_name_the_bad_key_without_the_password() {
+        let mut settings = CourierSettings {
+            smtp_url: Some("smtps://me:secret@mail.example.com".to_owned()),
+            ..CourierSettings::default()
+        };
+        assert_eq!(settings.validate(), Ok(()));
+        assert!(!format!("{settings:?}").contains("secret"));
+        settings.smtp_url = Some("http://me:secret@mail.example.com".to_owned());
+        let error = settings.validate().unwrap_err();
+        assert!(
+            error.starts_with("courier.smtp_url:") && !error.contains("secret"),
+            "{error}"
+        );
     }
 }

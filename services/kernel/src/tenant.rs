@@ -72,11 +72,13 @@ pub struct TenantCtx {
     pub config: Arc<TenantConfig>,
 }
 
-/// Looks tenants up by slug; implemented by the control plane, used by the
-/// router (which must not depend on the control plane).
+/// Looks tenants up; implemented by the control plane, used by the router
+/// (by slug, from the request's host) and the courier (by id, from a queued
+/// message's `nid`), which must not depend on the control plane.
 #[async_trait]
 pub trait TenantDirectory: Send + Sync + 'static {
     async fn find_by_slug(&self, slug: &str) -> crate::Result<Option<TenantCtx>>;
+    async fn find_by_id(&self, project_id: Uuid) -> crate::Result<Option<TenantCtx>>;
 }
 
 /// Bus topic published after a project's revision, state or existence

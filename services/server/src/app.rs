@@ -76,15 +76,8 @@ impl Services {
             "storage connected"
         );
         let clock: SharedClock = Arc::new(SystemClock);
-        let transport = courier::FileTransport::new(&settings.courier.file_dir).map_err(|e| {
-            anyhow::anyhow!("courier.file_dir `{}`: {e}", settings.courier.file_dir)
-        })?;
-        let courier = courier::Courier::new(
-            db.clone(),
-            clock.clone(),
-            Arc::new(transport),
-            settings.courier.clone(),
-        )?;
+        let courier =
+            courier::Courier::from_settings(db.clone(), clock.clone(), settings.courier.clone())?;
         let identity = identity::IdentityEngine::new(
             db.clone(),
             cache.clone(),
@@ -95,16 +88,22 @@ impl Services {
         .with_courier(courier.clone());
         identity.spawn_background();
         let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
-        courier.spawn_worker();
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
             clock,
             settings.base_domain.clone(),
             &settings.console,
-            Some(courier),
+            Some(courier.clone()),
         );
         control_plane.spawn_background();
+        // Routes need the control plane, which needs the courier: set them
+        // before the worker's first pass so no message skips its project's
+        // settings.
+        courier.set_routes(Arc::new(crate::mail_routes::ProjectMailRoutes(Arc::new(
+            control_plane.clone(),
+        ))));
+        courier.spawn_worker();
         let proxies = settings
             .serve
             .trusted_proxies

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod console;
+pub mod mail_routes;
 pub mod settings;
 pub mod telemetry;
 

@@ -470,9 +470,23 @@ impl ProjectService {
         if !slug::is_valid(slug) {
             return Ok(None);
         }
-        let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? else {
-            return Ok(None);
-        };
+        match projects::find_by_slug(&self.db.conn, slug).await? {
+            Some(project) => self.tenant_of(project).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The tenant context for a project id (the `nid` of engine rows, e.g.
+    /// a queued message whose project's mail settings the courier needs).
+    pub async fn tenant_by_id(&self, id: Uuid) -> Result<Option<TenantCtx>> {
+        match projects::find(&self.db.conn, id).await? {
+            Some(project) => self.tenant_of(project).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Assembles a project's tenant context from its current revision.
+    async fn tenant_of(&self, project: ProjectRow) -> Result<Option<TenantCtx>> {
         let Some((_, content)) =
             revisions::find(&self.db.conn, project.current_revision_id).await?
         else {
