@@ -436,3 +436,156 @@ async fn starttls_and_implicit_tls_with_skip_ssl_verify() {
     assert_eq!(implicit.messages().len(), 1);
     server.stop().await;
 }
+
+/// The text of a received message with quoted-printable soft breaks and
+/// escapes undone (lettre encodes long lines that way).
+fn decoded(eml: &str) -> String {
+    let joined = eml.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first link in `eml` that contains `path`.
+fn link_in(eml: &str, path: &str) -> String {
+    decoded(eml)
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        .find(|w| w.contains(path) && w.starts_with("http"))
+        .unwrap_or_else(|| panic!("no {path} link in {eml}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn recovery_and_verification_are_completed_from_mail_read_off_smtp() {
+    let sink = Sink::start(0, &[]).await;
+    let server = keyplane_tests::spawn(keyplane_tests::test_settings().await).await;
+    let token = token_for(&server, "owner@example.com").await;
+    let cp = control_plane(&server, &token);
+    let project = create_project(&cp, "Mailed").await;
+    set_project_smtp(
+        &server,
+        &token,
+        &project.id,
+        json!({
+            "connection_uri": format!("smtp://127.0.0.1:{}/?disable_starttls=true", sink.port),
+            "from_address": "no-reply@mailed.example.com",
+            "from_name": "Mailed",
+        }),
+    )
+    .await;
+    let (_, base) = tenant_client(&server, &project.slug);
+    let client = reqwest::Client::builder()
+        .resolve(&tenant_host(&project.slug), server.addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    // The tenant's links name its public host without the test port.
+    let local = |url: &str| {
+        let path = &url[url.find("/self-service").unwrap()..];
+        format!("{base}{path}")
+    };
+
+    // Registration (API flow) mails a verification link.
+    let flow: serde_json::Value = client
+        .get(format!("{base}/self-service/registration/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = client
+        .post(format!("{base}/self-service/registration?flow={}", flow["id"].as_str().unwrap()))
+        .json(&json!({"method": "password", "password": "mailed passphrase 77", "traits": {"email": "mia@example.com"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(
+        header(&mails[0], "Subject"),
+        Some("Please verify your email address")
+    );
+    assert!(
+        header(&mails[0], "From")
+            .unwrap()
+            .contains("no-reply@mailed.example.com")
+    );
+    let link = link_in(&mails[0], "/self-service/verification?");
+    let res = client.get(local(&link)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, identities) = tenant_call(
+        &server,
+        &project.slug,
+        &token,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let address = &identities[0]["verifiable_addresses"][0];
+    assert_eq!(address["verified"], true, "{identities}");
+    assert_eq!(address["status"], "completed");
+
+    // Recovery: the link from the mail signs the browser in and opens settings.
+    let flow: serde_json::Value = client
+        .get(format!("{base}/self-service/recovery/browser"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = flow["ui"]["nodes"][0]["attributes"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = client
+        .post(format!(
+            "{base}/self-service/recovery?flow={}",
+            flow["id"].as_str().unwrap()
+        ))
+        .header("Accept", "application/json")
+        .json(&json!({"method": "link", "email": "mia@example.com", "csrf_token": csrf}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let mails = sink.wait_for(2).await;
+    let recovery = mails
+        .iter()
+        .find(|m| header(m, "Subject") == Some("Recover access to your account"))
+        .expect("the recovery mail");
+    assert!(recovery.contains("multipart/alternative"));
+    let link = link_in(recovery, "/self-service/recovery?");
+    let res = client.get(local(&link)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let settings = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(settings.contains("/ui/settings?flow="), "{settings}");
+    let me: serde_json::Value = client
+        .get(format!("{base}/sessions/whoami"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["identity"]["traits"]["email"], "mia@example.com", "{me}");
+    assert_eq!(me["authentication_methods"][0]["method"], "link_recovery");
+}

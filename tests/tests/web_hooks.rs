@@ -142,7 +142,10 @@ async fn a_web_hook_gets_the_rendered_body_and_a_failing_one_stops_the_flow() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].head.starts_with("POST /hook"), "{}", got[0].head);
     assert!(
-        got[0].head.to_ascii_lowercase().contains("x-hook-key: s3cret-key"),
+        got[0]
+            .head
+            .to_ascii_lowercase()
+            .contains("x-hook-key: s3cret-key"),
         "{}",
         got[0].head
     );
@@ -171,13 +174,18 @@ async fn a_web_hook_gets_the_rendered_body_and_a_failing_one_stops_the_flow() {
     let err = register(&sdk, "refused@example.com").await.unwrap_err();
     assert_eq!(common::status_of(&err), 400);
     let flow = common::body_of(&err);
-    let text = flow["ui"]["messages"][0]["text"].as_str().unwrap_or_default();
+    let text = flow["ui"]["messages"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
     assert!(text.contains("could not be completed"), "{flow}");
     let got = refused.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let basic = base64::engine::general_purpose::STANDARD.encode("kratos:hook-pass");
     assert!(
-        got[0].head.to_ascii_lowercase().contains(&format!("authorization: basic {}", basic.to_ascii_lowercase())),
+        got[0].head.to_ascii_lowercase().contains(&format!(
+            "authorization: basic {}",
+            basic.to_ascii_lowercase()
+        )),
         "{}",
         got[0].head
     );
