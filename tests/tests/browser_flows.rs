@@ -535,6 +535,18 @@ async fn verification_and_recovery_by_link() {
     let (subject, link) = mailed_link(&server, "lin@example.com", "/self-service/recovery?").await;
     assert_eq!(subject, "Recover access to your account");
 
+    // The token means nothing on another project's host.
+    let other = create_project(&cp, "Other").await;
+    let elsewhere = Browser::new(&server, &other.slug);
+    let query = &link[link.find("/self-service/recovery?").unwrap()..];
+    let res = elsewhere.get(query).await;
+    assert!(
+        location(&res).contains("/ui/recovery?flow="),
+        "{}",
+        location(&res)
+    );
+    assert_eq!(whoami(&elsewhere).await.0, StatusCode::UNAUTHORIZED);
+
     // Following the link signs the stranger's browser in and opens settings.
     let res = stranger.get(&link).await;
     assert_eq!(
