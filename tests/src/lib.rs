@@ -89,6 +89,10 @@ pub async fn test_settings() -> Settings {
     settings.identity.hasher.bcrypt_cost = 6;
     settings.identity.haveibeenpwned_url = "http://127.0.0.1:9".into();
     settings.identity.haveibeenpwned_timeout_secs = 1;
+    // Web hooks go to receivers on loopback, and Jsonnet is rendered by the
+    // real binary (this process is a test harness, not `keyplane`).
+    settings.webhook.allow_private_networks = true;
+    settings.webhook.jsonnet_worker = Some(keyplane_binary().display().to_string());
     if use_redis_from_env() {
         settings.redis.url = Some(redis_url());
         // A private key space per test, so parallel tests never share keys.

@@ -83,7 +83,7 @@ impl Services {
             cache.clone(),
             clock.clone(),
             &settings.identity,
-            webhook::WebHooks::default(),
+            webhook::WebHooks::new(&settings.webhook)?,
         )?
         .with_courier(courier.clone());
         identity.spawn_background();

@@ -1,4 +1,5 @@
-//! `keyplane`: serve, migrate, version.
+//! `keyplane`: serve, migrate, version (and, internally, `render-jsonnet`:
+//! the sandboxed Jsonnet worker the web hooks start).
 
 use clap::{Parser, Subcommand};
 use keyplane_server::{Services, Settings, start, telemetry};
@@ -67,6 +68,15 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
+    // The web hooks' Jsonnet worker is this binary started by the server
+    // itself. It is dispatched before clap and everything else, so that it
+    // sets its rlimits first and never shows up as a user-facing command.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == webhook::JSONNET_WORKER_ARG)
+    {
+        return webhook::jsonnet_worker_main();
+    }
     // One TLS stack for every outbound client (breach checks, SMTP, ...):
     // rustls with ring. Installing twice is harmless, so the result is ignored.
     let _ = rustls::crypto::ring::default_provider().install_default();

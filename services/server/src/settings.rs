@@ -25,6 +25,8 @@ pub struct Settings {
     pub console: controlplane::ConsoleSettings,
     /// Outgoing mail: sender, and where the file transport writes.
     pub courier: courier::CourierSettings,
+    /// Web hook delivery: timeouts, the Jsonnet sandbox, the SSRF guard.
+    pub webhook: webhook::WebHookSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -141,6 +143,7 @@ impl Default for Settings {
             identity: identity::IdentitySettings::default(),
             console: controlplane::ConsoleSettings::default(),
             courier: courier::CourierSettings::default(),
+            webhook: webhook::WebHookSettings::default(),
         }
     }
 }
@@ -237,6 +240,9 @@ impl Settings {
         }
         if let Err(message) = self.courier.validate() {
             return Err(invalid("courier", &message));
+        }
+        if let Err(message) = self.webhook.validate() {
+            return Err(invalid("webhook", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));
@@ -337,6 +343,10 @@ mod tests {
             (&[("REDIS_URL", "http://x")], "redis.url"),
             (&[("KEYPLANE_BASE_DOMAIN", "bad domain")], "base_domain"),
             (&[("KEYPLANE_LOG__FORMAT", "xml")], "format"),
+            (
+                &[("KEYPLANE_WEBHOOK__JSONNET_TIMEOUT_MS", "5")],
+                "jsonnet_timeout_ms",
+            ),
         ];
         for (vars, key) in cases {
             match load(vars, None) {

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    webhook::jsonnet_worker_main()
+}
