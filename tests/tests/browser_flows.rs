@@ -611,6 +611,29 @@ async fn verification_and_recovery_by_link() {
     let (subject, body) = newest_mail(&server, "lin@example.com").await.unwrap();
     assert_eq!(subject, "Reset for lin@example.com");
     assert!(body.starts_with("Hello lin@example.com: http://"), "{body}");
+
+    // An admin-made recovery link works the same way, once.
+    let (status, made) = common::tenant_call(
+        &server,
+        &project.slug,
+        &token,
+        Method::POST,
+        "/admin/recovery/link",
+        Some(json!({"identity_id": me["identity"]["id"], "expires_in": "10m"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{made}");
+    let admin_link = made["recovery_link"].as_str().unwrap().to_owned();
+    let helped = Browser::new(&server, &project.slug);
+    let res = helped.get(&admin_link).await;
+    assert!(
+        location(&res).contains("/ui/settings?flow="),
+        "{}",
+        location(&res)
+    );
+    assert_eq!(whoami(&helped).await.0, StatusCode::OK);
+    let res = Browser::new(&server, &project.slug).get(&admin_link).await;
+    assert!(location(&res).contains("/ui/recovery?flow="));
 }
 
 #[tokio::test]

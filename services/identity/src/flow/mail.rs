@@ -124,10 +124,43 @@ fn html_escape(text: &str) -> String {
     out
 }
 
+/// Whether a tenant's template is safe to hand to `gtmpl`: its parser
+/// spins forever on an action left open before the end (`{{ .To `), and
+/// self-invoking `define`/`template`/`block` overflow the stack, which
+/// aborts the process. So every `{{` must close before the next one opens,
+/// and those three keywords are refused.
+fn safe_template(template: &str) -> bool {
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return false;
+        };
+        let action = &after[..close];
+        if action.contains("{{") {
+            return false;
+        }
+        let refused = action
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| matches!(word, "define" | "template" | "block"));
+        if refused {
+            return false;
+        }
+        rest = &after[close + 2..];
+    }
+    true
+}
+
 /// Renders `template` with `model`; a broken tenant template falls back to
 /// `fallback` (the mail still goes out) and is logged for the operator.
 fn render(template: &str, fallback: &str, model: &Value, escape_html: bool) -> String {
     let context = to_template_value(model, escape_html);
+    if !safe_template(template) {
+        tracing::warn!(
+            "a courier template was refused (unclosed action or template recursion); using the default"
+        );
+        return gtmpl::template(fallback, context).unwrap_or_default();
+    }
     match gtmpl::template(template, context.clone()) {
         Ok(text) => text,
         Err(error) => {
