@@ -16,6 +16,7 @@ use super::service::Submitted;
 use crate::engine::IdentityEngine;
 use crate::identity::model::PASSWORD;
 use crate::session::handler::required_token;
+use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -405,6 +406,53 @@ pub async fn submit_settings(
     }
 }
 
+/// The token of a followed link: the query's (GET), or the body's.
+fn link_token(query: &SubmitQuery, body: &Value) -> Option<String> {
+    query
+        .token
+        .clone()
+        .or_else(|| body.get("token").and_then(Value::as_str).map(str::to_owned))
+}
+
+/// The flow to show after a link was followed.
+struct Shown<'a> {
+    kind: FlowKind,
+    flow: &'a Flow,
+    /// The status for clients that asked for JSON.
+    json_status: StatusCode,
+}
+
+/// Shows a flow to the browser that followed a link: a 303 to the flow's UI
+/// page, or the flow as JSON; with the anti-CSRF cookie (the browser may be
+/// new to this host) and `cookie` if given.
+fn show_flow(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    req: &HttpRequest,
+    client: &Client,
+    shown: Shown<'_>,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    let json = wants_json(req);
+    let mut response = if json {
+        HttpResponse::build(shown.json_status)
+    } else {
+        see_other(&with_flow(
+            &engine.ui_url(tenant, shown.kind),
+            shown.flow.id,
+        ))
+    };
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
+    }
+    set_csrf_cookie(&mut response, tenant, client);
+    if json {
+        response.json(shown.flow)
+    } else {
+        response.finish()
+    }
+}
+
 /// `submitSelfServiceRecoveryFlow`: an email asks for a link; a `token`
 /// (the link itself, GET) logs the user in and opens settings.
 pub async fn submit_recovery(
@@ -415,52 +463,33 @@ pub async fn submit_recovery(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body = parse_body(&req, &body)?;
-    let token = query
-        .token
-        .clone()
-        .or_else(|| body.get("token").and_then(Value::as_str).map(str::to_owned));
-    if let Some(token) = token {
+    if let Some(token) = link_token(&query, &body) {
         let client = browser_client(&req, &tenant, None);
-        let mut response;
-        match engine.use_recovery_token(&tenant, &client, &token).await? {
-            Recovered::LoggedIn {
-                session_token,
-                session_expires_at,
-                settings,
-            } => {
-                response = if wants_json(&req) {
-                    HttpResponse::Ok()
-                } else {
-                    see_other(&with_flow(
-                        &engine.ui_url(&tenant, FlowKind::Settings),
-                        settings.id,
-                    ))
-                };
-                response.cookie(session_cookie(&tenant, &session_token, session_expires_at));
-                set_csrf_cookie(&mut response, &tenant, &client);
-                return Ok(if wants_json(&req) {
-                    response.json(settings)
-                } else {
-                    response.finish()
-                });
-            }
-            Recovered::Invalid(flow) => {
-                response = if wants_json(&req) {
-                    HttpResponse::Gone()
-                } else {
-                    see_other(&with_flow(
-                        &engine.ui_url(&tenant, FlowKind::Recovery),
-                        flow.id,
-                    ))
-                };
-                set_csrf_cookie(&mut response, &tenant, &client);
-                return Ok(if wants_json(&req) {
-                    response.json(flow)
-                } else {
-                    response.finish()
-                });
-            }
-        }
+        return Ok(
+            match engine.use_recovery_token(&tenant, &client, &token).await? {
+                Recovered::LoggedIn {
+                    session_token,
+                    session_expires_at,
+                    settings,
+                } => {
+                    let cookie = session_cookie(&tenant, &session_token, session_expires_at);
+                    let shown = Shown {
+                        kind: FlowKind::Settings,
+                        flow: &settings,
+                        json_status: StatusCode::OK,
+                    };
+                    show_flow(&engine, &tenant, &req, &client, shown, Some(cookie))
+                }
+                Recovered::Invalid(flow) => {
+                    let shown = Shown {
+                        kind: FlowKind::Recovery,
+                        flow: &flow,
+                        json_status: StatusCode::GONE,
+                    };
+                    show_flow(&engine, &tenant, &req, &client, shown, None)
+                }
+            },
+        );
     }
     let submission = browser_submission(&req, &tenant, body);
     match engine
@@ -488,29 +517,17 @@ pub async fn submit_verification(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body = parse_body(&req, &body)?;
-    let token = query
-        .token
-        .clone()
-        .or_else(|| body.get("token").and_then(Value::as_str).map(str::to_owned));
-    if let Some(token) = token {
+    if let Some(token) = link_token(&query, &body) {
         let client = browser_client(&req, &tenant, None);
         let flow = engine
             .use_verification_token(&tenant, &client, query.flow, &token)
             .await?;
-        let mut response = if wants_json(&req) {
-            HttpResponse::Ok()
-        } else {
-            see_other(&with_flow(
-                &engine.ui_url(&tenant, FlowKind::Verification),
-                flow.id,
-            ))
+        let shown = Shown {
+            kind: FlowKind::Verification,
+            flow: &flow,
+            json_status: StatusCode::OK,
         };
-        set_csrf_cookie(&mut response, &tenant, &client);
-        return Ok(if wants_json(&req) {
-            response.json(flow)
-        } else {
-            response.finish()
-        });
+        return Ok(show_flow(&engine, &tenant, &req, &client, shown, None));
     }
     let submission = browser_submission(&req, &tenant, body);
     match engine

@@ -12,6 +12,7 @@
 use super::client::RequestInfo;
 use super::model::{Flow, FlowKind, UiText, text};
 use crate::engine::IdentityEngine;
+use crate::identity::Identity;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde_json::Value;
@@ -29,6 +30,12 @@ pub struct Hooks(Vec<Value>);
 impl Hooks {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|h| hook_name(h) == Some(name))
+    }
+
+    /// Whether any `web_hook` is configured here (the only hook that needs
+    /// more than the flow itself).
+    pub fn calls_out(&self) -> bool {
+        self.has(WEB_HOOK)
     }
 
     fn web_hooks(&self, blocking: bool) -> impl Iterator<Item = &Value> {
@@ -58,18 +65,23 @@ fn list(config: &Value, pointer: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// What a web hook of a flow is told about the request.
+/// What a web hook of a flow is told about the request. The JSON the
+/// template sees is built only when a web hook runs, so flows without one
+/// (the usual login) pay nothing for it.
 pub struct HookEvent<'a> {
+    pub tenant: &'a TenantCtx,
     pub flow: &'a Flow,
-    pub identity: Option<Value>,
+    pub identity: Option<&'a Identity>,
     pub request: &'a RequestInfo,
 }
 
 impl HookEvent<'_> {
-    fn context(&self) -> WebHookContext {
+    fn context(&self, engine: &IdentityEngine) -> WebHookContext {
         WebHookContext {
             flow: serde_json::to_value(self.flow).unwrap_or(Value::Null),
-            identity: self.identity.clone(),
+            identity: self
+                .identity
+                .and_then(|i| engine.public_identity(self.tenant, i).ok()),
             request_headers: self.request.headers.clone(),
             request_method: self.request.method.clone(),
             request_url: self.request.url.clone(),
@@ -107,6 +119,7 @@ impl IdentityEngine {
     ) -> Result<()> {
         let hooks = self.before_hooks(tenant, kind);
         let event = HookEvent {
+            tenant,
             flow,
             identity: None,
             request,
@@ -129,7 +142,7 @@ impl IdentityEngine {
     ) -> Result<(), UiText> {
         let mut ctx = None;
         for config in hooks.web_hooks(true) {
-            let ctx = ctx.get_or_insert_with(|| event.context());
+            let ctx = ctx.get_or_insert_with(|| event.context(self));
             if let Err(failure) = self.webhooks.run(config, ctx).await {
                 tracing::info!(%failure, "a web hook failed the flow");
                 return Err(UiText::error(
@@ -147,7 +160,7 @@ impl IdentityEngine {
     pub(crate) async fn fire_ignored_web_hooks(&self, hooks: &Hooks, event: &HookEvent<'_>) {
         let mut ctx = None;
         for config in hooks.web_hooks(false) {
-            let ctx = ctx.get_or_insert_with(|| event.context());
+            let ctx = ctx.get_or_insert_with(|| event.context(self));
             if let Err(failure) = self.webhooks.run(config, ctx).await {
                 tracing::info!(%failure, "an ignored web hook could not be started");
             }

@@ -118,14 +118,7 @@ impl IdentityEngine {
         for (name, value) in [("identifier", identifier), ("password", password)] {
             if value.is_empty() {
                 missing = true;
-                flow.ui.node_error(
-                    name,
-                    UiText::error(
-                        text::VALIDATION_REQUIRED,
-                        format!("Property {name} is missing."),
-                        Some(json!({ "property": name })),
-                    ),
-                );
+                flow.ui.node_error(name, UiText::missing(name));
             }
         }
         if missing {
@@ -186,8 +179,9 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let event = HookEvent {
+            tenant,
             flow: &flow,
-            identity: Some(self.public_identity(tenant, &identity)?),
+            identity: Some(&identity),
             request: &submission.request,
         };
         if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
@@ -231,8 +225,9 @@ impl IdentityEngine {
             self.revoke(tenant, identity.id, None, Some(old.id)).await?;
         }
         let event = HookEvent {
+            tenant,
             flow: &flow,
-            identity: event.identity,
+            identity: Some(&identity),
             request: &submission.request,
         };
         self.fire_ignored_web_hooks(&hooks, &event).await;

@@ -56,6 +56,14 @@ impl UiText {
             context,
         }
     }
+    /// Kratos' 4000002 for a required field left out.
+    pub fn missing(property: &str) -> Self {
+        Self::error(
+            text::VALIDATION_REQUIRED,
+            format!("Property {property} is missing."),
+            Some(json!({ "property": property })),
+        )
+    }
     pub fn success(id: u64, text: impl Into<String>) -> Self {
         Self {
             id,

@@ -21,7 +21,7 @@ use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use store::sql;
 use uuid::Uuid;
 
@@ -69,6 +69,30 @@ pub(crate) fn email_nodes(value: Option<&str>) -> Vec<UiNode> {
         ),
         method_button(LINK, LINK, UiText::info(text::LABEL_SUBMIT, "Submit")),
     ]
+}
+
+/// The address of a `method=link` submission of a recovery or verification
+/// flow, normalized; `None` with Kratos' message on the `email` node when it
+/// is left out.
+pub(crate) fn link_email(flow: &mut Flow, body: &Value, kind: FlowKind) -> Result<Option<String>> {
+    match field(body, "method") {
+        Some(LINK) => {}
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "the {} method `{other}` is not supported; use `link`",
+                kind.as_str()
+            )));
+        }
+        None => return Err(Error::bad_request("the field `method` is missing")),
+    }
+    flow.ui.reset_messages();
+    let email = field(body, "email").unwrap_or("").trim();
+    flow.ui.set_value("email", json!(email));
+    if email.is_empty() {
+        flow.ui.node_error("email", UiText::missing("email"));
+        return Ok(None);
+    }
+    Ok(Some(normalize_identifier(email)))
 }
 
 impl IdentityEngine {
@@ -122,32 +146,10 @@ impl IdentityEngine {
         self.ensure_recovery_enabled(tenant)?;
         let (mut flow, _) = self.load_flow(tenant, FlowKind::Recovery, flow_id).await?;
         check_csrf(&flow, submission)?;
-        let body = &submission.body;
-        match field(body, "method") {
-            Some(LINK) => {}
-            Some(other) => {
-                return Err(Error::bad_request(format!(
-                    "the recovery method `{other}` is not supported; use `link`"
-                )));
-            }
-            None => return Err(Error::bad_request("the field `method` is missing")),
-        }
-        flow.ui.reset_messages();
-        let email = field(body, "email").unwrap_or("").trim().to_owned();
-        flow.ui.set_value("email", json!(email));
-        if email.is_empty() {
-            flow.ui.node_error(
-                "email",
-                UiText::error(
-                    text::VALIDATION_REQUIRED,
-                    "Property email is missing.",
-                    Some(json!({ "property": "email" })),
-                ),
-            );
+        let Some(address) = link_email(&mut flow, &submission.body, FlowKind::Recovery)? else {
             self.save_flow(tenant, &mut flow).await?;
             return Ok(Submitted::Invalid(Box::new(flow)));
-        }
-        let address = normalize_identifier(&email);
+        };
         let now = self.clock.now();
         let expires_at = now + chrono_duration(self.link_lifespan(tenant));
         // Read before the transaction: on SQLite a transaction that reads
@@ -283,8 +285,9 @@ impl IdentityEngine {
         txn.commit().await.map_err(sql::db_error)?;
         let hooks = self.after_hooks(tenant, FlowKind::Recovery, LINK);
         let event = HookEvent {
+            tenant,
             flow: &settings,
-            identity: Some(self.public_identity(tenant, &identity)?),
+            identity: Some(&identity),
             request: &client.request,
         };
         self.fire_ignored_web_hooks(&hooks, &event).await;

@@ -126,14 +126,7 @@ impl IdentityEngine {
             trait_errors_to_ui(&mut flow.ui, &errors);
         }
         if password.is_empty() {
-            flow.ui.node_error(
-                "password",
-                UiText::error(
-                    text::VALIDATION_REQUIRED,
-                    "Property password is missing.",
-                    Some(json!({ "property": "password" })),
-                ),
-            );
+            flow.ui.node_error("password", UiText::missing("password"));
         } else if traits.is_object() {
             let identifier = schema
                 .extensions(&traits)
@@ -172,8 +165,9 @@ impl IdentityEngine {
         let url = self.schema_url(tenant, &identity.schema_id);
         let view = identity.view(&url, Exposure::Public, &[]);
         let event = HookEvent {
+            tenant,
             flow: &flow,
-            identity: Some(serde_json::to_value(&view).map_err(Error::internal)?),
+            identity: Some(&identity),
             request: &submission.request,
         };
         if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {

@@ -258,11 +258,7 @@ pub fn trait_errors_to_ui(ui: &mut UiContainer, errors: &[crate::schema::TraitEr
             Some(format!("traits{}", e.pointer.replace('/', ".")))
         };
         let message = match required_property(&e.message) {
-            Some(p) if e.pointer.is_empty() => UiText::error(
-                text::VALIDATION_REQUIRED,
-                format!("Property {p} is missing."),
-                Some(json!({ "property": p })),
-            ),
+            Some(p) if e.pointer.is_empty() => UiText::missing(&p),
             _ => UiText::error(
                 text::VALIDATION_GENERIC,
                 e.message.clone(),

@@ -155,8 +155,9 @@ impl IdentityEngine {
         // identity as it is), so a refusal leaves it untouched.
         let hooks = self.after_hooks(tenant, FlowKind::Settings, method);
         let event = HookEvent {
+            tenant,
             flow: &flow,
-            identity: flow.identity.clone(),
+            identity: Some(&identity),
             request: &submission.request,
         };
         if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
@@ -205,8 +206,9 @@ impl IdentityEngine {
         ));
         self.save_flow(tenant, &mut flow).await?;
         let event = HookEvent {
+            tenant,
             flow: &flow,
-            identity: flow.identity.clone(),
+            identity: Some(&updated),
             request: &submission.request,
         };
         self.fire_ignored_web_hooks(&hooks, &event).await;
@@ -272,14 +274,7 @@ impl IdentityEngine {
         }
         let password = field(body, "password").unwrap_or("").to_owned();
         if password.is_empty() {
-            flow.ui.node_error(
-                "password",
-                UiText::error(
-                    text::VALIDATION_REQUIRED,
-                    "Property password is missing.",
-                    Some(json!({ "property": "password" })),
-                ),
-            );
+            flow.ui.node_error("password", UiText::missing("password"));
             return Ok(None);
         }
         let identifier = identity

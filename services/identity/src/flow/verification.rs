@@ -8,18 +8,16 @@ use super::client::{Client, Submission, check_csrf};
 use super::hooks::HookEvent;
 use super::mail::{MailTemplate, model};
 use super::model::{Flow, FlowKind, UiText, text};
-use super::recovery::{LINK, chrono_duration, email_nodes};
-use super::service::{Submitted, field};
+use super::recovery::{LINK, chrono_duration, email_nodes, link_email};
+use super::service::Submitted;
 use super::tokens::{self, NewToken, TokenKind};
 use crate::engine::IdentityEngine;
 use crate::identity::Identity;
 use crate::identity::store as identities;
-use crate::schema::normalize_identifier;
 use crate::session::service::new_token;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use serde_json::json;
 use store::sql;
 use uuid::Uuid;
 
@@ -158,32 +156,10 @@ impl IdentityEngine {
             .load_flow(tenant, FlowKind::Verification, flow_id)
             .await?;
         check_csrf(&flow, submission)?;
-        let body = &submission.body;
-        match field(body, "method") {
-            Some(LINK) => {}
-            Some(other) => {
-                return Err(Error::bad_request(format!(
-                    "the verification method `{other}` is not supported; use `link`"
-                )));
-            }
-            None => return Err(Error::bad_request("the field `method` is missing")),
-        }
-        flow.ui.reset_messages();
-        let email = field(body, "email").unwrap_or("").trim().to_owned();
-        flow.ui.set_value("email", json!(email));
-        if email.is_empty() {
-            flow.ui.node_error(
-                "email",
-                UiText::error(
-                    text::VALIDATION_REQUIRED,
-                    "Property email is missing.",
-                    Some(json!({ "property": "email" })),
-                ),
-            );
+        let Some(address) = link_email(&mut flow, &submission.body, FlowKind::Verification)? else {
             self.save_flow(tenant, &mut flow).await?;
             return Ok(Submitted::Invalid(Box::new(flow)));
-        }
-        let address = normalize_identifier(&email);
+        };
         // Read before the transaction: on SQLite a transaction that reads
         // and then writes can fail if another writer committed in between.
         let conn = &self.db.conn;
@@ -295,14 +271,18 @@ impl IdentityEngine {
         // Sessions show the identity's addresses: drop the cached answers.
         self.forget_identity_sessions(tenant, claimed.identity_id)
             .await?;
-        let identity = self.get_identity(tenant, claimed.identity_id).await.ok();
         let hooks = self.after_hooks(tenant, FlowKind::Verification, LINK);
-        let event = HookEvent {
-            flow: &flow,
-            identity: identity.and_then(|i| self.public_identity(tenant, &i).ok()),
-            request: &client.request,
-        };
-        self.fire_ignored_web_hooks(&hooks, &event).await;
+        // The identity is read again only for a web hook to see it.
+        if hooks.calls_out() {
+            let identity = self.get_identity(tenant, claimed.identity_id).await.ok();
+            let event = HookEvent {
+                tenant,
+                flow: &flow,
+                identity: identity.as_ref(),
+                request: &client.request,
+            };
+            self.fire_ignored_web_hooks(&hooks, &event).await;
+        }
         Ok(flow)
     }
 }
