@@ -368,7 +368,17 @@ async fn a_project_smtp_config_is_read_at_send_time() {
         eml.contains("plain words") && eml.contains("<p>html words</p>"),
         "{eml}"
     );
-    assert_eq!(outbox_row(&server, "carol@example.com").await.0, "sent");
+    // The sink has the message once the server said 250; the worker
+    // records `sent` just after that answer.
+    let recorded = eventually(Duration::from_secs(10), || async {
+        outbox_row(&server, "carol@example.com").await.0 == "sent"
+    })
+    .await;
+    assert!(
+        recorded.is_some(),
+        "{:?}",
+        outbox_row(&server, "carol@example.com").await
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(own.messages().len(), 1);
     assert_eq!(
