@@ -1,0 +1,1 @@
+//! [`crate::PaymentProvider`] over Stripe's API (async-stripe).
