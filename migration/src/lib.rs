@@ -14,6 +14,7 @@ mod m20261121_000004_relation_tuples;
 mod m20261122_000005_members_invites_courier;
 mod m20261122_000006_courier_html_smtp;
 mod m20261122_000007_verification_tokens;
+mod m20261122_000008_subscriptions;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_members_invites_courier::Migration),
             Box::new(m20261122_000006_courier_html_smtp::Migration),
             Box::new(m20261122_000007_verification_tokens::Migration),
+            Box::new(m20261122_000008_subscriptions::Migration),
         ]
     }
 }

@@ -106,6 +106,15 @@ pub async fn spawn(settings: Settings) -> RunningServer {
     start(services, false).await.unwrap()
 }
 
+/// A server whose services all read `clock`.
+pub async fn spawn_with_clock(
+    settings: Settings,
+    clock: kernel::clock::SharedClock,
+) -> RunningServer {
+    let services = Services::connect_with_clock(settings, clock).await.unwrap();
+    start(services, false).await.unwrap()
+}
+
 /// A server on default test settings.
 pub async fn spawn_default() -> RunningServer {
     spawn(test_settings().await).await

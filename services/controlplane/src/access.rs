@@ -88,10 +88,12 @@ pub enum Action {
     ReadTenant,
     /// Write through the tenant's admin APIs.
     WriteTenant,
+    /// Buy or change the project's subscription.
+    ManageBilling,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::GetProject,
         Action::UpdateProject,
         Action::PurgeProject,
@@ -103,6 +105,7 @@ impl Action {
         Action::ReadQuotas,
         Action::ReadTenant,
         Action::WriteTenant,
+        Action::ManageBilling,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,6 +121,7 @@ impl Action {
             Action::ReadQuotas => "read_quotas",
             Action::ReadTenant => "read_tenant",
             Action::WriteTenant => "write_tenant",
+            Action::ManageBilling => "manage_billing",
         }
     }
 }
@@ -128,9 +132,10 @@ pub fn allows(access: Access, action: Action) -> bool {
     use Role::*;
     match access {
         Access::Member(Owner) => true,
-        Access::Member(Developer) => {
-            !matches!(action, PurgeProject | ManageMembers | ManageInvites)
-        }
+        Access::Member(Developer) => !matches!(
+            action,
+            PurgeProject | ManageMembers | ManageInvites | ManageBilling
+        ),
         Access::Member(Viewer) => matches!(action, GetProject | ReadQuotas | ReadTenant),
         Access::ProjectKey => matches!(action, GetProject | ReadQuotas | ReadTenant | WriteTenant),
     }

@@ -9,6 +9,7 @@ pub mod member;
 pub mod project;
 pub mod quota;
 pub mod revision;
+pub mod subscription;
 
 use access::{ACCESS_CHANGED_TOPIC, Action, Gate};
 use account::service::{AccountService, TOKEN_REVOKED_TOPIC};
@@ -24,6 +25,7 @@ use project::service::ProjectService;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use store::Database;
+use subscription::service::BillingService;
 use uuid::Uuid;
 
 /// Process settings of the console: the reserved project whose identities
@@ -60,6 +62,13 @@ impl ConsoleSettings {
     }
 }
 
+/// How subscriptions are paid for: the settings, and Stripe (None: the
+/// built-in provider sets plans directly).
+pub struct Billing {
+    pub settings: billing::BillingSettings,
+    pub provider: Option<Arc<dyn billing::PaymentProvider>>,
+}
+
 /// The control plane's services, shared by every worker.
 #[derive(Clone)]
 pub struct ControlPlane {
@@ -67,6 +76,7 @@ pub struct ControlPlane {
     pub accounts: AccountService,
     pub members: MemberService,
     pub invites: InviteService,
+    pub billing: BillingService,
     gate: Gate,
     bus: Arc<dyn CacheBus>,
     mail: Arc<InviteMail>,
@@ -81,6 +91,7 @@ impl ControlPlane {
         base_domain: String,
         console: &ConsoleSettings,
         courier: Option<Courier>,
+        billing: Billing,
     ) -> Self {
         let gate = Gate::new(db.clone());
         let accounts = AccountService::new(db.clone(), bus.clone(), clock.clone());
@@ -88,14 +99,25 @@ impl ControlPlane {
             ui_url: console.ui_url.clone(),
             console_project: Default::default(),
         });
+        let projects = ProjectService::new(
+            db.clone(),
+            gate.clone(),
+            bus.clone(),
+            clock.clone(),
+            base_domain,
+        );
+        let billing = BillingService::new(
+            db.clone(),
+            gate.clone(),
+            clock.clone(),
+            projects.clone(),
+            billing.settings,
+            billing.provider,
+            console.ui_url.clone(),
+        );
         Self {
-            projects: ProjectService::new(
-                db.clone(),
-                gate.clone(),
-                bus.clone(),
-                clock.clone(),
-                base_domain,
-            ),
+            projects,
+            billing,
             members: MemberService::new(db.clone(), gate.clone(), clock.clone(), bus.clone()),
             invites: InviteService::new(
                 db,
@@ -119,6 +141,7 @@ impl ControlPlane {
         member::handler::configure(cfg);
         invite::handler::configure(cfg);
         account::handler::configure(cfg);
+        subscription::handler::configure(cfg);
     }
 
     /// The console project's slug.
@@ -136,8 +159,10 @@ impl ControlPlane {
         Ok(id)
     }
 
-    /// Listens for revocations and access changes announced by any replica.
+    /// Listens for revocations and access changes announced by any
+    /// replica, and runs the billing sweep.
     pub fn spawn_background(&self) {
+        self.billing.spawn_sweeper();
         let mut events = self.bus.subscribe();
         let (accounts, gate) = (self.accounts.clone(), self.gate.clone());
         tokio::spawn(async move {

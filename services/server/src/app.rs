@@ -54,6 +54,15 @@ impl ReadinessCheck for CacheCheck {
 impl Services {
     /// Connects the database (migrating it unless opted out) and the cache.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        Self::connect_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Self::connect`] with the clock every service reads (tests move a
+    /// manual one to the end of a billing period).
+    pub async fn connect_with_clock(
+        settings: Settings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let (url, pool) = (&settings.database.url, settings.database.max_connections);
         let db = if settings.database.migrate_on_start {
             store::connect_migrated(url, pool).await?
@@ -75,7 +84,6 @@ impl Services {
             cache = cache.backend(),
             "storage connected"
         );
-        let clock: SharedClock = Arc::new(SystemClock);
         let courier =
             courier::Courier::from_settings(db.clone(), clock.clone(), settings.courier.clone())?;
         let identity = identity::IdentityEngine::new(
@@ -88,6 +96,23 @@ impl Services {
         .with_courier(courier.clone());
         identity.spawn_background();
         let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
+        let provider: Option<Arc<dyn billing::PaymentProvider>> = if settings.billing.uses_stripe()
+        {
+            Some(Arc::new(
+                billing::stripe::StripeProvider::new(&settings.billing)
+                    .map_err(|e| anyhow::anyhow!("billing: {e}"))?,
+            ))
+        } else {
+            None
+        };
+        tracing::info!(
+            provider = if provider.is_some() {
+                "stripe"
+            } else {
+                "built-in"
+            },
+            "billing"
+        );
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
@@ -95,6 +120,10 @@ impl Services {
             settings.base_domain.clone(),
             &settings.console,
             Some(courier.clone()),
+            controlplane::Billing {
+                settings: settings.billing.clone(),
+                provider,
+            },
         );
         control_plane.spawn_background();
         // Routes need the control plane, which needs the courier: set them

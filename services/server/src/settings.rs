@@ -27,6 +27,9 @@ pub struct Settings {
     pub courier: courier::CourierSettings,
     /// Web hook delivery: timeouts, the Jsonnet sandbox, the SSRF guard.
     pub webhook: webhook::WebHookSettings,
+    /// Subscriptions: Stripe keys and prices (none: the built-in provider),
+    /// grace period, sweep interval.
+    pub billing: billing::BillingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -144,6 +147,7 @@ impl Default for Settings {
             console: controlplane::ConsoleSettings::default(),
             courier: courier::CourierSettings::default(),
             webhook: webhook::WebHookSettings::default(),
+            billing: billing::BillingSettings::default(),
         }
     }
 }
@@ -243,6 +247,9 @@ impl Settings {
         }
         if let Err(message) = self.webhook.validate() {
             return Err(invalid("webhook", &message));
+        }
+        if let Err(message) = self.billing.validate() {
+            return Err(invalid("billing", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

@@ -139,7 +139,7 @@ impl InviteService {
                 "{email} already has a pending invite to this project"
             )));
         }
-        let seats = quota::for_subscription(row.subscription_id).member_seats;
+        let seats = quota::for_project(&txn, &row, now).await?.member_seats;
         let used = seats_in_use(&txn, project, now).await?;
         if used >= seats {
             return Err(Error::quota_exceeded(format!(

@@ -139,7 +139,9 @@ impl MemberService {
             .gate
             .project(caller, project, Action::ReadQuotas)
             .await?;
-        let total = quota::for_subscription(row.subscription_id).member_seats;
+        let total = quota::for_project(&self.db.conn, &row, self.clock.now())
+            .await?
+            .member_seats;
         let used = seats_in_use(&self.db.conn, project, self.clock.now()).await?;
         Ok(MemberSeatsView {
             project_id: project,

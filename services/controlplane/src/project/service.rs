@@ -113,7 +113,7 @@ impl ProjectService {
 
     /// A committed change: drop this replica's cached context first (so the
     /// caller's next request sees it), then tell the other replicas.
-    async fn announce(&self, slug: &str) {
+    pub(crate) async fn announce(&self, slug: &str) {
         if let Some(cache) = self.local_cache.get() {
             cache.invalidate(slug).await;
         }

@@ -191,3 +191,50 @@ pub async fn touch<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -
         .to_owned();
     Ok(sql::update(conn, &update).await? == 1)
 }
+
+/// The projects on a subscription.
+pub async fn list_by_subscription<C: ConnectionTrait>(
+    conn: &C,
+    subscription: Uuid,
+) -> Result<Vec<ProjectRow>> {
+    let stmt = select()
+        .and_where(Expr::col(Alias::new("subscription_id")).eq(subscription))
+        .to_owned();
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// The projects an account owns that are on no subscription (free).
+pub async fn list_owned_without_subscription<C: ConnectionTrait>(
+    conn: &C,
+    owner: Uuid,
+) -> Result<Vec<ProjectRow>> {
+    let stmt = select()
+        .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
+        .and_where(Expr::col(Alias::new("subscription_id")).is_null())
+        .to_owned();
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Puts a project on a subscription; false when the project is gone.
+pub async fn set_subscription<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    subscription: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let update = Query::update()
+        .table(Alias::new(PROJECTS))
+        .value(Alias::new("subscription_id"), subscription)
+        .value(Alias::new("updated_at"), now)
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    Ok(sql::update(conn, &update).await? == 1)
+}
