@@ -8,6 +8,8 @@
 //! Every test gets its own database, so tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod stripe_fake;
+
 use keyplane_server::{RunningServer, Services, Settings, start};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -5,6 +5,10 @@
 //! crate only talks to Stripe and turns what Stripe sends into
 //! [`StripeEvent`]s, so nothing else depends on Stripe's types.
 
+// The test fixtures are whole Stripe objects in `json!`, deeper than the
+// default limit.
+#![cfg_attr(test, recursion_limit = "256")]
+
 pub mod plan;
 pub mod settings;
 pub mod stripe;
