@@ -8,9 +8,9 @@
 mod common;
 
 use common::*;
+use kernel::clock::{Clock, ManualClock};
 use keyplane_server::RunningServer;
 use keyplane_tests::stripe_fake::{self, StripeFake};
-use kernel::clock::{Clock, ManualClock};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -214,7 +214,11 @@ async fn the_whole_lifecycle_from_checkout_to_halt_and_back() {
     assert_eq!(sub["status"], "active");
     assert_eq!(sub["current_plan"], "start_up_monthly");
     assert!(sub.get("ongoing_stripe_checkout_id").is_none(), "{sub}");
-    let period_end = b.stripe.subscription(&stripe_sub).unwrap().current_period_end;
+    let period_end = b
+        .stripe
+        .subscription(&stripe_sub)
+        .unwrap()
+        .current_period_end;
     assert_eq!(
         chrono::DateTime::parse_from_rfc3339(sub["payed_until"].as_str().unwrap())
             .unwrap()
@@ -242,12 +246,20 @@ async fn the_whole_lifecycle_from_checkout_to_halt_and_back() {
         .rfind(|r| r.method == "POST" && r.path == format!("/v1/subscriptions/{stripe_sub}"))
         .expect("the price was changed at Stripe");
     assert_eq!(update.param("items[0][price]"), Some("price_yearly"));
-    assert_eq!(update.param("proration_behavior"), Some("create_prorations"));
-    assert_eq!(b.stripe.subscription(&stripe_sub).unwrap().price, "price_yearly");
+    assert_eq!(
+        update.param("proration_behavior"),
+        Some("create_prorations")
+    );
+    assert_eq!(
+        b.stripe.subscription(&stripe_sub).unwrap().price,
+        "price_yearly"
+    );
 
     // A failed payment: past due, still running while Stripe retries.
     let invoice = b.stripe.invoice_json(&stripe_sub, period_end, false);
-    let (status, _) = b.deliver("evt_failed", "invoice.payment_failed", 0, invoice).await;
+    let (status, _) = b
+        .deliver("evt_failed", "invoice.payment_failed", 0, invoice)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(b.subscription(&id).await["status"], "past_due");
     assert_eq!(b.project_state().await, "running");
@@ -314,7 +326,12 @@ async fn replayed_and_out_of_order_events_change_nothing_twice() {
     b.stripe.set_subscription_status(&stripe_sub, "unpaid");
     let unpaid = b.stripe.subscription_json(&stripe_sub);
     let (status, body) = b
-        .deliver("evt_created", "customer.subscription.updated", 0, unpaid.clone())
+        .deliver(
+            "evt_created",
+            "customer.subscription.updated",
+            0,
+            unpaid.clone(),
+        )
         .await;
     assert_eq!((status, &body["replayed"]), (200, &json!(true)));
     assert_eq!(b.subscription(&id).await, settled);
@@ -342,7 +359,12 @@ async fn replayed_and_out_of_order_events_change_nothing_twice() {
     // Events of other types, or of subscriptions that are not ours, are
     // acknowledged.
     let (status, _) = b
-        .deliver("evt_other", "customer.created", 0, json!({"id": "cus_x", "object": "customer"}))
+        .deliver(
+            "evt_other",
+            "customer.created",
+            0,
+            json!({"id": "cus_x", "object": "customer"}),
+        )
         .await;
     assert_eq!(status, 200);
     let foreign = b.stripe.invoice_json("sub_not_ours", b.now(), true);
@@ -366,15 +388,30 @@ async fn forged_stale_or_unsigned_webhooks_are_refused_and_store_nothing() {
     let tampered = payload.replace("\"livemode\":false", "\"livemode\":true");
     assert_ne!(tampered, payload);
     for (what, body, signature) in [
-        ("wrong secret", payload.clone(), Some(stripe_fake::sign(&payload, "whsec_forger", b.now()))),
-        ("stale", payload.clone(), Some(stripe_fake::sign(&payload, WEBHOOK_SECRET, b.now() - 301))),
-        ("tampered", tampered, Some(stripe_fake::sign(&payload, WEBHOOK_SECRET, b.now()))),
+        (
+            "wrong secret",
+            payload.clone(),
+            Some(stripe_fake::sign(&payload, "whsec_forger", b.now())),
+        ),
+        (
+            "stale",
+            payload.clone(),
+            Some(stripe_fake::sign(&payload, WEBHOOK_SECRET, b.now() - 301)),
+        ),
+        (
+            "tampered",
+            tampered,
+            Some(stripe_fake::sign(&payload, WEBHOOK_SECRET, b.now())),
+        ),
         ("garbage header", payload.clone(), Some("v1=abc".to_owned())),
         ("no header", payload.clone(), None),
     ] {
         let (status, err) = b.deliver_signed(&body, signature).await;
         assert_eq!(status, 400, "{what}: {err}");
-        assert_eq!(err["error"]["id"], "invalid_stripe_webhook", "{what}: {err}");
+        assert_eq!(
+            err["error"]["id"], "invalid_stripe_webhook",
+            "{what}: {err}"
+        );
     }
     // Signed but not an event.
     let junk = "{\"not\":\"an event\"}";
@@ -422,7 +459,10 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
         .expect("the price was changed at Stripe");
     assert_eq!(update.param("items[0][price]"), Some("price_monthly"));
     assert_eq!(update.param("proration_behavior"), Some("none"));
-    assert_eq!(b.subscription(&id).await["current_plan"], "start_up_monthly");
+    assert_eq!(
+        b.subscription(&id).await["current_plan"],
+        "start_up_monthly"
+    );
 
     // Deleted at Stripe (not by a move to free): the plan lasts until the
     // paid period and the grace period are over, then the project halts.
@@ -436,9 +476,14 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
     assert_eq!(status, 200);
     assert_eq!(b.subscription(&id).await["status"], "canceled");
     assert_eq!(b.project_state().await, "running");
-    b.clock.advance(chrono::Duration::days(1) + chrono::Duration::hours(12));
+    b.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::hours(12));
     billing.sweep().await.unwrap();
-    assert_eq!(b.project_state().await, "running", "within the grace period");
+    assert_eq!(
+        b.project_state().await,
+        "running",
+        "within the grace period"
+    );
     b.clock.advance(chrono::Duration::days(1));
     billing.sweep().await.unwrap();
     assert_eq!(b.project_state().await, "halted");
@@ -463,15 +508,24 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["plan_changes_to"], "free");
     let new_stripe_sub = b.stripe.session(&session).unwrap().subscription.unwrap();
-    assert!(b.stripe.subscription(&new_stripe_sub).unwrap().cancel_at_period_end);
-    b.stripe.set_subscription_status(&new_stripe_sub, "canceled");
+    assert!(
+        b.stripe
+            .subscription(&new_stripe_sub)
+            .unwrap()
+            .cancel_at_period_end
+    );
+    b.stripe
+        .set_subscription_status(&new_stripe_sub, "canceled");
     let object = b.stripe.subscription_json(&new_stripe_sub);
     b.deliver("evt_deleted_2", "customer.subscription.deleted", 0, object)
         .await;
     b.clock.advance(chrono::Duration::days(90));
     billing.sweep().await.unwrap();
     let sub = b.subscription(&new_id).await;
-    assert_eq!((sub["status"].as_str(), sub["current_plan"].as_str()), (Some("canceled"), Some("free")));
+    assert_eq!(
+        (sub["status"].as_str(), sub["current_plan"].as_str()),
+        (Some("canceled"), Some("free"))
+    );
     assert_eq!(b.project_state().await, "running");
     assert_eq!(b.seats().await, 3);
     b.server.stop().await;
