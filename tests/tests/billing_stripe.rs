@@ -92,6 +92,22 @@ impl Billing {
         body
     }
 
+    async fn subscription_rows(&self) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let db = &self.server.services.db;
+        let row = db
+            .conn
+            .query_one_raw(keyplane_tests::statement(
+                db,
+                "SELECT COUNT(*) AS n FROM subscriptions",
+                [],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+
     async fn project_state(&self) -> String {
         let (_, project) = self
             .call(Method::GET, &format!("/projects/{}", self.project), None)
@@ -528,5 +544,59 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
     );
     assert_eq!(b.project_state().await, "running");
     assert_eq!(b.seats().await, 3);
+    b.server.stop().await;
+}
+
+#[tokio::test]
+async fn stripe_failures_leave_nothing_half_made_and_events_are_redelivered() {
+    let b = start().await;
+    let buy = json!({ "plan_or_price": "start_up_monthly", "provision_first_project": b.project });
+
+    // The customer exists, so the Checkout call is the one that fails.
+    let (status, _) = b.call(Method::GET, "/stripe/customer", None).await;
+    assert_eq!(status, 200);
+    // Stripe down: 503, no subscription left behind.
+    b.stripe.fail_with(Some(500));
+    let (status, err) = b
+        .call(Method::POST, "/subscriptions", Some(buy.clone()))
+        .await;
+    assert_eq!(status, 503, "{err}");
+    // Stripe refusing: 400 with its reason.
+    b.stripe.fail_with(Some(400));
+    let (status, err) = b
+        .call(Method::POST, "/subscriptions", Some(buy.clone()))
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("payment provider"),
+        "{err}"
+    );
+    b.stripe.fail_with(None);
+    let (_, projects) = b.call(Method::GET, "/projects", None).await;
+    assert!(projects[0]["subscription_id"].is_null(), "{projects}");
+    assert_eq!(b.subscription_rows().await, 0, "no row left behind");
+
+    // Stripe down while a completed Checkout is delivered: 503, so Stripe
+    // delivers it again; the event was not recorded and applies then.
+    let (id, session) = b.checkout("start_up_monthly").await;
+    b.stripe.complete_checkout(&session);
+    let payload = stripe_fake::event_json(
+        "evt_retry",
+        "checkout.session.completed",
+        b.now(),
+        b.stripe.checkout_session_json(&session),
+    );
+    b.stripe.fail_with(Some(503));
+    let signature = stripe_fake::sign(&payload, WEBHOOK_SECRET, b.now());
+    let (status, _) = b.deliver_signed(&payload, Some(signature.clone())).await;
+    assert_eq!(status, 503);
+    assert_eq!(b.subscription(&id).await["status"], "incomplete");
+    b.stripe.fail_with(None);
+    let (status, body) = b.deliver_signed(&payload, Some(signature)).await;
+    assert_eq!((status, &body["replayed"]), (200, &json!(false)));
+    assert_eq!(b.subscription(&id).await["status"], "active");
     b.server.stop().await;
 }
