@@ -8,6 +8,7 @@
 //! Every test gets its own database, so tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod dns_fake;
 pub mod stripe_fake;
 
 use keyplane_server::{RunningServer, Services, Settings, start};

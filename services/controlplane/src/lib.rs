@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod hostname;
 pub mod invite;
 pub mod member;
 pub mod project;

@@ -1,0 +1,2 @@
+//! Custom hostnames: proving a customer's domain points at the project.
+pub mod dns;
