@@ -15,6 +15,7 @@ mod m20261122_000005_members_invites_courier;
 mod m20261122_000006_courier_html_smtp;
 mod m20261122_000007_verification_tokens;
 mod m20261122_000008_subscriptions;
+mod m20261122_000009_custom_hostnames;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_courier_html_smtp::Migration),
             Box::new(m20261122_000007_verification_tokens::Migration),
             Box::new(m20261122_000008_subscriptions::Migration),
+            Box::new(m20261122_000009_custom_hostnames::Migration),
         ]
     }
 }

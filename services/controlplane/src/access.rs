@@ -90,10 +90,12 @@ pub enum Action {
     WriteTenant,
     /// Buy or change the project's subscription.
     ManageBilling,
+    /// List, add, change, verify and remove custom hostnames.
+    ManageHostnames,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::GetProject,
         Action::UpdateProject,
         Action::PurgeProject,
@@ -106,6 +108,7 @@ impl Action {
         Action::ReadTenant,
         Action::WriteTenant,
         Action::ManageBilling,
+        Action::ManageHostnames,
     ];
 
     pub fn name(self) -> &'static str {
@@ -122,6 +125,7 @@ impl Action {
             Action::ReadTenant => "read_tenant",
             Action::WriteTenant => "write_tenant",
             Action::ManageBilling => "manage_billing",
+            Action::ManageHostnames => "manage_hostnames",
         }
     }
 }

@@ -17,6 +17,7 @@ use account::service::{AccountService, TOKEN_REVOKED_TOPIC};
 use account::{ActiveProject, ApiTokenView, Caller, NewApiToken};
 use async_trait::async_trait;
 use courier::Courier;
+use hostname::service::{HostnameService, HostnameSettings};
 use invite::service::{InviteMail, InviteService};
 use kernel::clock::SharedClock;
 use kernel::ports::CacheBus;
@@ -70,6 +71,20 @@ pub struct Billing {
     pub provider: Option<Arc<dyn billing::PaymentProvider>>,
 }
 
+/// What the control plane reaches outside its database.
+pub struct Providers {
+    /// Invite mail (None: invites are stored but not mailed).
+    pub courier: Option<Courier>,
+    pub billing: Billing,
+    pub hostnames: Hostnames,
+}
+
+/// Custom hostnames: the settings and how CNAMEs are looked up.
+pub struct Hostnames {
+    pub settings: HostnameSettings,
+    pub lookup: Arc<dyn hostname::dns::CnameLookup>,
+}
+
 /// The control plane's services, shared by every worker.
 #[derive(Clone)]
 pub struct ControlPlane {
@@ -78,6 +93,7 @@ pub struct ControlPlane {
     pub members: MemberService,
     pub invites: InviteService,
     pub billing: BillingService,
+    pub hostnames: HostnameService,
     gate: Gate,
     bus: Arc<dyn CacheBus>,
     mail: Arc<InviteMail>,
@@ -91,9 +107,13 @@ impl ControlPlane {
         clock: SharedClock,
         base_domain: String,
         console: &ConsoleSettings,
-        courier: Option<Courier>,
-        billing: Billing,
+        providers: Providers,
     ) -> Self {
+        let Providers {
+            courier,
+            billing,
+            hostnames,
+        } = providers;
         let gate = Gate::new(db.clone());
         let accounts = AccountService::new(db.clone(), bus.clone(), clock.clone());
         let mail = Arc::new(InviteMail {
@@ -105,7 +125,16 @@ impl ControlPlane {
             gate.clone(),
             bus.clone(),
             clock.clone(),
+            base_domain.clone(),
+        );
+        let hostnames = HostnameService::new(
+            db.clone(),
+            gate.clone(),
+            clock.clone(),
+            bus.clone(),
             base_domain,
+            hostnames.lookup,
+            &hostnames.settings,
         );
         let billing = BillingService::new(
             db.clone(),
@@ -119,6 +148,7 @@ impl ControlPlane {
         Self {
             projects,
             billing,
+            hostnames,
             members: MemberService::new(db.clone(), gate.clone(), clock.clone(), bus.clone()),
             invites: InviteService::new(
                 db,
@@ -143,6 +173,7 @@ impl ControlPlane {
         invite::handler::configure(cfg);
         account::handler::configure(cfg);
         subscription::handler::configure(cfg);
+        hostname::handler::configure(cfg);
     }
 
     /// The console project's slug.
@@ -164,6 +195,7 @@ impl ControlPlane {
     /// replica, and runs the billing sweep.
     pub fn spawn_background(&self) {
         self.billing.spawn_sweeper();
+        self.hostnames.spawn_checker();
         let mut events = self.bus.subscribe();
         let (accounts, gate) = (self.accounts.clone(), self.gate.clone());
         tokio::spawn(async move {
@@ -255,6 +287,13 @@ impl kernel::ports::TenantAdminAuth for ControlPlane {
     ) -> kernel::Result<()> {
         let caller = self.accounts.authenticate(bearer).await?;
         self.gate.tenant_admin(caller, project_id, write).await
+    }
+}
+
+#[async_trait]
+impl kernel::tenant::CustomHostDirectory for ControlPlane {
+    async fn active_custom_hosts(&self) -> kernel::Result<Vec<kernel::tenant::CustomHostRoute>> {
+        self.hostnames.active_routes().await
     }
 }
 

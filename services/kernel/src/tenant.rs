@@ -66,6 +66,9 @@ pub struct TenantCtx {
     /// The tenant's own base URL (`http(s)://<slug>.<base_domain>`), which
     /// self-service URLs and schema URLs are built on.
     pub public_url: String,
+    /// The `Domain` of the cookies the tenant sets: None (host-only) on
+    /// the slug host; a custom hostname's `cookie_domain` on that host.
+    pub cookie_domain: Option<String>,
     pub name: String,
     pub state: ProjectState,
     pub revision_id: Uuid,
@@ -93,3 +96,27 @@ pub const PROJECT_CHANGED_TOPIC: &str = "project.changed";
 pub trait LocalTenantCache: Send + Sync + 'static {
     async fn invalidate(&self, slug: &str);
 }
+
+/// An active custom hostname, as the router serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomHostRoute {
+    /// Lower case, without port.
+    pub hostname: String,
+    /// The project's slug: the request runs in that tenant's context.
+    pub slug: String,
+    pub cookie_domain: String,
+    pub cors_enabled: bool,
+    /// `https://` origins, a leading `*.` label matching any subdomain.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// The active custom hostnames; implemented by the control plane, read by
+/// the router (which must not depend on it).
+#[async_trait]
+pub trait CustomHostDirectory: Send + Sync + 'static {
+    async fn active_custom_hosts(&self) -> crate::Result<Vec<CustomHostRoute>>;
+}
+
+/// Bus topic published after a custom hostname became (in)active or its
+/// settings changed; every replica reloads its host map.
+pub const CUSTOM_HOSTS_CHANGED_TOPIC: &str = "custom_hosts.changed";

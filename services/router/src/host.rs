@@ -1,11 +1,14 @@
 //! Which host a request is for, and whether it names a tenant.
 
+use crate::custom::CustomHosts;
 use actix_web::dev::RequestHead;
 use actix_web::guard::{Guard, GuardContext};
 use actix_web::http::header::{HOST, HeaderName};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+use kernel::tenant::CustomHostRoute;
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
@@ -15,6 +18,7 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 pub struct TenantHosts {
     base_domain: String,
     trusted_proxies: Arc<Vec<IpAddr>>,
+    custom: CustomHosts,
 }
 
 impl TenantHosts {
@@ -22,7 +26,18 @@ impl TenantHosts {
         Self {
             base_domain: base_domain.to_ascii_lowercase(),
             trusted_proxies: Arc::new(trusted_proxies),
+            custom: CustomHosts::default(),
         }
+    }
+
+    /// Also serves the active custom hostnames.
+    pub fn with_custom_hosts(mut self, custom: CustomHosts) -> Self {
+        self.custom = custom;
+        self
+    }
+
+    pub fn custom_hosts(&self) -> &CustomHosts {
+        &self.custom
     }
 
     /// The host the client asked for, without port, lower case. Borrowed
@@ -68,12 +83,36 @@ impl TenantHosts {
         let host = self.request_host(head)?;
         self.slug_of(&host).map(str::to_owned)
     }
+
+    /// The tenant a request is for: by slug host, else by active custom
+    /// hostname (with its route).
+    pub fn tenant_of(&self, head: &RequestHead) -> Option<(String, Option<Arc<CustomHostRoute>>)> {
+        let host = self.request_host(head)?;
+        if let Some(slug) = self.slug_of(&host) {
+            return Some((slug.to_owned(), None));
+        }
+        let route = self.custom.get(&host)?;
+        Some((route.slug.clone(), Some(route)))
+    }
+
+    /// The slug of a host (slug host or active custom hostname), for
+    /// callers that have only the host (gRPC's `:authority`).
+    pub fn slug_for_host(&self, host: &str) -> Option<String> {
+        match self.slug_of(host) {
+            Some(slug) => Some(slug.to_owned()),
+            None => self.custom.get(host).map(|r| r.slug.clone()),
+        }
+    }
 }
 
 /// The slug the guard found, handed to the tenant middleware so the host is
 /// parsed once per request.
 #[derive(Debug, Clone)]
 pub struct TenantSlug(pub String);
+
+/// The custom hostname a request came in on (absent on the slug host).
+#[derive(Debug, Clone)]
+pub struct ServedCustomHost(pub Arc<CustomHostRoute>);
 
 pub(crate) fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -95,9 +134,13 @@ pub struct TenantHostGuard(pub TenantHosts);
 
 impl Guard for TenantHostGuard {
     fn check(&self, ctx: &GuardContext<'_>) -> bool {
-        match self.0.tenant_slug(ctx.head()) {
-            Some(slug) => {
-                ctx.req_data_mut().insert(TenantSlug(slug));
+        match self.0.tenant_of(ctx.head()) {
+            Some((slug, route)) => {
+                let mut data = ctx.req_data_mut();
+                data.insert(TenantSlug(slug));
+                if let Some(route) = route {
+                    data.insert(ServedCustomHost(route));
+                }
                 true
             }
             None => false,

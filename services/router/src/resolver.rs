@@ -1,15 +1,19 @@
 //! Slug → tenant context, cached per process and invalidated by the bus.
 
-use crate::host::{TenantHosts, TenantSlug};
+use crate::custom::origin_allowed;
+use crate::host::{ServedCustomHost, TenantHosts, TenantSlug};
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use http::ApiError;
 use kernel::ports::CacheBus;
 use kernel::tenant::{
-    LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx, TenantDirectory,
+    CustomHostRoute, LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx,
+    TenantDirectory,
 };
 use kernel::{Error, Result};
 use moka::future::Cache;
@@ -110,24 +114,85 @@ impl LocalTenantCache for TenantResolver {
 
 /// Middleware for the tenant scope: attaches the tenant context, or answers
 /// 404 (unknown project) / 503 (halted project). Errors are rendered here,
-/// inside the request context, so they carry the request id.
+/// inside the request context, so they carry the request id. On a custom
+/// hostname with CORS enabled it also answers preflights and adds the CORS
+/// headers for allowed origins.
 pub async fn tenant_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> std::result::Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    match find_tenant(&req).await {
-        Ok(tenant) => {
-            tracing::Span::current().record("tenant", tenant.slug.as_str());
-            req.extensions_mut().insert(tenant);
-            Ok(next.call(req).await?.map_into_left_body())
+    let custom = req.extensions_mut().remove::<ServedCustomHost>();
+    let tenant = match find_tenant(&req, custom.as_ref()).await {
+        Ok(tenant) => tenant,
+        Err(err) => {
+            return Ok(req
+                .into_response(ApiError(err).error_response())
+                .map_into_right_body());
         }
-        Err(err) => Ok(req
-            .into_response(ApiError(err).error_response())
-            .map_into_right_body()),
+    };
+    tracing::Span::current().record("tenant", tenant.slug.as_str());
+    let cors_origin = custom
+        .as_ref()
+        .and_then(|c| allowed_origin(&req, &c.0))
+        .flatten();
+    let cors_checked = custom.as_ref().is_some_and(|c| c.0.cors_enabled);
+    if cors_checked && is_preflight(&req) {
+        // Answered here: no handler serves OPTIONS. A refused origin gets
+        // no CORS headers, which browsers read as "no".
+        let mut response = actix_web::HttpResponse::NoContent();
+        response.insert_header((header::VARY, "Origin"));
+        if let Some(origin) = &cors_origin {
+            response
+                .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    "GET, POST, PUT, PATCH, DELETE",
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
+            if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                response.insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone()));
+            }
+        }
+        return Ok(req.into_response(response.finish()).map_into_right_body());
     }
+    req.extensions_mut().insert(tenant);
+    let mut res = next.call(req).await?;
+    if cors_checked {
+        let headers = res.headers_mut();
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+    Ok(res.map_into_left_body())
 }
 
-async fn find_tenant(req: &ServiceRequest) -> Result<Arc<TenantCtx>> {
+fn is_preflight(req: &ServiceRequest) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The request's `Origin` when the custom hostname allows it. None: CORS
+/// is off for the host or there is no Origin; Some(None): refused.
+fn allowed_origin(req: &ServiceRequest, route: &CustomHostRoute) -> Option<Option<String>> {
+    if !route.cors_enabled {
+        return None;
+    }
+    let origin = req.headers().get(header::ORIGIN)?.to_str().ok()?;
+    Some(origin_allowed(&route.cors_allowed_origins, origin).then(|| origin.to_owned()))
+}
+
+async fn find_tenant(
+    req: &ServiceRequest,
+    custom: Option<&ServedCustomHost>,
+) -> Result<Arc<TenantCtx>> {
     let resolver = req
         .app_data::<web::Data<TenantResolver>>()
         .ok_or_else(|| Error::internal("tenant resolver is not configured"))?;
@@ -146,15 +211,28 @@ async fn find_tenant(req: &ServiceRequest) -> Result<Arc<TenantCtx>> {
     if tenant.state == ProjectState::Halted {
         return Err(Error::unavailable(format!("project `{slug}` is halted")));
     }
-    Ok(tenant)
+    Ok(match custom {
+        Some(ServedCustomHost(route)) => Arc::new(on_custom_host(&tenant, route)),
+        None => tenant,
+    })
+}
+
+/// The tenant as served on one of its custom hostnames: URLs it builds
+/// point there, and its cookies carry the hostname's cookie domain.
+fn on_custom_host(tenant: &TenantCtx, route: &CustomHostRoute) -> TenantCtx {
+    TenantCtx {
+        public_url: format!("https://{}", route.hostname),
+        cookie_domain: Some(route.cookie_domain.clone()),
+        ..tenant.clone()
+    }
 }
 
 #[async_trait::async_trait]
 impl kernel::ports::TenantByHost for TenantResolver {
     async fn tenant_for_host(&self, host: &str) -> Result<Option<Arc<TenantCtx>>> {
         let host = crate::host::strip_port(host).to_ascii_lowercase();
-        match self.hosts.slug_of(&host) {
-            Some(slug) => self.resolve(slug).await,
+        match self.hosts.slug_for_host(&host) {
+            Some(slug) => self.resolve(&slug).await,
             None => Ok(None),
         }
     }

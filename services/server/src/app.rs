@@ -119,10 +119,21 @@ impl Services {
             clock,
             settings.base_domain.clone(),
             &settings.console,
-            Some(courier.clone()),
-            controlplane::Billing {
-                settings: settings.billing.clone(),
-                provider,
+            controlplane::Providers {
+                courier: Some(courier.clone()),
+                billing: controlplane::Billing {
+                    settings: settings.billing.clone(),
+                    provider,
+                },
+                hostnames: controlplane::Hostnames {
+                    settings: settings.hostnames.clone(),
+                    lookup: Arc::new(
+                        controlplane::hostname::dns::HickoryCnameLookup::new(
+                            &settings.hostnames.dns,
+                        )
+                        .map_err(|e| anyhow::anyhow!("hostnames.dns: {e}"))?,
+                    ),
+                },
             },
         );
         control_plane.spawn_background();
@@ -139,9 +150,12 @@ impl Services {
             .iter()
             .filter_map(|p| p.parse().ok())
             .collect();
+        let custom_hosts = router::CustomHosts::new(Arc::new(control_plane.clone()));
+        custom_hosts.reload().await?;
+        custom_hosts.spawn_reloader(cache.clone());
         let tenants = TenantResolver::new(
             Arc::new(control_plane.clone()),
-            TenantHosts::new(&settings.base_domain, proxies),
+            TenantHosts::new(&settings.base_domain, proxies).with_custom_hosts(custom_hosts),
             TENANT_CACHE_TTL,
         );
         control_plane

@@ -30,6 +30,8 @@ pub struct Settings {
     /// Subscriptions: Stripe keys and prices (none: the built-in provider),
     /// grace period, sweep interval.
     pub billing: billing::BillingSettings,
+    /// Custom hostnames: where CNAMEs are looked up, how often re-checked.
+    pub hostnames: controlplane::hostname::service::HostnameSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -148,6 +150,7 @@ impl Default for Settings {
             courier: courier::CourierSettings::default(),
             webhook: webhook::WebHookSettings::default(),
             billing: billing::BillingSettings::default(),
+            hostnames: Default::default(),
         }
     }
 }
@@ -250,6 +253,9 @@ impl Settings {
         }
         if let Err(message) = self.billing.validate() {
             return Err(invalid("billing", &message));
+        }
+        if let Err(message) = self.hostnames.validate() {
+            return Err(invalid("hostnames", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

@@ -93,17 +93,27 @@ impl ProjectService {
         }
     }
 
-    fn metadata(&self, project: &ProjectRow) -> ProjectMetadataView {
-        ProjectMetadataView {
+    /// `projectMetadata`: `hosts` is the slug host and every active
+    /// custom hostname.
+    async fn metadata(&self, project: &ProjectRow) -> Result<ProjectMetadataView> {
+        let mut hosts = vec![self.host(&project.slug)];
+        hosts.extend(
+            crate::hostname::store::list_for_project(&self.db.conn, project.id)
+                .await?
+                .into_iter()
+                .filter(crate::hostname::model::HostnameRow::is_active)
+                .map(|h| h.hostname),
+        );
+        Ok(ProjectMetadataView {
             id: project.id,
             name: project.name.clone(),
             slug: project.slug.clone(),
             state: project.state,
-            hosts: vec![self.host(&project.slug)],
+            hosts,
             subscription_id: project.subscription_id,
             created_at: project.created_at,
             updated_at: project.updated_at,
-        }
+        })
     }
 
     /// Registers this replica's tenant cache (once; later calls are ignored).
@@ -256,7 +266,11 @@ impl ProjectService {
                 .collect(),
             None => projects::list_for_member(&self.db.conn, caller.account_id).await?,
         };
-        Ok(rows.iter().map(|p| self.metadata(p)).collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.metadata(row).await?);
+        }
+        Ok(out)
     }
 
     pub async fn get(&self, caller: Caller, id: Uuid) -> Result<ProjectView> {
@@ -495,6 +509,7 @@ impl ProjectService {
         Ok(Some(TenantCtx {
             project_id: project.id,
             public_url: self.public_url(&project.slug),
+            cookie_domain: None,
             slug: project.slug,
             name: project.name,
             state: project.state,

@@ -40,6 +40,16 @@ pub fn csrf_cookie(req: &HttpRequest, tenant: &TenantCtx) -> Option<String> {
         .filter(|v| v.len() >= 32)
 }
 
+/// On a custom hostname the cookies carry its `cookie_domain`, so the
+/// customer's other hosts under it see the session; on the slug host they
+/// stay host-only.
+fn scope_to_tenant(mut cookie: Cookie<'static>, tenant: &TenantCtx) -> Cookie<'static> {
+    if let Some(domain) = &tenant.cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie
+}
+
 fn secure(tenant: &TenantCtx) -> bool {
     tenant.public_url.starts_with("https://")
 }
@@ -115,7 +125,7 @@ pub fn submission(req: &HttpRequest, tenant: &TenantCtx, body: Value) -> Submiss
 /// Sets (or refreshes) the browser's anti-CSRF cookie on `response`.
 pub fn set_csrf_cookie(response: &mut HttpResponseBuilder, tenant: &TenantCtx, client: &Client) {
     if let Some(browser) = &client.browser {
-        response.cookie(
+        response.cookie(scope_to_tenant(
             Cookie::build(csrf_cookie_name(tenant), browser.csrf_token.clone())
                 .path("/")
                 .http_only(true)
@@ -123,11 +133,13 @@ pub fn set_csrf_cookie(response: &mut HttpResponseBuilder, tenant: &TenantCtx, c
                 .same_site(same_site(tenant, "/cookies/same_site"))
                 .max_age(CookieDuration::days(365))
                 .finish(),
-        );
+            tenant,
+        ));
     }
 }
 
-/// The session cookie: host-only on the project's host, SameSite and
+/// The session cookie: host-only on the project's host (a custom
+/// hostname's `cookie_domain` there), SameSite and
 /// persistence from the revision (`session.cookie.*`).
 pub fn session_cookie(
     tenant: &TenantCtx,
@@ -150,7 +162,7 @@ pub fn session_cookie(
         let seconds = (expires_at - Utc::now()).num_seconds().max(0);
         cookie.set_max_age(CookieDuration::seconds(seconds));
     }
-    cookie
+    scope_to_tenant(cookie, tenant)
 }
 
 /// A cookie that removes the session cookie.
@@ -161,7 +173,7 @@ pub fn clear_session_cookie(tenant: &TenantCtx) -> Cookie<'static> {
         .secure(secure(tenant))
         .finish();
     cookie.make_removal();
-    cookie
+    scope_to_tenant(cookie, tenant)
 }
 
 /// A 303 to `url`.
