@@ -44,6 +44,28 @@ pub async fn insert<C: ConnectionTrait>(
     Ok(())
 }
 
+/// `INSERT … ON CONFLICT (key) DO NOTHING`; returns how many rows were
+/// inserted (0: the key existed). For inserts where a duplicate is
+/// expected: on PostgreSQL a failed INSERT would abort the transaction.
+pub async fn insert_or_ignore<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: Vec<(&str, Value)>,
+    key: &str,
+) -> Result<u64> {
+    let mut stmt = insert_statement(table, columns)?;
+    stmt.on_conflict(
+        sea_orm::sea_query::OnConflict::column(Alias::new(key))
+            .do_nothing()
+            .to_owned(),
+    );
+    let res = conn
+        .execute_raw(conn.get_database_backend().build(&stmt))
+        .await
+        .map_err(db_error)?;
+    Ok(res.rows_affected())
+}
+
 /// Runs an UPDATE and returns how many rows it changed.
 pub async fn update<C: ConnectionTrait>(conn: &C, stmt: &UpdateStatement) -> Result<u64> {
     let res = conn

@@ -4,7 +4,7 @@ use super::model::SubscriptionRow;
 use billing::Plan;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement, Value};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, QueryResult};
 use store::sql;
 use uuid::Uuid;
@@ -203,48 +203,42 @@ pub async fn insert_customer<C: ConnectionTrait>(
     customer_id: &str,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let insert = Query::insert()
-        .into_table(col("billing_customers"))
-        .columns(["account_id", "customer_id", "created_at"].map(col))
-        .values_panic([account.into(), customer_id.to_owned().into(), now.into()])
-        .on_conflict(
-            OnConflict::column(col("account_id"))
-                .do_nothing()
-                .to_owned(),
-        )
-        .to_owned();
-    conn.execute_raw(conn.get_database_backend().build(&insert))
-        .await
-        .map_err(sql::db_error)?;
+    sql::insert_or_ignore(
+        conn,
+        "billing_customers",
+        vec![
+            ("account_id", account.into()),
+            ("customer_id", customer_id.to_owned().into()),
+            ("created_at", now.into()),
+        ],
+        "account_id",
+    )
+    .await?;
     find_customer(conn, account)
         .await?
         .ok_or_else(|| Error::internal("customer vanished after insert"))
 }
 
 /// Records a webhook event id; false when it was already recorded (a
-/// replay). `ON CONFLICT DO NOTHING` rather than catching the unique
-/// violation: on PostgreSQL a failed statement aborts the transaction.
+/// replay).
 pub async fn record_event<C: ConnectionTrait>(
     conn: &C,
     id: &str,
     event_type: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let insert = Query::insert()
-        .into_table(col("stripe_events"))
-        .columns(["id", "event_type", "received_at"].map(col))
-        .values_panic([
-            id.to_owned().into(),
-            event_type.to_owned().into(),
-            now.into(),
-        ])
-        .on_conflict(OnConflict::column(col("id")).do_nothing().to_owned())
-        .to_owned();
-    let result = conn
-        .execute_raw(conn.get_database_backend().build(&insert))
-        .await
-        .map_err(sql::db_error)?;
-    Ok(result.rows_affected() == 1)
+    let inserted = sql::insert_or_ignore(
+        conn,
+        "stripe_events",
+        vec![
+            ("id", id.to_owned().into()),
+            ("event_type", event_type.to_owned().into()),
+            ("received_at", now.into()),
+        ],
+        "id",
+    )
+    .await?;
+    Ok(inserted == 1)
 }
 
 /// Takes the row's write lock for the rest of the transaction (an UPDATE
