@@ -18,6 +18,7 @@ port=4781
 dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db" KEYPLANE_SERVE__PORT=$port \
   KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_LOG__LEVEL=warn \
+  KEYPLANE_RATE_LIMIT__ENABLED=false \
   KEYPLANE_IDENTITY__HAVEIBEENPWNED_URL=http://127.0.0.1:9 \
   KEYPLANE_IDENTITY__HAVEIBEENPWNED_TIMEOUT_SECS=1
 token=$($bin token create --email bench@example.com 2>/dev/null)

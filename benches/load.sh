@@ -23,6 +23,8 @@ for n in "${counts[@]}"; do
   dir=$(mktemp -d)
   export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db"
   export KEYPLANE_SERVE__PORT=$port KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn
+  # Engine capacity, not plan limits: the free plan would answer 429.
+  export KEYPLANE_RATE_LIMIT__ENABLED=false
   token=$($bin token create --email bench@example.com 2>/dev/null)
   $bin serve >"$dir/server.log" 2>&1 &
   pid=$!

@@ -19,6 +19,7 @@ port=4782
 dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db" KEYPLANE_SERVE__PORT=$port \
   KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn
+export KEYPLANE_RATE_LIMIT__ENABLED=false  # capacity, not plan limits
 token=$($bin token create --email bench@example.com 2>/dev/null)
 $bin serve >"$dir/server.log" 2>&1 &
 pid=$!

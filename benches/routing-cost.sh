@@ -19,6 +19,7 @@ port=4780
 dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db" KEYPLANE_SERVE__PORT=$port \
   KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_LOG__LEVEL=warn KEYPLANE_SERVE__WORKERS=1
+export KEYPLANE_RATE_LIMIT__ENABLED=false  # routing cost, not plan limits
 token=$($bin token create --email bench@example.com 2>/dev/null)
 taskset -c 0 $bin serve >"$dir/server.log" 2>&1 &
 pid=$!

@@ -95,6 +95,8 @@ pub async fn test_settings() -> Settings {
     // Web hooks go to receivers on loopback, and Jsonnet is rendered by the
     // real binary (this process is a test harness, not `keyplane`).
     settings.webhook.allow_private_networks = true;
+    // Suites hammer free-plan projects; the rate-limit test turns it on.
+    settings.rate_limit.enabled = false;
     settings.webhook.jsonnet_worker = Some(keyplane_binary().display().to_string());
     if use_redis_from_env() {
         settings.redis.url = Some(redis_url());

@@ -346,3 +346,77 @@ async fn buying_checks_who_asks_and_what_they_ask_for() {
     assert_eq!(status, 409, "{err}");
     server.stop().await;
 }
+
+/// The plan sizes the tenant's rate limits: past them, 429 with
+/// `Retry-After`; a better plan lifts them at once.
+#[tokio::test]
+async fn the_plan_sizes_the_tenant_rate_limits() {
+    let mut settings = keyplane_tests::test_settings().await;
+    settings.rate_limit.enabled = true;
+    let server = keyplane_tests::spawn(settings).await;
+    let owner = token_for(&server, "owner@example.com").await;
+    let cp = control_plane(&server, &owner);
+    let project = create_project(&cp, "limits").await;
+    let (client, base) = tenant_client(&server, &project.slug);
+    // Free: 5 public low-class requests per second. Sent at once (well
+    // within one second), some must be refused.
+    let burst = |n: usize| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let mut refused = Vec::new();
+            for _ in 0..n {
+                let res = client
+                    .get(format!("{base}/self-service/login/api"))
+                    .send()
+                    .await
+                    .unwrap();
+                if res.status().as_u16() == 429 {
+                    refused.push(res);
+                }
+            }
+            refused
+        }
+    };
+    let refused = burst(12).await;
+    assert!(
+        !refused.is_empty(),
+        "12 requests against a limit of 5 per second"
+    );
+    let res = refused.into_iter().next().unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 429, "{body}");
+    assert!(
+        body["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("public_low"),
+        "{body}"
+    );
+    // Health probes are never limited.
+    for _ in 0..20 {
+        let res = client
+            .get(format!("{base}/health/alive"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+    }
+
+    // Custom: 100 per second; 30 at once pass.
+    let me = call(&server, &owner, Method::GET, "/me", None).await.1;
+    let (status, _) = call(
+        &server,
+        &owner,
+        Method::POST,
+        "/subscriptions/mock",
+        Some(
+            json!({ "plan_or_price": "custom", "identity_id": me["id"], "project_id": project.id }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(burst(30).await.is_empty(), "the custom plan's limits apply");
+    server.stop().await;
+}

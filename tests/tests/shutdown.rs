@@ -25,6 +25,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
             .env("KEYPLANE_COURIER__FILE_DIR", dir.join("mail"))
             .env("KEYPLANE_SERVE__HOST", "127.0.0.1")
             .env("KEYPLANE_LOG__LEVEL", "warn")
+            .env("KEYPLANE_RATE_LIMIT__ENABLED", "false")
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL");
     };

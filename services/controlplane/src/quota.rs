@@ -21,17 +21,7 @@ pub struct Quotas {
     pub rate_limits: RateLimits,
 }
 
-/// Sustained requests per second of each tenant API class, as Ory's
-/// limits split them: public (browsers, apps) and admin (API keys), each
-/// with a high bucket for the hot paths (session checks, permission
-/// checks) and a low one for everything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct RateLimits {
-    pub public_high: u32,
-    pub public_low: u32,
-    pub admin_high: u32,
-    pub admin_low: u32,
-}
+pub use kernel::tenant::RateLimits;
 
 /// The free plan: the owner and two collaborators, no custom domain.
 pub const FREE: Quotas = Quotas {

@@ -25,6 +25,11 @@ pub trait CacheBus: Send + Sync + 'static {
     /// database stays the source of truth.
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
     async fn delete(&self, key: &str);
+    /// Counts one hit on `key`, a counter that lives for `ttl` from its
+    /// first hit; returns the count including this hit, or `None` when the
+    /// backend is unreachable (callers fail open: a Redis outage must not
+    /// refuse every request).
+    async fn count_hit(&self, key: &str, ttl: Duration) -> Option<u64>;
     /// Delivers an event to every subscriber of every replica (this one
     /// included), as far as the backend can reach.
     async fn publish(&self, event: BusEvent);

@@ -69,10 +69,24 @@ pub struct TenantCtx {
     /// The `Domain` of the cookies the tenant sets: None (host-only) on
     /// the slug host; a custom hostname's `cookie_domain` on that host.
     pub cookie_domain: Option<String>,
+    /// The request rates the project's plan allows its tenant APIs.
+    pub rate_limits: RateLimits,
     pub name: String,
     pub state: ProjectState,
     pub revision_id: Uuid,
     pub config: Arc<TenantConfig>,
+}
+
+/// Sustained requests per second of each tenant API class, as Ory's
+/// limits split them: public (browsers, apps) and admin (API keys), each
+/// with a high bucket for the hot paths (session checks, permission
+/// checks) and a low one for everything else. Set by the project's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    pub public_high: u32,
+    pub public_low: u32,
+    pub admin_high: u32,
+    pub admin_low: u32,
 }
 
 /// Looks tenants up; implemented by the control plane, used by the router

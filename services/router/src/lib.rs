@@ -10,8 +10,10 @@
 
 mod custom;
 mod host;
+mod limit;
 mod resolver;
 
 pub use custom::{CustomHosts, origin_allowed};
 pub use host::{ServedCustomHost, TenantHostGuard, TenantHosts, TenantSlug};
+pub use limit::{ApiClass, RateLimiter, classify};
 pub use resolver::{TenantResolver, tenant_context};

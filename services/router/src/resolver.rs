@@ -131,6 +131,23 @@ pub async fn tenant_context(
         }
     };
     tracing::Span::current().record("tenant", tenant.slug.as_str());
+    if let Some(limiter) = req.app_data::<web::Data<crate::limit::RateLimiter>>()
+        && let Some(class) = crate::limit::classify(req.method(), req.path())
+        && let Err(retry_after) = limiter.check(&tenant, class).await
+    {
+        let mut response = ApiError(Error::new(kernel::ErrorKind::TooManyRequests).with_reason(
+            format!(
+                "the project's plan allows {} requests per second of class {}",
+                class.limit(&tenant),
+                class.name(),
+            ),
+        ))
+        .error_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     let cors_origin = custom
         .as_ref()
         .and_then(|c| allowed_origin(&req, &c.0))

@@ -203,12 +203,17 @@ struct AppData {
     identity: web::Data<identity::IdentityEngine>,
     permission: web::Data<permission::PermissionEngine>,
     admin_auth: http::tenant::AdminAuthData,
+    /// None when `rate_limit.enabled` is off.
+    rate_limiter: Option<web::Data<router::RateLimiter>>,
 }
 
 /// Routes: tenant hosts first (guarded by host), then the control plane.
 fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) {
     let limit = services.settings.serve.body_limit_bytes;
     let tenant_guard = TenantHostGuard(data.tenants.hosts().clone());
+    if let Some(limiter) = &data.rate_limiter {
+        cfg.app_data(limiter.clone());
+    }
     cfg.app_data(http::extract::json_config(limit))
         .app_data(http::extract::payload_config(limit))
         .app_data(http::extract::query_config())
@@ -303,6 +308,11 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
         identity: web::Data::new(services.identity.clone()),
         permission: web::Data::new(services.permission.clone()),
         admin_auth: web::Data::new(admin_auth),
+        rate_limiter: services
+            .settings
+            .rate_limit
+            .enabled
+            .then(|| web::Data::new(router::RateLimiter::new(services.cache.clone()))),
     });
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {

@@ -32,6 +32,22 @@ pub struct Settings {
     pub billing: billing::BillingSettings,
     /// Custom hostnames: where CNAMEs are looked up, how often re-checked.
     pub hostnames: controlplane::hostname::service::HostnameSettings,
+    /// Per-tenant rate limits (sized by each project's plan).
+    pub rate_limit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Enforce the plans' request rates on the tenant APIs (counted in
+    /// Redis when configured, in-process otherwise).
+    pub enabled: bool,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -151,6 +167,7 @@ impl Default for Settings {
             webhook: webhook::WebHookSettings::default(),
             billing: billing::BillingSettings::default(),
             hostnames: Default::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }

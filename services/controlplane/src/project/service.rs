@@ -510,6 +510,9 @@ impl ProjectService {
             project_id: project.id,
             public_url: self.public_url(&project.slug),
             cookie_domain: None,
+            rate_limits: crate::quota::for_project(&self.db.conn, &project, self.clock.now())
+                .await?
+                .rate_limits,
             slug: project.slug,
             name: project.name,
             state: project.state,

@@ -721,7 +721,8 @@ impl BillingService {
     }
 
     /// Sets the state of the subscription's projects to what it calls for;
-    /// returns the slugs that changed.
+    /// returns the slugs of all its projects, whose cached tenant contexts
+    /// (state, the plan's rate limits) must be dropped.
     async fn reconcile_projects<C: ConnectionTrait>(
         &self,
         conn: &C,
@@ -729,7 +730,7 @@ impl BillingService {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
         let wanted = row.project_state(now, self.grace());
-        let mut changed = Vec::new();
+        let mut slugs = Vec::new();
         for project in projects::list_by_subscription(conn, row.id).await? {
             if project.state != wanted {
                 projects::set_state(conn, project.id, wanted, now).await?;
@@ -740,10 +741,10 @@ impl BillingService {
                     state = wanted.as_str(),
                     "project state follows its subscription"
                 );
-                changed.push(project.slug);
             }
+            slugs.push(project.slug);
         }
-        Ok(changed)
+        Ok(slugs)
     }
 
     async fn announce(&self, slugs: Vec<String>) {
@@ -791,6 +792,11 @@ impl BillingService {
         }
         let builtin = self.provider.is_none();
         let before = projects::list_by_subscription(&self.db.conn, row.id).await?;
+        let wanted = row.project_state(now, self.grace());
+        if due.is_none() && before.iter().all(|p| p.state == wanted) {
+            // Nothing due, nothing to halt: no write, no invalidation.
+            return Ok(false);
+        }
         let after = self
             .write_locked(row.id, now, |fresh| {
                 // Only the change that was due when read (the owner may

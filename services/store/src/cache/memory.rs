@@ -5,6 +5,7 @@ use kernel::ports::{BusEvent, CacheBus};
 use moka::Expiry;
 use moka::future::Cache;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -34,8 +35,14 @@ impl Expiry<String, Entry> for PerEntryTtl {
 
 pub struct MemoryCacheBus {
     cache: Cache<String, Entry>,
+    /// Hit counters (rate limits): keys name their own window, so one
+    /// short lifetime fits them all.
+    counters: Cache<String, Arc<AtomicU64>>,
     bus: broadcast::Sender<BusEvent>,
 }
+
+/// How long an in-process counter lives: longer than any window counted.
+const COUNTER_TTL: Duration = Duration::from_secs(10);
 
 impl MemoryCacheBus {
     pub fn new(max_entries: u64) -> Self {
@@ -43,8 +50,16 @@ impl MemoryCacheBus {
             .max_capacity(max_entries)
             .expire_after(PerEntryTtl)
             .build();
+        let counters = Cache::builder()
+            .max_capacity(max_entries)
+            .time_to_live(COUNTER_TTL)
+            .build();
         let (bus, _) = broadcast::channel(1024);
-        Self { cache, bus }
+        Self {
+            cache,
+            counters,
+            bus,
+        }
     }
 }
 
@@ -70,6 +85,14 @@ impl CacheBus for MemoryCacheBus {
 
     async fn delete(&self, key: &str) {
         self.cache.invalidate(key).await;
+    }
+
+    async fn count_hit(&self, key: &str, _ttl: Duration) -> Option<u64> {
+        let counter = self
+            .counters
+            .get_with_by_ref(key, async { Arc::new(AtomicU64::new(0)) })
+            .await;
+        Some(counter.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     async fn publish(&self, event: BusEvent) {

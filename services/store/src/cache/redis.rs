@@ -215,6 +215,26 @@ impl CacheBus for RedisCacheBus {
             .await;
     }
 
+    async fn count_hit(&self, key: &str, ttl: Duration) -> Option<u64> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        // One round trip. Callers put the window in the key, so pushing the
+        // expiry on with each hit only keeps a finished window's key a
+        // little longer (and works on Redis < 7, which has no PEXPIRE NX).
+        self.run("incr", async move {
+            redis::pipe()
+                .atomic()
+                .incr(&key, 1u64)
+                .pexpire(&key, ms)
+                .ignore()
+                .query_async::<(u64,)>(&mut conn)
+                .await
+        })
+        .await
+        .map(|(count,)| count)
+    }
+
     async fn publish(&self, event: BusEvent) {
         // Local subscribers first, so this replica is never stale even when
         // Redis is down.
