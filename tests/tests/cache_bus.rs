@@ -61,6 +61,13 @@ async fn cache_contract(cache: Arc<dyn CacheBus>) {
         .unwrap();
     assert_eq!(got, event("t", "p"), "a replica hears its own events");
     assert!(cache.health().await.is_ok());
+
+    // Hit counters (rate limits): each hit counts once, keys apart.
+    let ttl = Duration::from_secs(2);
+    for expected in 1..=3 {
+        assert_eq!(cache.count_hit("hits:a", ttl).await, Some(expected));
+    }
+    assert_eq!(cache.count_hit("hits:b", ttl).await, Some(1));
 }
 
 #[tokio::test]
@@ -91,6 +98,11 @@ async fn redis_keys_are_shared_between_replicas_and_isolated_by_prefix() {
         None,
         "another installation sees nothing"
     );
+    // Rate-limit counters are shared too: one limit across replicas.
+    let ttl = Duration::from_secs(2);
+    assert_eq!(a.count_hit("rl", ttl).await, Some(1));
+    assert_eq!(b.count_hit("rl", ttl).await, Some(2));
+    assert_eq!(other.count_hit("rl", ttl).await, Some(1));
 }
 
 #[tokio::test]
@@ -141,6 +153,11 @@ async fn a_dead_redis_degrades_to_misses_and_local_events_quickly() {
     let started = Instant::now();
     cache.set("k", b"v".to_vec(), Duration::from_secs(60)).await;
     assert_eq!(cache.get("k").await, None, "a miss, not an error");
+    assert_eq!(
+        cache.count_hit("rl", Duration::from_secs(1)).await,
+        None,
+        "no count: rate limits fail open"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "failures are fast: {:?}",
