@@ -81,6 +81,28 @@ impl Billing {
         self.deliver_signed(&payload, Some(signature)).await
     }
 
+    /// `PUT /subscriptions/{id}`, which must succeed.
+    async fn change_plan(&self, id: &str, plan: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::PUT,
+                &format!("/subscriptions/{id}"),
+                Some(json!({ "plan_or_price": plan })),
+            )
+            .await;
+        assert_eq!(status, 200, "{plan}: {body}");
+        body
+    }
+
+    /// The last change of a subscription the fake Stripe received.
+    fn last_update_at_stripe(&self, stripe_sub: &str) -> stripe_fake::RecordedRequest {
+        self.stripe
+            .requests()
+            .into_iter()
+            .rfind(|r| r.method == "POST" && r.path == format!("/v1/subscriptions/{stripe_sub}"))
+            .expect("the subscription was changed at Stripe")
+    }
+
     async fn subscription(&self, id: &str) -> Value {
         let (status, body) = self
             .call(Method::GET, &format!("/subscriptions/{id}"), None)
@@ -246,21 +268,9 @@ async fn the_whole_lifecycle_from_checkout_to_halt_and_back() {
     assert_eq!(projects[0]["subscription_id"], id.as_str());
 
     // Up to yearly: now, prorated.
-    let (status, changed) = b
-        .call(
-            Method::PUT,
-            &format!("/subscriptions/{id}"),
-            Some(json!({ "plan_or_price": "price_yearly" })),
-        )
-        .await;
-    assert_eq!(status, 200, "{changed}");
+    let changed = b.change_plan(&id, "price_yearly").await;
     assert_eq!(changed["current_plan"], "start_up_yearly");
-    let update = b
-        .stripe
-        .requests()
-        .into_iter()
-        .rfind(|r| r.method == "POST" && r.path == format!("/v1/subscriptions/{stripe_sub}"))
-        .expect("the price was changed at Stripe");
+    let update = b.last_update_at_stripe(&stripe_sub);
     assert_eq!(update.param("items[0][price]"), Some("price_yearly"));
     assert_eq!(
         update.param("proration_behavior"),
@@ -454,25 +464,13 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
 
     // Down to monthly: scheduled, applied by the sweep at the period's end
     // without proration.
-    let (status, body) = b
-        .call(
-            Method::PUT,
-            &format!("/subscriptions/{id}"),
-            Some(json!({ "plan_or_price": "start_up_monthly" })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = b.change_plan(&id, "start_up_monthly").await;
     assert_eq!(body["current_plan"], "start_up_yearly");
     assert_eq!(body["plan_changes_to"], "start_up_monthly");
     assert_eq!(body["plan_changes_at"], body["payed_until"]);
     b.clock.advance(chrono::Duration::days(31));
     billing.sweep().await.unwrap();
-    let update = b
-        .stripe
-        .requests()
-        .into_iter()
-        .rfind(|r| r.method == "POST" && r.path == format!("/v1/subscriptions/{stripe_sub}"))
-        .expect("the price was changed at Stripe");
+    let update = b.last_update_at_stripe(&stripe_sub);
     assert_eq!(update.param("items[0][price]"), Some("price_monthly"));
     assert_eq!(update.param("proration_behavior"), Some("none"));
     assert_eq!(
@@ -514,14 +512,7 @@ async fn deletion_halts_after_the_grace_period_and_downgrades_wait_for_the_perio
 
     // Down to free: cancelled at the period's end at Stripe; when Stripe
     // deletes it the project stays up on the free plan.
-    let (status, body) = b
-        .call(
-            Method::PUT,
-            &format!("/subscriptions/{new_id}"),
-            Some(json!({ "plan_or_price": "free" })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = b.change_plan(&new_id, "free").await;
     assert_eq!(body["plan_changes_to"], "free");
     let new_stripe_sub = b.stripe.session(&session).unwrap().subscription.unwrap();
     assert!(

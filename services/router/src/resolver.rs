@@ -148,12 +148,13 @@ pub async fn tenant_context(
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         return Ok(req.into_response(response).map_into_right_body());
     }
-    let cors_origin = custom
+    // The custom hostname, when it has CORS on.
+    let cors = custom
         .as_ref()
-        .and_then(|c| allowed_origin(&req, &c.0))
-        .flatten();
-    let cors_checked = custom.as_ref().is_some_and(|c| c.0.cors_enabled);
-    if cors_checked && is_preflight(&req) {
+        .map(|c| c.0.as_ref())
+        .filter(|r| r.cors_enabled);
+    let cors_origin = cors.and_then(|route| allowed_origin(&req, route));
+    if cors.is_some() && is_preflight(&req) {
         // Answered here: no handler serves OPTIONS. A refused origin gets
         // no CORS headers, which browsers read as "no".
         let mut response = actix_web::HttpResponse::NoContent();
@@ -175,7 +176,7 @@ pub async fn tenant_context(
     }
     req.extensions_mut().insert(tenant);
     let mut res = next.call(req).await?;
-    if cors_checked {
+    if cors.is_some() {
         let headers = res.headers_mut();
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
         if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
@@ -196,14 +197,10 @@ fn is_preflight(req: &ServiceRequest) -> bool {
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
-/// The request's `Origin` when the custom hostname allows it. None: CORS
-/// is off for the host or there is no Origin; Some(None): refused.
-fn allowed_origin(req: &ServiceRequest, route: &CustomHostRoute) -> Option<Option<String>> {
-    if !route.cors_enabled {
-        return None;
-    }
+/// The request's `Origin` when the hostname's allow-list has it.
+fn allowed_origin(req: &ServiceRequest, route: &CustomHostRoute) -> Option<String> {
     let origin = req.headers().get(header::ORIGIN)?.to_str().ok()?;
-    Some(origin_allowed(&route.cors_allowed_origins, origin).then(|| origin.to_owned()))
+    origin_allowed(&route.cors_allowed_origins, origin).then(|| origin.to_owned())
 }
 
 async fn find_tenant(

@@ -115,6 +115,13 @@ pub async fn count<C: ConnectionTrait>(conn: &C, mut query: SelectStatement) -> 
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// `clock`'s now, to the microsecond: what PostgreSQL keeps, so an answer
+/// built from a row just written equals the row read back later.
+pub fn now_as_stored(clock: &dyn kernel::clock::Clock) -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    clock.now().trunc_subsecs(6)
+}
+
 /// Reads a column, mapping a decoding failure to an internal error.
 pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T> {
     row.try_get::<T>("", column)

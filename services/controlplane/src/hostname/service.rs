@@ -9,7 +9,7 @@ use crate::access::{Action, Gate};
 use crate::account::Caller;
 use crate::project::store as projects;
 use crate::quota;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::tenant::{CUSTOM_HOSTS_CHANGED_TOPIC, CustomHostRoute};
@@ -71,6 +71,22 @@ fn not_found() -> Error {
     Error::not_found("the custom hostname does not exist in this project")
 }
 
+fn hostname_taken(hostname: &str) -> Error {
+    Error::conflict(format!("the hostname `{hostname}` is already in use"))
+}
+
+/// Names the hostname when the unique index refused a write (two claims
+/// at the same moment; the check before it saw none).
+fn taken_on_conflict(hostname: &str) -> impl FnOnce(Error) -> Error + '_ {
+    move |err| {
+        if err.status() == 409 {
+            hostname_taken(hostname)
+        } else {
+            err
+        }
+    }
+}
+
 impl HostnameService {
     pub fn new(
         db: Database,
@@ -92,8 +108,9 @@ impl HostnameService {
         }
     }
 
+    /// Now, as the database keeps it.
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now().trunc_subsecs(6)
+        sql::now_as_stored(self.clock.as_ref())
     }
 
     /// The CNAME target a project's hostnames must have.
@@ -129,9 +146,7 @@ impl HostnameService {
             .await?
             .is_some()
         {
-            return Err(Error::conflict(format!(
-                "the hostname `{hostname}` is already in use"
-            )));
+            return Err(hostname_taken(hostname));
         }
         Ok(())
     }
@@ -191,13 +206,9 @@ impl HostnameService {
         }
         // Two projects claiming one hostname at once: the unique index
         // lets one through.
-        hostnames::insert(&txn, &row).await.map_err(|e| {
-            if e.status() == 409 {
-                Error::conflict(format!("the hostname `{}` is already in use", row.hostname))
-            } else {
-                e
-            }
-        })?;
+        hostnames::insert(&txn, &row)
+            .await
+            .map_err(taken_on_conflict(&row.hostname))?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(row.view())
     }
@@ -245,13 +256,9 @@ impl HostnameService {
             row.cors_enabled = enabled;
         }
         row.updated_at = self.now();
-        let updated = hostnames::update(&self.db.conn, &row).await.map_err(|e| {
-            if e.status() == 409 {
-                Error::conflict(format!("the hostname `{}` is already in use", row.hostname))
-            } else {
-                e
-            }
-        })?;
+        let updated = hostnames::update(&self.db.conn, &row)
+            .await
+            .map_err(taken_on_conflict(&row.hostname))?;
         if !updated {
             return Err(not_found());
         }

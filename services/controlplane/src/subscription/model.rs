@@ -47,6 +47,40 @@ pub struct SubscriptionRow {
 }
 
 impl SubscriptionRow {
+    /// A new subscription of `owner`, not paid for yet: `incomplete`, on
+    /// free, nothing linked at Stripe.
+    pub fn new(owner_account_id: Uuid, customer_id: String, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            owner_account_id,
+            customer_id,
+            stripe_subscription_id: None,
+            stripe_item_id: None,
+            status: status::INCOMPLETE.to_owned(),
+            current_plan: Plan::Free,
+            requested_plan: None,
+            plan_changes_to: None,
+            plan_changes_at: None,
+            payed_until: now,
+            ongoing_stripe_checkout_id: None,
+            provision_project_id: None,
+            stripe_state_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The built-in provider's purchase: `plan` applies now, paid for one
+    /// period from `now`, nothing pending.
+    pub fn activate_builtin(&mut self, plan: Plan, now: DateTime<Utc>) {
+        self.status = status::ACTIVE.to_owned();
+        self.current_plan = plan;
+        self.requested_plan = None;
+        self.plan_changes_to = None;
+        self.plan_changes_at = None;
+        self.payed_until = now + builtin_period(plan);
+    }
+
     /// Whether the subscription is in good standing (Stripe still retries
     /// a `past_due` one, so its projects keep their plan meanwhile).
     pub fn is_in_good_standing(&self) -> bool {
@@ -109,7 +143,7 @@ impl SubscriptionRow {
 }
 
 /// How long a built-in (no Stripe) subscription is paid for.
-pub fn builtin_period(plan: Plan) -> Duration {
+fn builtin_period(plan: Plan) -> Duration {
     match plan {
         Plan::StartUpYearly => Duration::days(365),
         _ => Duration::days(30),
@@ -184,24 +218,10 @@ mod tests {
     use super::*;
 
     fn row(status: &str, plan: Plan, payed_until: DateTime<Utc>) -> SubscriptionRow {
-        SubscriptionRow {
-            id: Uuid::nil(),
-            owner_account_id: Uuid::nil(),
-            customer_id: "cus_1".into(),
-            stripe_subscription_id: None,
-            stripe_item_id: None,
-            status: status.into(),
-            current_plan: plan,
-            requested_plan: None,
-            plan_changes_to: None,
-            plan_changes_at: None,
-            payed_until,
-            ongoing_stripe_checkout_id: None,
-            provision_project_id: None,
-            stripe_state_at: None,
-            created_at: payed_until,
-            updated_at: payed_until,
-        }
+        let mut row = SubscriptionRow::new(Uuid::nil(), "cus_1".into(), payed_until);
+        row.status = status.into();
+        row.current_plan = plan;
+        row
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::model::{
     CheckoutView, CreateSubscription, ProvisionMockSubscription, StripeCustomerView,
-    SubscriptionRow, SubscriptionView, UpdateSubscription, builtin_period, status,
+    SubscriptionRow, SubscriptionView, UpdateSubscription, status,
 };
 use super::store as subscriptions;
 use crate::access::{Action, Gate};
@@ -17,7 +17,7 @@ use billing::{
     BillingSettings, CheckoutRequest, EventKind, PaymentProvider, Plan, PriceChange, ProviderError,
     RemoteSubscription, StripeEvent,
 };
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use kernel::clock::SharedClock;
 use kernel::{Error, Result};
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -111,10 +111,9 @@ impl BillingService {
         }
     }
 
-    /// Now, to the microsecond: what PostgreSQL keeps, so an answer built
-    /// from a row just written equals the row read back later.
+    /// Now, as the database keeps it.
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now().trunc_subsecs(6)
+        sql::now_as_stored(self.clock.as_ref())
     }
 
     fn grace(&self) -> Duration {
@@ -217,36 +216,13 @@ impl BillingService {
         };
         let customer_id = self.ensure_customer(caller.account_id).await?;
         let now = self.now();
-        let mut row = SubscriptionRow {
-            id: Uuid::now_v7(),
-            owner_account_id: caller.account_id,
-            customer_id: customer_id.clone(),
-            stripe_subscription_id: None,
-            stripe_item_id: None,
-            status: status::INCOMPLETE.to_owned(),
-            current_plan: Plan::Free,
-            requested_plan: Some(plan),
-            plan_changes_to: None,
-            plan_changes_at: None,
-            payed_until: now,
-            ongoing_stripe_checkout_id: None,
-            provision_project_id: Some(project.id),
-            stripe_state_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut row = SubscriptionRow::new(caller.account_id, customer_id.clone(), now);
+        row.requested_plan = Some(plan);
+        row.provision_project_id = Some(project.id);
         let (Some(provider), Some(price)) = (&self.provider, price) else {
             // The built-in provider: nothing to pay, the plan applies now.
-            row.status = status::ACTIVE.to_owned();
-            row.current_plan = plan;
-            row.requested_plan = None;
-            row.payed_until = now + builtin_period(plan);
-            let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
-            subscriptions::insert(&txn, &row).await?;
-            projects::set_subscription(&txn, project.id, row.id, now).await?;
-            let changed = self.reconcile_projects(&txn, &row, now).await?;
-            txn.commit().await.map_err(sql::db_error)?;
-            self.announce(changed).await;
+            row.activate_builtin(plan, now);
+            self.insert_attached(&row, &[project.id], now).await?;
             return Ok(CheckoutView {
                 subscription: row.view(),
                 checkout_url: return_url,
@@ -432,14 +408,6 @@ impl BillingService {
             }
         };
         let now = self.now();
-        let paid_until = now + builtin_period(plan);
-        let activate = move |row: &mut SubscriptionRow| {
-            row.status = status::ACTIVE.to_owned();
-            row.current_plan = plan;
-            row.plan_changes_to = None;
-            row.plan_changes_at = None;
-            row.payed_until = paid_until;
-        };
         // A project already on one of the caller's subscriptions keeps it.
         let existing = match targets.first().and_then(|p| p.subscription_id) {
             Some(id) => subscriptions::find(&self.db.conn, id)
@@ -449,39 +417,36 @@ impl BillingService {
         };
         if let Some(existing) = existing {
             let row = self
-                .write_locked(existing.id, now, activate)
+                .write_locked(existing.id, now, |row| row.activate_builtin(plan, now))
                 .await?
                 .ok_or_else(not_found)?;
             return Ok(row.view());
         }
-        let mut row = SubscriptionRow {
-            id: Uuid::now_v7(),
-            owner_account_id: caller.account_id,
-            customer_id: self.ensure_customer(caller.account_id).await?,
-            stripe_subscription_id: None,
-            stripe_item_id: None,
-            status: status::ACTIVE.to_owned(),
-            current_plan: plan,
-            requested_plan: None,
-            plan_changes_to: None,
-            plan_changes_at: None,
-            payed_until: paid_until,
-            ongoing_stripe_checkout_id: None,
-            provision_project_id: None,
-            stripe_state_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        activate(&mut row);
+        let customer_id = self.ensure_customer(caller.account_id).await?;
+        let mut row = SubscriptionRow::new(caller.account_id, customer_id, now);
+        row.activate_builtin(plan, now);
+        let ids: Vec<Uuid> = targets.iter().map(|p| p.id).collect();
+        self.insert_attached(&row, &ids, now).await?;
+        Ok(row.view())
+    }
+
+    /// Stores a new subscription with `project_ids` on it, in one
+    /// transaction, and sets their state to what it calls for.
+    async fn insert_attached(
+        &self,
+        row: &SubscriptionRow,
+        project_ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
-        subscriptions::insert(&txn, &row).await?;
-        for project in &targets {
-            projects::set_subscription(&txn, project.id, row.id, now).await?;
+        subscriptions::insert(&txn, row).await?;
+        for project in project_ids {
+            projects::set_subscription(&txn, *project, row.id, now).await?;
         }
-        let changed = self.reconcile_projects(&txn, &row, now).await?;
+        let changed = self.reconcile_projects(&txn, row, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(changed).await;
-        Ok(row.view())
+        Ok(())
     }
 
     /// `POST /billing/webhooks/stripe`.
