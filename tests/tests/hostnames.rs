@@ -89,6 +89,10 @@ async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors(
     put_on_plan(&server, &owner, p, "start_up_monthly").await;
     let (status, created) = call(&server, &owner, Method::POST, &base, Some(body)).await;
     assert_eq!(status, 201, "{created}");
+    // The published SDK's models read the answers.
+    let sdk: ory_client::models::CnameSettings = serde_json::from_value(created.clone()).unwrap();
+    assert_eq!(sdk.hostname.as_deref(), Some("auth.shop-example.com"));
+    assert_eq!(sdk.cookie_domain.as_deref(), Some("shop-example.com"));
     assert_eq!(created["hostname"], "auth.shop-example.com");
     assert_eq!(created["verification_status"], "pending");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -103,6 +107,15 @@ async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors(
     assert_eq!(
         quota,
         json!({ "available_domains": 1, "used_domains": 1, "can_use": false })
+    );
+    let sdk_quota: ory_client::models::QuotaCustomDomains = serde_json::from_value(quota).unwrap();
+    assert_eq!(
+        (
+            sdk_quota.available_domains,
+            sdk_quota.used_domains,
+            sdk_quota.can_use
+        ),
+        (Some(1), Some(1), Some(false))
     );
 
     // Not served before it is verified.
