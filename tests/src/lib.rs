@@ -253,3 +253,136 @@ pub fn keyplane_binary() -> std::path::PathBuf {
         .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
         .join("debug/keyplane")
 }
+
+/// A `keyplane` binary run as a real process on loopback, configured only
+/// through `KEYPLANE_*` environment variables, as a container would be.
+/// Killed when dropped.
+pub struct KeyplaneProcess {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+/// The environment of a `keyplane` process: `database_url` and, for
+/// replicas, Redis; fast hashing and no breach checks, as `test_settings`.
+pub fn process_env(database_url: &str, redis: Option<(&str, &str)>) -> Vec<(String, String)> {
+    let mail = std::env::temp_dir()
+        .join("keyplane-tests")
+        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    let mut env: Vec<(String, String)> = [
+        ("KEYPLANE_DATABASE__URL", database_url),
+        ("KEYPLANE_SERVE__HOST", "127.0.0.1"),
+        ("KEYPLANE_SERVE__GRPC_PORT", "0"),
+        ("KEYPLANE_SERVE__WORKERS", "2"),
+        ("KEYPLANE_LOG__LEVEL", "warn"),
+        ("KEYPLANE_RATE_LIMIT__ENABLED", "false"),
+        ("KEYPLANE_IDENTITY__HASHER__BCRYPT_COST", "6"),
+        (
+            "KEYPLANE_IDENTITY__HAVEIBEENPWNED_URL",
+            "http://127.0.0.1:9",
+        ),
+        ("KEYPLANE_COURIER__FILE_DIR", &mail.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some((url, prefix)) = redis {
+        env.push(("KEYPLANE_REDIS__URL".into(), url.into()));
+        env.push(("KEYPLANE_REDIS__PREFIX".into(), prefix.into()));
+    }
+    env
+}
+
+fn keyplane_command(env: &[(String, String)]) -> Command {
+    let bin = keyplane_binary();
+    assert!(
+        bin.exists(),
+        "build the binary first (`make test` does): {}",
+        bin.display()
+    );
+    let mut cmd = Command::new(bin);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("KEYPLANE_CONFIG_FILE");
+    cmd
+}
+
+/// Runs a `keyplane` command to its end (`migrate up`, `token create`, …)
+/// and returns what it printed; panics when it fails.
+pub fn keyplane_run(env: &[(String, String)], args: &[&str]) -> String {
+    let out = keyplane_command(env).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "keyplane {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+impl KeyplaneProcess {
+    /// Starts `keyplane serve <args>` on a free port and waits until
+    /// `/health/alive` answers.
+    pub async fn serve(env: &[(String, String)], args: &[&str]) -> Self {
+        let port = free_port();
+        let child = keyplane_command(env)
+            .env("KEYPLANE_SERVE__PORT", port.to_string())
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let process = Self {
+            port,
+            child: Some(child),
+        };
+        let http = client();
+        let alive = eventually(Duration::from_secs(20), || {
+            let probe = http.get(format!("{}/health/alive", process.url())).send();
+            async move { probe.await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        assert!(alive.is_some(), "keyplane serve did not start on {port}");
+        process
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the process runs").to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the process runs");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+impl Drop for KeyplaneProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
