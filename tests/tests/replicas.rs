@@ -285,7 +285,7 @@ async fn killing_a_replica_mid_load_loses_no_acknowledged_write() {
                 n += 1;
                 let replica = (writer + n) % admins.len();
                 let cfg = &admins[replica];
-                let ack = if n % 4 == 0 {
+                let ack = if n.is_multiple_of(4) {
                     let body = ory_client::models::AdminCreateIdentityBody::new(
                         "default".into(),
                         json!({ "email": format!("w{writer}-{n}@example.com") }),
