@@ -1,5 +1,6 @@
 //! Every migration is reversible: up → down (all) → up on SQLite and on
-//! PostgreSQL, with the schema checked at each step.
+//! PostgreSQL, with the schema checked at each step; and every migration
+//! only expands the schema, so two versions can run side by side.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use keyplane_tests::fresh_database_url;
@@ -120,4 +121,90 @@ async fn unsupported_database_urls_are_refused() {
     let err = connect("mysql://root@127.0.0.1/test", 1).await.unwrap_err();
     assert_eq!(err.status(), 400);
     assert!(err.to_string().contains("sqlite"));
+}
+
+/// Every column of every table: `(table, column) → (type, nullable, has default)`.
+type Columns = std::collections::BTreeMap<(String, String), (String, bool, bool)>;
+
+async fn columns(db: &store::Database) -> Columns {
+    let (backend, sql) = match db.kind {
+        DatabaseKind::Sqlite => (
+            DbBackend::Sqlite,
+            "SELECT m.name, p.name, p.type, p.\"notnull\" = 0, p.dflt_value IS NOT NULL \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'seaql_migrations'",
+        ),
+        DatabaseKind::Postgres => (
+            DbBackend::Postgres,
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES', \
+             column_default IS NOT NULL FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'seaql_migrations'",
+        ),
+    };
+    db.conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                (
+                    row.try_get_by_index::<String>(0).unwrap(),
+                    row.try_get_by_index::<String>(1).unwrap(),
+                ),
+                (
+                    row.try_get_by_index::<String>(2).unwrap(),
+                    row.try_get_by_index::<bool>(3).unwrap(),
+                    row.try_get_by_index::<bool>(4).unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Zero-downtime upgrades need every migration to be expand-only: while a
+/// rolling update runs, version N still reads and writes the schema N+1
+/// migrated. So no migration drops or retypes a column or table the one
+/// before it had, and a column it adds to an existing table must be
+/// nullable or have a default (N's inserts do not know it).
+#[tokio::test]
+async fn every_migration_only_expands_the_schema() {
+    for kind in [DatabaseKind::Sqlite, DatabaseKind::Postgres] {
+        let db = connect(&fresh_database_url(kind).await, 1).await.unwrap();
+        migrate_up(&db).await.unwrap();
+        let names: Vec<String> = migrate_status(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        // Schemas after each migration, newest first, by stepping down.
+        let mut schemas = vec![columns(&db).await];
+        for _ in 0..names.len() {
+            migrate_down(&db, Some(1)).await.unwrap();
+            schemas.push(columns(&db).await);
+        }
+        schemas.reverse();
+        for (step, name) in names.iter().enumerate() {
+            let (before, after) = (&schemas[step], &schemas[step + 1]);
+            let old_tables: std::collections::BTreeSet<&String> =
+                before.keys().map(|(table, _)| table).collect();
+            for (column, shape) in before {
+                assert_eq!(
+                    after.get(column),
+                    Some(shape),
+                    "{kind:?}: {name} drops or changes {column:?}, which the previous version uses"
+                );
+            }
+            for ((table, column), (_, nullable, has_default)) in after {
+                let added = !before.contains_key(&(table.clone(), column.clone()));
+                if added && old_tables.contains(table) {
+                    assert!(
+                        *nullable || *has_default,
+                        "{kind:?}: {name} adds NOT NULL {table}.{column} without a default; the previous version's inserts would fail"
+                    );
+                }
+            }
+        }
+    }
 }
