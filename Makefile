@@ -1,7 +1,7 @@
 # Keyplane: the two commands that matter are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench services build bin
+.PHONY: run test test-sqlite test-postgres lint fmt bench services build bin chart
 
 ## Run the server on the embedded default: SQLite under ./data, in-process cache.
 run:
@@ -37,3 +37,7 @@ fmt:
 ## Load test against a release server (needs wrk; installs it when absent).
 bench:
 	bash benches/load.sh
+
+## Lint and render the Helm chart (charts/keyplane) and check the manifests.
+chart:
+	bash .ci/chart-check
