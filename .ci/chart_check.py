@@ -269,7 +269,7 @@ def hardened_pod(label: str, pod: dict) -> None:
         and "configMap" in volumes.get(config_mount or "", {})
         and "KEYPLANE_CONFIG_FILE" not in env,
         f"{label}: --config {CONFIG_FILE} is the ConfigMap's keyplane.yaml (not KEYPLANE_CONFIG_FILE, "
-        "which the settings would refuse as an unknown key)",
+        "which --config would override)",
     )
 
 

@@ -142,10 +142,9 @@ The Secret's data: each non-empty secret as its KEYPLANE_* variable.
 {{- end }}
 
 {{/*
-Where the pods mount the settings file. It is passed with `--config`, not
-through KEYPLANE_CONFIG_FILE (which the CLI also reads): the settings take
-every KEYPLANE_* variable as a setting, and refuse `config_file` as unknown,
-so a pod with that variable would not start.
+Where the pods mount the settings file. It is passed with `--config`;
+a KEYPLANE_CONFIG_FILE variable (which the CLI also reads) would be ignored
+beside it, so extraEnv and secrets.extra may not set one.
 */}}
 {{- define "keyplane.configFile" -}}
 /etc/keyplane/keyplane.yaml
@@ -205,11 +204,11 @@ and `helm template` with the reason.
 {{- end }}
 {{- range .Values.extraEnv }}
 {{- if eq .name "KEYPLANE_CONFIG_FILE" }}
-{{- fail "keyplane: extraEnv must not set KEYPLANE_CONFIG_FILE: the server would refuse it as an unknown setting (the chart passes --config)" }}
+{{- fail "keyplane: extraEnv must not set KEYPLANE_CONFIG_FILE: the chart passes --config, which wins over it" }}
 {{- end }}
 {{- end }}
 {{- if hasKey .Values.secrets.extra "KEYPLANE_CONFIG_FILE" }}
-{{- fail "keyplane: secrets.extra must not set KEYPLANE_CONFIG_FILE: the server would refuse it as an unknown setting (the chart passes --config)" }}
+{{- fail "keyplane: secrets.extra must not set KEYPLANE_CONFIG_FILE: the chart passes --config, which wins over it" }}
 {{- end }}
 {{- if .Values.terminationGracePeriodSeconds }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int (include "keyplane.shutdownTimeout" .)) }}

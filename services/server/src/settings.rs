@@ -181,10 +181,19 @@ pub enum SettingsError {
     Invalid { key: &'static str, message: String },
 }
 
+/// The `KEYPLANE_*` variables as settings, nested keys joined with `__`.
+/// `KEYPLANE_CONFIG_FILE` names the settings file (the CLI's `--config`),
+/// it is not a setting itself.
+pub fn keyplane_env() -> Env {
+    Env::prefixed("KEYPLANE_")
+        .ignore(&["config_file"])
+        .split("__")
+}
+
 impl Settings {
     /// Loads defaults < file < the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        Self::load_from(file, Env::prefixed("KEYPLANE_").split("__"), Env::raw())
+        Self::load_from(file, keyplane_env(), Env::raw())
     }
 
     /// Like `load`, with the environment providers given (for tests).
@@ -313,11 +322,7 @@ mod tests {
             for (k, v) in vars {
                 jail.set_env(k, v);
             }
-            out = Some(Settings::load_from(
-                file,
-                Env::prefixed("KEYPLANE_").split("__"),
-                Env::raw(),
-            ));
+            out = Some(Settings::load_from(file, keyplane_env(), Env::raw()));
             Ok(())
         });
         out.unwrap_or_else(|| Err(SettingsError::Parse("jail did not run".into())))
@@ -348,6 +353,9 @@ mod tests {
         let s = load(
             &[
                 ("KEYPLANE_SERVE__PORT", "6000"),
+                // How the CLI finds the file; not a setting (so no
+                // "unknown field" either).
+                ("KEYPLANE_CONFIG_FILE", "/etc/keyplane/keyplane.yaml"),
                 ("DATABASE_URL", "postgres://u@h/db"),
                 ("REDIS_URL", "redis://127.0.0.1:6379"),
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
