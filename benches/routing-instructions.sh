@@ -10,7 +10,8 @@
 # same database is served under callgrind (1 worker, instrumentation off
 # until the measured requests), and REQUESTS keep-alive requests (default
 # 2000) go to each target, instrumented one target at a time. NO_BUILD=1
-# uses target/release/keyplane as it is.
+# uses target/release/keyplane as it is; KEEP=1 keeps the
+# callgrind files for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
@@ -66,5 +67,6 @@ PY
   label=cp; measure "control plane" "127.0.0.1:$port"
   label=tenant; measure "tenant" "$slug.projects.localhost:$port"
   kill -TERM $pid; wait $pid || true
-  rm -rf "$dir"
+  # KEEP=1 keeps the callgrind files (callgrind_annotate shows where).
+  if [ -n "${KEEP:-}" ]; then echo "callgrind files in $dir"; else rm -rf "$dir"; fi
 done

@@ -14,6 +14,6 @@ mod limit;
 mod resolver;
 
 pub use custom::{CustomHosts, origin_allowed};
-pub use host::{ServedCustomHost, TenantHostGuard, TenantHosts, TenantSlug};
+pub use host::{TenantHostGuard, TenantHosts, TenantSlug};
 pub use limit::{ApiClass, RateLimiter, classify};
 pub use resolver::{TenantResolver, tenant_context};

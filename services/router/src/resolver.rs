@@ -1,7 +1,7 @@
 //! Slug → tenant context, cached per process and invalidated by the bus.
 
 use crate::custom::origin_allowed;
-use crate::host::{ServedCustomHost, TenantHosts, TenantSlug};
+use crate::host::{TenantHosts, TenantSlug};
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -17,30 +17,52 @@ use kernel::tenant::{
 };
 use kernel::{Error, Result};
 use moka::future::Cache;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
 
+type Resolved = Option<Arc<TenantCtx>>;
+
 /// Caches tenant contexts (and unknown slugs) per process.
+///
+/// Two levels: `hot`, a plain map read under a shared lock, answers nearly
+/// every request (a hit is a hash and a clock read; `moka`'s own hit path,
+/// with its read log and housekeeping, was a fifth of what tenant routing
+/// cost per request under callgrind); `loads`, a moka cache, makes
+/// concurrent misses for one slug share one database load and bounds how
+/// many contexts a process keeps.
 #[derive(Clone)]
 pub struct TenantResolver {
     directory: Arc<dyn TenantDirectory>,
     hosts: TenantHosts,
-    cache: Cache<String, Option<Arc<TenantCtx>>>,
+    loads: Cache<String, Resolved>,
+    hot: Arc<RwLock<HashMap<String, (Resolved, Instant)>>>,
+    /// Bumped by every invalidation: a load that started before one must
+    /// not put what it read into `hot` afterwards.
+    epoch: Arc<AtomicU64>,
+    ttl: Duration,
+    capacity: usize,
 }
 
 impl TenantResolver {
     /// `ttl` bounds staleness if an invalidation is ever missed (e.g. a
     /// Redis outage longer than the resync covers).
     pub fn new(directory: Arc<dyn TenantDirectory>, hosts: TenantHosts, ttl: Duration) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(100_000)
+        const CAPACITY: usize = 100_000;
+        let loads = Cache::builder()
+            .max_capacity(CAPACITY as u64)
             .time_to_live(ttl)
             .build();
         Self {
             directory,
             hosts,
-            cache,
+            loads,
+            hot: Arc::default(),
+            epoch: Arc::default(),
+            ttl,
+            capacity: CAPACITY,
         }
     }
 
@@ -49,27 +71,74 @@ impl TenantResolver {
     }
 
     /// The tenant for a slug; concurrent misses for one slug share one load.
-    pub async fn resolve(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>> {
-        // Fast path without cloning the key: nearly every request hits.
-        if let Some(hit) = self.cache.get(slug).await {
+    pub async fn resolve(&self, slug: &str) -> Result<Resolved> {
+        if let Some(hit) = self.hot_hit(slug) {
             return Ok(hit);
         }
+        // Boxed: the load's future (moka's, the directory's) is large, and
+        // inlined it would make every request's middleware future as large,
+        // allocated and copied on every hit.
+        Box::pin(self.load(slug)).await
+    }
+
+    async fn load(&self, slug: &str) -> Result<Resolved> {
+        let epoch = self.epoch.load(Ordering::Acquire);
         let directory = self.directory.clone();
         let key = slug.to_owned();
-        self.cache
+        let resolved = self
+            .loads
             .try_get_with(key.clone(), async move {
                 directory.find_by_slug(&key).await.map(|t| t.map(Arc::new))
             })
             .await
-            .map_err(|e: Arc<Error>| e.as_ref().clone())
+            .map_err(|e: Arc<Error>| e.as_ref().clone())?;
+        if !self.remember(slug, &resolved, epoch) {
+            // An invalidation came in while this load ran: what it read may
+            // be from before the change, so it is used for this request
+            // only and not kept in `loads` either.
+            self.loads.invalidate(slug).await;
+        }
+        Ok(resolved)
+    }
+
+    fn hot_hit(&self, slug: &str) -> Option<Resolved> {
+        let hot = self.hot.read().unwrap_or_else(|e| e.into_inner());
+        let (resolved, loaded_at) = hot.get(slug)?;
+        (loaded_at.elapsed() < self.ttl).then(|| resolved.clone())
+    }
+
+    /// Keeps a load in `hot` unless an invalidation came in since it began
+    /// (then false).
+    fn remember(&self, slug: &str, resolved: &Resolved, epoch: u64) -> bool {
+        let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return false;
+        }
+        if hot.len() >= self.capacity {
+            // Bounded like `loads`: start over rather than track recency on
+            // the hit path; the contexts are reloaded on demand.
+            hot.clear();
+        }
+        hot.insert(slug.to_owned(), (resolved.clone(), Instant::now()));
+        true
     }
 
     pub async fn invalidate(&self, slug: &str) {
-        self.cache.invalidate(slug).await;
+        {
+            let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            hot.remove(slug);
+        }
+        self.loads.invalidate(slug).await;
     }
 
     pub fn invalidate_all(&self) {
-        self.cache.invalidate_all();
+        {
+            let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            hot.clear();
+        }
+        self.loads.invalidate_all();
     }
 
     /// Listens on the bus for the life of the process: a changed project
@@ -121,9 +190,9 @@ pub async fn tenant_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> std::result::Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let custom = req.extensions_mut().remove::<ServedCustomHost>();
-    let tenant = match find_tenant(&req, custom.as_ref()).await {
-        Ok(tenant) => tenant,
+    let routed = req.extensions_mut().remove::<TenantSlug>();
+    let (tenant, custom) = match find_tenant(&req, routed).await {
+        Ok(found) => found,
         Err(err) => {
             return Ok(req
                 .into_response(ApiError(err).error_response())
@@ -133,7 +202,8 @@ pub async fn tenant_context(
     tracing::Span::current().record("tenant", tenant.slug.as_str());
     if let Some(limiter) = req.app_data::<web::Data<crate::limit::RateLimiter>>()
         && let Some(class) = crate::limit::classify(req.method(), req.path())
-        && let Err(retry_after) = limiter.check(&tenant, class).await
+        // Boxed for the same reason as the tenant load (a Redis round trip).
+        && let Err(retry_after) = Box::pin(limiter.check(&tenant, class)).await
     {
         let mut response = ApiError(Error::new(kernel::ErrorKind::TooManyRequests).with_reason(
             format!(
@@ -149,10 +219,7 @@ pub async fn tenant_context(
         return Ok(req.into_response(response).map_into_right_body());
     }
     // The custom hostname, when it has CORS on.
-    let cors = custom
-        .as_ref()
-        .map(|c| c.0.as_ref())
-        .filter(|r| r.cors_enabled);
+    let cors = custom.as_deref().filter(|r| r.cors_enabled);
     let cors_origin = cors.and_then(|route| allowed_origin(&req, route));
     if cors.is_some() && is_preflight(&req) {
         // Answered here: no handler serves OPTIONS. A refused origin gets
@@ -203,19 +270,22 @@ fn allowed_origin(req: &ServiceRequest, route: &CustomHostRoute) -> Option<Strin
     origin_allowed(&route.cors_allowed_origins, origin).then(|| origin.to_owned())
 }
 
+/// The tenant of the request's host, as served there, and the custom
+/// hostname's route when the host is one.
 async fn find_tenant(
     req: &ServiceRequest,
-    custom: Option<&ServedCustomHost>,
-) -> Result<Arc<TenantCtx>> {
+    routed: Option<TenantSlug>,
+) -> Result<(Arc<TenantCtx>, Option<Arc<CustomHostRoute>>)> {
     let resolver = req
         .app_data::<web::Data<TenantResolver>>()
         .ok_or_else(|| Error::internal("tenant resolver is not configured"))?;
     // The guard parsed the host already; parse again only if it did not run.
-    let slug = match req.extensions_mut().remove::<TenantSlug>() {
-        Some(TenantSlug(slug)) => slug,
+    let TenantSlug { slug, custom } = match routed {
+        Some(routed) => routed,
         None => resolver
             .hosts()
-            .tenant_slug(req.head())
+            .tenant_of(req.head())
+            .map(|(slug, custom)| TenantSlug { slug, custom })
             .ok_or_else(|| Error::not_found("no project is served at this host"))?,
     };
     let tenant = resolver
@@ -225,10 +295,11 @@ async fn find_tenant(
     if tenant.state == ProjectState::Halted {
         return Err(Error::unavailable(format!("project `{slug}` is halted")));
     }
-    Ok(match custom {
-        Some(ServedCustomHost(route)) => Arc::new(on_custom_host(&tenant, route)),
+    let served = match &custom {
+        Some(route) => Arc::new(on_custom_host(&tenant, route)),
         None => tenant,
-    })
+    };
+    Ok((served, custom))
 }
 
 /// The tenant as served on one of its custom hostnames: URLs it builds
@@ -249,5 +320,130 @@ impl kernel::ports::TenantByHost for TenantResolver {
             Some(slug) => self.resolve(&slug).await,
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kernel::tenant::{RateLimits, TenantConfig};
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A directory whose one project's name the test changes, counting loads;
+    /// a load can be held open to race an invalidation.
+    #[derive(Default)]
+    struct Directory {
+        name: Mutex<String>,
+        loads: AtomicUsize,
+        hold: tokio::sync::Mutex<()>,
+    }
+
+    #[async_trait::async_trait]
+    impl TenantDirectory for Directory {
+        async fn find_by_slug(&self, slug: &str) -> Result<Option<TenantCtx>> {
+            let name = self.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let _held = self.hold.lock().await;
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            Ok((slug == "known").then(|| TenantCtx {
+                project_id: uuid::Uuid::nil(),
+                slug: slug.to_owned(),
+                public_url: format!("http://{slug}.projects.localhost"),
+                cookie_domain: None,
+                rate_limits: RateLimits {
+                    public_high: 1,
+                    public_low: 1,
+                    admin_high: 1,
+                    admin_low: 1,
+                },
+                name,
+                state: ProjectState::Running,
+                revision_id: uuid::Uuid::nil(),
+                config: Arc::new(TenantConfig {
+                    identity: serde_json::Value::Null,
+                    identity_schemas: Vec::new(),
+                    namespaces: Vec::new(),
+                    max_read_depth: 5,
+                }),
+            }))
+        }
+
+        async fn find_by_id(&self, _: uuid::Uuid) -> Result<Option<TenantCtx>> {
+            Ok(None)
+        }
+    }
+
+    fn resolver(directory: &Arc<Directory>, ttl: Duration) -> TenantResolver {
+        TenantResolver::new(
+            directory.clone(),
+            TenantHosts::new("projects.localhost", Vec::new()),
+            ttl,
+        )
+    }
+
+    async fn name_of(resolver: &TenantResolver) -> Option<String> {
+        resolver
+            .resolve("known")
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.name.clone())
+    }
+
+    fn rename(directory: &Directory, name: &str) {
+        *directory.name.lock().unwrap_or_else(|e| e.into_inner()) = name.to_owned();
+    }
+
+    #[tokio::test]
+    async fn hits_are_cached_until_invalidated_or_expired() {
+        let directory = Arc::new(Directory::default());
+        rename(&directory, "one");
+        let cached = resolver(&directory, Duration::from_secs(60));
+        assert_eq!(name_of(&cached).await.as_deref(), Some("one"));
+        rename(&directory, "two");
+        assert_eq!(name_of(&cached).await.as_deref(), Some("one"), "cached");
+        assert!(cached.resolve("unknown").await.ok().flatten().is_none());
+        assert!(cached.resolve("unknown").await.ok().flatten().is_none());
+        assert_eq!(
+            directory.loads.load(Ordering::SeqCst),
+            2,
+            "one load per slug"
+        );
+
+        cached.invalidate("known").await;
+        assert_eq!(name_of(&cached).await.as_deref(), Some("two"));
+        rename(&directory, "three");
+        cached.invalidate_all();
+        assert_eq!(name_of(&cached).await.as_deref(), Some("three"));
+
+        let expiring = resolver(&directory, Duration::from_millis(50));
+        assert_eq!(name_of(&expiring).await.as_deref(), Some("three"));
+        rename(&directory, "four");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(name_of(&expiring).await.as_deref(), Some("four"), "expired");
+    }
+
+    #[tokio::test]
+    async fn a_load_racing_an_invalidation_is_not_kept() {
+        let directory = Arc::new(Directory::default());
+        rename(&directory, "old");
+        let cached = resolver(&directory, Duration::from_secs(60));
+        // The load reads "old", then waits; meanwhile the project changes
+        // and the change is announced.
+        let held = directory.hold.lock().await;
+        let racing = tokio::spawn({
+            let cached = cached.clone();
+            async move { name_of(&cached).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        rename(&directory, "new");
+        cached.invalidate("known").await;
+        drop(held);
+        assert_eq!(racing.await.ok().flatten().as_deref(), Some("old"));
+        assert_eq!(
+            name_of(&cached).await.as_deref(),
+            Some("new"),
+            "the stale load was not kept"
+        );
     }
 }
