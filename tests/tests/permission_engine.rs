@@ -13,7 +13,7 @@ use permission::expand::{NodeType, Tree, expand};
 use permission::model::{RelationTuple, Subject, Tuple};
 use permission::namespace::Namespaces;
 use permission::reader::{MemoryTuples, TupleReader};
-use permission::tuple_store::{self, SqlTuples};
+use permission::tuple_store::{self, SqlTuples, SqliteTuples};
 use uuid::Uuid;
 
 fn namespaces() -> Vec<NamespaceRef> {
@@ -277,6 +277,11 @@ async fn run_checks(reader: &dyn TupleReader, case: &CheckCase, backend: &str) {
 #[tokio::test]
 async fn check_cases_on_memory_and_sql() {
     let db = fresh_database(database_kind_from_env()).await;
+    assert_eq!(
+        db.sqlite_reads.is_some(),
+        db.kind == store::DatabaseKind::Sqlite,
+        "test databases on SQLite are files, so the direct reader runs too"
+    );
     let neighbour = Uuid::new_v4();
     for text in NEIGHBOUR {
         tuple_store::insert(&db.conn, neighbour, &tuple(text), chrono::Utc::now())
@@ -309,6 +314,10 @@ async fn check_cases_on_memory_and_sql() {
             "sql",
         )
         .await;
+        // On SQLite, also the reader on the calling thread the engine uses.
+        if let Some(reads) = &db.sqlite_reads {
+            run_checks(&SqliteTuples { reads, nid }, case, "sqlite direct").await;
+        }
     }
 }
 
@@ -344,6 +353,12 @@ async fn expand_cases_on_memory_and_sql() {
         .await
         .unwrap();
         assert_eq!(render(&tree), case.tree, "sql: {}", case.name);
+        if let Some(reads) = &db.sqlite_reads {
+            let tree = expand(&SqliteTuples { reads, nid }, &root, case.depth)
+                .await
+                .unwrap();
+            assert_eq!(render(&tree), case.tree, "sqlite direct: {}", case.name);
+        }
     }
 }
 

@@ -11,7 +11,10 @@
 //!
 //! Each walk costs one read per level; the fixture asserts it before timing.
 //! `driver-floor/select-1` is `SELECT 1` through the same connection: the
-//! least any one SQL read can cost here.
+//! least any one SQL read can cost through sqlx (`-held`: on one connection
+//! held by a transaction). `…/sqlite-direct` is the reader the engine uses
+//! on a SQLite file: the same statements on the calling thread
+//! (`store::sqlite_reads`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::tenant::NamespaceRef;
@@ -19,7 +22,7 @@ use keyplane_permission::check::check;
 use keyplane_permission::model::{RelationTuple, Tuple};
 use keyplane_permission::namespace::Namespaces;
 use keyplane_permission::reader::{MemoryTuples, TupleReader};
-use keyplane_permission::tuple_store::{self, SqlTuples};
+use keyplane_permission::tuple_store::{self, SqlTuples, SqliteTuples};
 
 fn tuple(text: &str) -> Tuple {
     let namespaces = [
@@ -118,6 +121,26 @@ fn engine(c: &mut Criterion) {
             })
         })
     });
+    // The same, on one connection held across iterations (a transaction
+    // holds it): what a read costs without the pool's checkout and return.
+    let held = runtime.block_on(async {
+        use sea_orm::TransactionTrait;
+        db.conn.begin().await.unwrap_or_else(|e| panic!("{e}"))
+    });
+    group.bench_function("driver-floor/select-1-held", |b| {
+        use sea_orm::ConnectionTrait;
+        b.iter(|| {
+            runtime.block_on(async {
+                held.query_one_raw(sea_orm::Statement::from_string(
+                    held.get_database_backend(),
+                    "SELECT 1",
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+            })
+        })
+    });
+    runtime.block_on(async { held.rollback().await.unwrap_or_else(|e| panic!("{e}")) });
     for fixture in fixtures() {
         let nid = uuid::Uuid::new_v4();
         let memory: MemoryTuples = fixture
@@ -159,6 +182,24 @@ fn engine(c: &mut Criterion) {
         let reader: &dyn TupleReader = &sql;
         group.bench_function(format!("{}/sqlite", fixture.name), |b| {
             b.iter(|| runtime.block_on(check(reader, &query, 5)))
+        });
+        // What the engine uses on a SQLite file: the same statements read
+        // on the calling thread.
+        let reads = db
+            .sqlite_reads
+            .as_ref()
+            .unwrap_or_else(|| panic!("a SQLite file has direct reads"));
+        let direct = SqliteTuples { reads, nid };
+        let direct: &dyn TupleReader = &direct;
+        assert!(
+            runtime
+                .block_on(check(direct, &query, 5))
+                .unwrap_or_else(|e| panic!("{e}")),
+            "{}: the direct reader must allow",
+            fixture.name
+        );
+        group.bench_function(format!("{}/sqlite-direct", fixture.name), |b| {
+            b.iter(|| runtime.block_on(check(direct, &query, 5)))
         });
     }
     group.finish();

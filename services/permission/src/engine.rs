@@ -5,7 +5,8 @@
 use crate::api::{ExpandTree, PatchAction, PatchDelta, RelationQuery, RelationTuplesPage};
 use crate::model::{NamedSubjectSet, RelationTuple, Subject, Tuple};
 use crate::namespace::Namespaces;
-use crate::tuple_store::{self, SqlTuples, TupleFilter};
+use crate::reader::TupleReader;
+use crate::tuple_store::{self, SqlTuples, SqliteTuples, TupleFilter};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::clock::SharedClock;
@@ -177,6 +178,19 @@ impl PermissionEngine {
         })
     }
 
+    /// The reader of a tenant's tuples: on a SQLite file, reads on the
+    /// calling thread; otherwise through the pool.
+    fn reader<'a>(&'a self, tenant: &TenantCtx) -> Box<dyn TupleReader + 'a> {
+        let nid = tenant.project_id;
+        match &self.db.sqlite_reads {
+            Some(reads) => Box::new(SqliteTuples { reads, nid }),
+            None => Box::new(SqlTuples {
+                conn: &self.db.conn,
+                nid,
+            }),
+        }
+    }
+
     /// Is the tuple's subject in its userset, directly or through subject sets?
     pub async fn check(
         &self,
@@ -185,11 +199,8 @@ impl PermissionEngine {
         max_depth: Option<i64>,
     ) -> Result<bool> {
         let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
-        let reader = SqlTuples {
-            conn: &self.db.conn,
-            nid: tenant.project_id,
-        };
-        crate::check::check(&reader, &resolved, effective_depth(tenant, max_depth)).await
+        let depth = effective_depth(tenant, max_depth);
+        crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await
     }
 
     pub async fn expand(
@@ -200,12 +211,8 @@ impl PermissionEngine {
     ) -> Result<ExpandTree> {
         let namespaces = Namespaces(&tenant.config.namespaces);
         let root = namespaces.subject_set(root)?;
-        let reader = SqlTuples {
-            conn: &self.db.conn,
-            nid: tenant.project_id,
-        };
-        let tree =
-            crate::expand::expand(&reader, &root, effective_depth(tenant, max_depth)).await?;
+        let depth = effective_depth(tenant, max_depth);
+        let tree = crate::expand::expand(self.reader(tenant).as_ref(), &root, depth).await?;
         ExpandTree::from_tree(&tree, namespaces)
             .ok_or_else(|| Error::internal("the expanded root lost its namespace"))
     }

@@ -10,6 +10,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, QueryResult};
 use store::sql;
+use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
 
 const TUPLES: &str = "relation_tuples";
@@ -227,6 +228,18 @@ fn level_condition(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Condit
     }
 }
 
+/// The statement of one level's read (ordered by insertion for expand).
+fn level_statement(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> SelectStatement {
+    let mut stmt = select()
+        .cond_where(level_condition(nid, usersets, want))
+        .to_owned();
+    // Expand lists children in insertion order; a check needs no order.
+    if matches!(want, Want::Everything) {
+        stmt.order_by(col("seq"), Order::Asc);
+    }
+    stmt
+}
+
 /// `TupleReader` over the database, for one tenant.
 pub struct SqlTuples<'c, C> {
     pub conn: &'c C,
@@ -238,13 +251,7 @@ impl<C: ConnectionTrait + Send + Sync> TupleReader for SqlTuples<'_, C> {
     async fn read_level(&self, usersets: &[SubjectSet], want: Want<'_>) -> Result<Vec<Tuple>> {
         let mut found = Vec::new();
         for chunk in usersets.chunks(USERSETS_PER_QUERY) {
-            let mut stmt = select()
-                .cond_where(level_condition(self.nid, chunk, want))
-                .to_owned();
-            // Expand lists children in insertion order; a check needs no order.
-            if matches!(want, Want::Everything) {
-                stmt.order_by(col("seq"), Order::Asc);
-            }
+            let stmt = level_statement(self.nid, chunk, want);
             for row in sql::select_all(self.conn, &stmt).await? {
                 let (_, tuple) = from_row(&row)?;
                 // A set subject of `SetsAnd` is matched here, not in SQL.
@@ -252,6 +259,45 @@ impl<C: ConnectionTrait + Send + Sync> TupleReader for SqlTuples<'_, C> {
                     found.push(tuple);
                 }
             }
+        }
+        Ok(found)
+    }
+}
+
+/// `TupleReader` over a SQLite file, read on the calling thread (see
+/// `store::sqlite_reads`): the same statements as `SqlTuples`, without
+/// the driver's two thread hand-offs per level.
+pub struct SqliteTuples<'r> {
+    pub reads: &'r SqliteReads,
+    pub nid: Uuid,
+}
+
+fn from_sqlite_row(row: &store::sqlite_reads::Row<'_>) -> store::sqlite_reads::RowResult<Tuple> {
+    let userset = SubjectSet {
+        namespace: row.get("namespace_id")?,
+        object: row.get("object")?,
+        relation: row.get("relation")?,
+    };
+    let subject = match row.get::<_, Option<String>>("subject_id")? {
+        Some(id) => Subject::Id(id),
+        None => Subject::Set(SubjectSet {
+            namespace: row.get("subject_set_namespace_id")?,
+            object: row.get("subject_set_object")?,
+            relation: row.get("subject_set_relation")?,
+        }),
+    };
+    Ok(Tuple { userset, subject })
+}
+
+#[async_trait]
+impl TupleReader for SqliteTuples<'_> {
+    async fn read_level(&self, usersets: &[SubjectSet], want: Want<'_>) -> Result<Vec<Tuple>> {
+        let mut found = Vec::new();
+        for chunk in usersets.chunks(USERSETS_PER_QUERY) {
+            let stmt = level_statement(self.nid, chunk, want);
+            let rows = self.reads.select(&stmt, from_sqlite_row)?;
+            // A set subject of `SetsAnd` is matched here, not in SQL.
+            found.extend(rows.into_iter().filter(|t| want.matches(&t.subject)));
         }
         Ok(found)
     }

@@ -19,6 +19,9 @@ pub enum DatabaseKind {
 pub struct Database {
     pub conn: DatabaseConnection,
     pub kind: DatabaseKind,
+    /// On a SQLite file: read-only connections for reads on the calling
+    /// thread (`sqlite_reads`); None on PostgreSQL and in-memory SQLite.
+    pub sqlite_reads: Option<std::sync::Arc<crate::sqlite_reads::SqliteReads>>,
 }
 
 impl Database {
@@ -78,6 +81,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
             });
         }
     }
+    let sqlite_reads = (kind == DatabaseKind::Sqlite)
+        .then(|| crate::sqlite_reads::SqliteReads::for_url(&url, max_connections as usize))
+        .flatten()
+        .map(std::sync::Arc::new);
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -101,7 +108,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
     let conn = sea_orm::Database::connect(opts).await.map_err(|e| {
         Error::unavailable("cannot connect to the database").with_message(e.to_string())
     })?;
-    Ok(Database { conn, kind })
+    Ok(Database {
+        conn,
+        kind,
+        sqlite_reads,
+    })
 }
 
 /// Applies pending migrations through a connection of its own, closed

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod db;
 pub mod sql;
+pub mod sqlite_reads;
 
 pub use db::{
     Database, DatabaseKind, connect, connect_migrated, migrate_down, migrate_status, migrate_up,
