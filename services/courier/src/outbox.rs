@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use kernel::Result;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use store::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const TABLE: &str = "courier_messages";
@@ -14,10 +14,6 @@ pub const QUEUED: &str = "queued";
 pub const PROCESSING: &str = "processing";
 pub const SENT: &str = "sent";
 pub const ABANDONED: &str = "abandoned";
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 /// A message to send, as the caller renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]

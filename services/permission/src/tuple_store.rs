@@ -5,11 +5,9 @@ use crate::reader::{TupleReader, Want};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{
-    Alias, Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement,
-};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql;
+use store::sql::{self, col};
 use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
 
@@ -29,10 +27,6 @@ const COLUMNS: &[&str] = &[
 /// than one query (one or two bound digests each, far below every
 /// backend's parameter limit).
 const USERSETS_PER_QUERY: usize = 1000;
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 /// A query over tuples: every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,11 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, SqlErr};
 
+/// A table or column name for sea-query statements.
+pub fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
 /// Maps a database error: a unique-constraint violation is a conflict the
 /// caller can act on; anything else is an internal error (logged, not sent).
 pub fn db_error(err: DbErr) -> Error {

@@ -4,13 +4,9 @@ use super::AccountView;
 use chrono::{DateTime, Utc};
 use kernel::Result;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use store::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use store::sql::{self, col};
 use uuid::Uuid;
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 pub async fn find_account_id_by_email<C: ConnectionTrait>(
     conn: &C,

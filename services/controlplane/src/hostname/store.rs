@@ -3,9 +3,9 @@
 use super::model::{HostnameRow, status};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const TABLE: &str = "custom_hostnames";
@@ -23,10 +23,6 @@ const COLUMNS: [&str; 12] = [
     "created_at",
     "updated_at",
 ];
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn select() -> SelectStatement {
     Query::select()

@@ -5,14 +5,10 @@ use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const INVITES: &str = "project_invites";
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn i(name: &str) -> (Alias, Alias) {
     (col("i"), col(name))

@@ -5,15 +5,11 @@ use crate::access::Role;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
-use store::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const MEMBERS: &str = "project_members";
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn parse_role(raw: &str) -> Result<Role> {
     Role::parse(raw).ok_or_else(|| Error::internal(format!("stored role `{raw}`")))

@@ -4,9 +4,9 @@ use super::model::SubscriptionRow;
 use billing::Plan;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const SUBSCRIPTIONS: &str = "subscriptions";
@@ -28,10 +28,6 @@ const COLUMNS: [&str; 16] = [
     "created_at",
     "updated_at",
 ];
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn select() -> SelectStatement {
     Query::select()

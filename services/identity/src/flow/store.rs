@@ -4,14 +4,10 @@ use super::model::{Flow, FlowKind};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use serde_json::Value;
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 pub async fn insert<C: ConnectionTrait>(
     conn: &C,

@@ -6,13 +6,9 @@ use crate::session::service::hash_token;
 use chrono::{DateTime, Utc};
 use kernel::Result;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use store::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use store::sql::{self, col};
 use uuid::Uuid;
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {

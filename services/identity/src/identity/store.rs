@@ -5,11 +5,11 @@
 use super::model::{Credential, Identity, IdentityState, RecoveryAddress, VerifiableAddress};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::Value;
 use std::collections::HashMap;
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const IDENTITIES: &str = "identities";
@@ -17,10 +17,6 @@ const CREDENTIALS: &str = "identity_credentials";
 const IDENTIFIERS: &str = "identity_credential_identifiers";
 const VERIFIABLE: &str = "identity_verifiable_addresses";
 const RECOVERY: &str = "identity_recovery_addresses";
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn json_text(value: &Value) -> String {
     value.to_string()

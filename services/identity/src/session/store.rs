@@ -4,9 +4,9 @@
 use super::model::{AuthenticationMethod, Session};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql;
+use store::sql::{self, col};
 use uuid::Uuid;
 
 const SESSIONS: &str = "sessions";
@@ -20,10 +20,6 @@ const COLUMNS: &[&str] = &[
     "authenticated_at",
     "expires_at",
 ];
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
 
 fn select(nid: Uuid) -> SelectStatement {
     Query::select()
