@@ -79,22 +79,22 @@ impl TenantHosts {
         (!prefix.is_empty() && !prefix.contains('.')).then_some(prefix)
     }
 
-    pub fn tenant_slug(&self, head: &RequestHead) -> Option<String> {
-        let host = self.request_host(head)?;
-        self.slug_of(&host).map(str::to_owned)
-    }
-
     /// The tenant a request is for: by slug host, else by active custom
     /// hostname (with its route).
     pub fn tenant_of(&self, head: &RequestHead) -> Option<(String, Option<Arc<CustomHostRoute>>)> {
         if let Some(slug) = self.raw_host(head).and_then(|raw| self.slug_of_raw(raw)) {
             return Some((slug, None));
         }
-        let host = self.request_host(head)?;
-        if let Some(slug) = self.slug_of(&host) {
+        self.tenant_of_host(&self.request_host(head)?)
+    }
+
+    /// The tenant of a host without port, lower case: its slug host, or an
+    /// active custom hostname (with its route).
+    fn tenant_of_host(&self, host: &str) -> Option<(String, Option<Arc<CustomHostRoute>>)> {
+        if let Some(slug) = self.slug_of(host) {
             return Some((slug.to_owned(), None));
         }
-        let route = self.custom.get(&host)?;
+        let route = self.custom.get(host)?;
         Some((route.slug.clone(), Some(route)))
     }
 
@@ -141,10 +141,7 @@ impl TenantHosts {
     /// The slug of a host (slug host or active custom hostname), for
     /// callers that have only the host (gRPC's `:authority`).
     pub fn slug_for_host(&self, host: &str) -> Option<String> {
-        match self.slug_of(host) {
-            Some(slug) => Some(slug.to_owned()),
-            None => self.custom.get(host).map(|r| r.slug.clone()),
-        }
+        self.tenant_of_host(host).map(|(slug, _)| slug)
     }
 }
 
@@ -246,7 +243,13 @@ mod tests {
         let req = TestRequest::default()
             .insert_header(("host", "ABC.projects.localhost:4000"))
             .to_srv_request();
-        assert_eq!(hosts().tenant_slug(req.head()).as_deref(), Some("abc"));
+        assert_eq!(
+            hosts()
+                .tenant_of(req.head())
+                .map(|(slug, _)| slug)
+                .as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]
@@ -260,7 +263,13 @@ mod tests {
             .insert_header(("host", "lb.internal"))
             .insert_header(("x-forwarded-host", "t1.projects.localhost, other"))
             .to_srv_request();
-        assert_eq!(hosts().tenant_slug(trusted.head()).as_deref(), Some("t1"));
+        assert_eq!(
+            hosts()
+                .tenant_of(trusted.head())
+                .map(|(slug, _)| slug)
+                .as_deref(),
+            Some("t1")
+        );
         let untrusted = TestRequest::default()
             .peer_addr(
                 "10.0.0.2:5555"
@@ -270,6 +279,9 @@ mod tests {
             .insert_header(("host", "lb.internal"))
             .insert_header(("x-forwarded-host", "t1.projects.localhost"))
             .to_srv_request();
-        assert_eq!(hosts().tenant_slug(untrusted.head()), None);
+        assert_eq!(
+            hosts().tenant_of(untrusted.head()).map(|(slug, _)| slug),
+            None
+        );
     }
 }
