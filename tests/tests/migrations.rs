@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use keyplane_tests::fresh_database_url;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use store::{DatabaseKind, connect, migrate_down, migrate_status, migrate_up};
 
 async fn table_names(db: &store::Database) -> Vec<String> {
@@ -16,12 +16,8 @@ async fn table_names(db: &store::Database) -> Vec<String> {
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
         }
     };
-    let backend = match db.kind {
-        DatabaseKind::Sqlite => DbBackend::Sqlite,
-        DatabaseKind::Postgres => DbBackend::Postgres,
-    };
     db.conn
-        .query_all_raw(Statement::from_string(backend, sql))
+        .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
         .await
         .unwrap()
         .iter()
@@ -127,22 +123,20 @@ async fn unsupported_database_urls_are_refused() {
 type Columns = std::collections::BTreeMap<(String, String), (String, bool, bool)>;
 
 async fn columns(db: &store::Database) -> Columns {
-    let (backend, sql) = match db.kind {
-        DatabaseKind::Sqlite => (
-            DbBackend::Sqlite,
+    let sql = match db.kind {
+        DatabaseKind::Sqlite => {
             "SELECT m.name, p.name, p.type, p.\"notnull\" = 0, p.dflt_value IS NOT NULL \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'seaql_migrations'",
-        ),
-        DatabaseKind::Postgres => (
-            DbBackend::Postgres,
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'seaql_migrations'"
+        }
+        DatabaseKind::Postgres => {
             "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES', \
              column_default IS NOT NULL FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name <> 'seaql_migrations'",
-        ),
+             WHERE table_schema = 'public' AND table_name <> 'seaql_migrations'"
+        }
     };
     db.conn
-        .query_all_raw(Statement::from_string(backend, sql))
+        .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
         .await
         .unwrap()
         .iter()

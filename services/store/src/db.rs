@@ -81,9 +81,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
             });
         }
     }
-    let sqlite_reads = (kind == DatabaseKind::Sqlite)
-        .then(|| crate::sqlite_reads::SqliteReads::for_url(&url, max_connections as usize))
-        .flatten()
+    // None unless the URL names a SQLite file.
+    let sqlite_reads = crate::sqlite_reads::SqliteReads::for_url(&url, max_connections as usize)
         .map(std::sync::Arc::new);
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(max_connections)
