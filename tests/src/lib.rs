@@ -254,6 +254,28 @@ pub fn keyplane_binary() -> std::path::PathBuf {
         .join("debug/keyplane")
 }
 
+/// A Keyplane server a test talks to: in-process (`RunningServer`) or a
+/// real `keyplane serve` process (`KeyplaneProcess`).
+pub trait Served {
+    fn addr(&self) -> std::net::SocketAddr;
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+}
+
+impl Served for RunningServer {
+    fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Served for KeyplaneProcess {
+    fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+}
+
 /// A `keyplane` binary run as a real process on loopback, configured only
 /// through `KEYPLANE_*` environment variables, as a container would be.
 /// Killed when dropped.
@@ -344,14 +366,6 @@ impl KeyplaneProcess {
         .await;
         assert!(alive.is_some(), "keyplane serve did not start on {port}");
         process
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     pub fn pid(&self) -> Option<u32> {

@@ -5,6 +5,9 @@
 //! mid-load loses no write it acknowledged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{control_plane, default_schema_id, tenant};
 use keyplane_tests::{
     KeyplaneProcess, eventually, fresh_database_url, keyplane_run, process_env, redis_url,
 };
@@ -19,48 +22,6 @@ use std::time::{Duration, Instant};
 use store::DatabaseKind;
 
 const WITHIN: Duration = Duration::from_secs(1);
-
-fn http_client(resolve: Option<(&str, std::net::SocketAddr)>) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
-    if let Some((host, addr)) = resolve {
-        builder = builder.resolve(host, addr);
-    }
-    builder.build().unwrap()
-}
-
-/// The SDK as a control-plane caller of one replica.
-fn control_plane(replica: &KeyplaneProcess, token: &str) -> Configuration {
-    let mut config = Configuration::new();
-    config.base_path = replica.url();
-    config.bearer_access_token = Some(token.to_owned());
-    config.client = http_client(None);
-    config
-}
-
-/// The SDK as a client of one tenant, reaching it through one replica by
-/// its real `Host`; `token` (the owner's) for the admin APIs.
-fn tenant(replica: &KeyplaneProcess, slug: &str, token: Option<&str>) -> Configuration {
-    let host = format!("{slug}.projects.localhost");
-    let mut config = Configuration::new();
-    config.base_path = format!("http://{host}:{}", replica.port);
-    config.bearer_access_token = token.map(str::to_owned);
-    config.client = http_client(Some((&host, replica.addr())));
-    config
-}
-
-async fn default_schema_id(cfg: &Configuration) -> Option<String> {
-    let res = cfg
-        .client
-        .get(format!("{}/schemas", cfg.base_path))
-        .send()
-        .await
-        .ok()?;
-    if !res.status().is_success() {
-        return None;
-    }
-    let schemas: Value = res.json().await.ok()?;
-    schemas[0]["id"].as_str().map(str::to_owned)
-}
 
 /// How long until `check` holds on every one of `cfgs` (None: not within 1 s).
 async fn on_all_within_a_second<F, Fut>(cfgs: &[Configuration], check: F) -> Option<Duration>
@@ -118,7 +79,7 @@ async fn three_replicas_share_projects_config_and_sessions_within_a_second() {
     let tenants: Vec<Configuration> = cluster
         .replicas
         .iter()
-        .map(|r| tenant(r, &project.slug, None))
+        .map(|r| tenant(r, &project.slug))
         .collect();
     let routable = on_all_within_a_second(&tenants, |cfg| async move {
         default_schema_id(&cfg).await.as_deref() == Some("default")
@@ -249,7 +210,12 @@ async fn killing_a_replica_mid_load_loses_no_acknowledged_write() {
     let admins: Vec<Configuration> = cluster
         .replicas
         .iter()
-        .map(|r| tenant(r, &project.slug, Some(&cluster.token)))
+        .map(|r| {
+            // The owner's token, for the admin APIs.
+            let mut admin = tenant(r, &project.slug);
+            admin.bearer_access_token = Some(cluster.token.clone());
+            admin
+        })
         .collect();
     let with_namespace = on_all_within_a_second(&admins, |cfg| async move {
         let res = cfg

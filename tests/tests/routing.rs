@@ -13,18 +13,11 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use store::DatabaseKind;
 
-/// The id of the first identity schema the tenant serves.
-async fn first_schema_id(server: &keyplane_server::RunningServer, slug: &str) -> String {
-    let (http, base) = tenant_client(server, slug);
-    let schemas: Value = http
-        .get(format!("{base}/schemas"))
-        .send()
+/// The id of the first identity schema the tenant serves ("" for none).
+async fn first_schema_id(server: &impl common::Served, slug: &str) -> String {
+    common::default_schema_id(&common::tenant(server, slug))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    schemas[0]["id"].as_str().unwrap_or_default().to_owned()
+        .unwrap_or_default()
 }
 
 fn use_username_schema() -> Vec<JsonPatch> {

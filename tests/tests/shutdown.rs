@@ -3,7 +3,7 @@
 //! new connections are refused, and the process exits cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use keyplane_tests::{KeyplaneProcess, keyplane_run, process_env};
+use keyplane_tests::{KeyplaneProcess, Served, keyplane_run, process_env};
 use std::time::Duration;
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use keyplane_server::RunningServer;
+pub use keyplane_tests::Served;
 use ory_client::apis::configuration::Configuration;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub async fn token_for(server: &RunningServer, email: &str) -> String {
 }
 
 /// The SDK as a control-plane caller with `token`.
-pub fn control_plane(server: &RunningServer, token: &str) -> Configuration {
+pub fn control_plane(server: &impl Served, token: &str) -> Configuration {
     let mut config = Configuration::new();
     config.base_path = server.url();
     config.bearer_access_token = Some(token.to_owned());
@@ -37,23 +38,37 @@ pub fn tenant_host(slug: &str) -> String {
 
 /// A reqwest client that resolves the tenant host to the test server, so
 /// requests carry the real `Host` header as in production.
-pub fn tenant_client(server: &RunningServer, slug: &str) -> (reqwest::Client, String) {
+pub fn tenant_client(server: &impl Served, slug: &str) -> (reqwest::Client, String) {
     let host = tenant_host(slug);
     let client = reqwest::Client::builder()
-        .resolve(&host, server.addr)
+        .resolve(&host, server.addr())
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    (client, format!("http://{host}:{}", server.addr.port()))
+    (client, format!("http://{host}:{}", server.addr().port()))
 }
 
 /// The SDK as a client of one tenant.
-pub fn tenant(server: &RunningServer, slug: &str) -> Configuration {
+pub fn tenant(server: &impl Served, slug: &str) -> Configuration {
     let (client, base) = tenant_client(server, slug);
     let mut config = Configuration::new();
     config.base_path = base;
     config.client = client;
     config
+}
+
+/// The id of the first identity schema a tenant serves (its default);
+/// None when the request fails or the tenant serves none (e.g. it is not
+/// routable yet).
+pub async fn default_schema_id(tenant: &Configuration) -> Option<String> {
+    let res = tenant
+        .client
+        .get(format!("{}/schemas", tenant.base_path))
+        .send()
+        .await
+        .ok()?;
+    let schemas: serde_json::Value = res.json().await.ok()?;
+    schemas[0]["id"].as_str().map(str::to_owned)
 }
 
 /// The HTTP status of an SDK error (panics on transport errors).
