@@ -47,6 +47,18 @@ fn client_for(server: &RunningServer, host: &str) -> (reqwest::Client, String) {
     (client, format!("http://{host}:{}", server.addr.port()))
 }
 
+/// The status of `GET /sessions/whoami` on `url`: 401 when a tenant
+/// serves the host (no session sent), anything else when none does.
+async fn whoami_status(client: &reqwest::Client, url: &str) -> u16 {
+    client
+        .get(format!("{url}/sessions/whoami"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors() {
     let dns = FakeDns::start().await;
@@ -120,13 +132,8 @@ async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors(
 
     // Not served before it is verified.
     let (client, url) = client_for(&server, "auth.shop-example.com");
-    let res = client
-        .get(format!("{url}/sessions/whoami"))
-        .send()
-        .await
-        .unwrap();
     assert_ne!(
-        res.status().as_u16(),
+        whoami_status(&client, &url).await,
         401,
         "an unverified host reaches no tenant"
     );
@@ -166,14 +173,7 @@ async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors(
     assert_eq!(checked["verification_status"], "active", "{checked}");
     assert_eq!(checked["verification_errors"], json!([]));
     let routed = eventually(Duration::from_secs(5), || async {
-        client
-            .get(format!("{url}/sessions/whoami"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-            == 401
+        whoami_status(&client, &url).await == 401
     })
     .await;
     assert!(
@@ -310,14 +310,7 @@ async fn a_verified_hostname_serves_the_project_with_its_cookie_domain_and_cors(
     let (_, list) = call(&server, &owner, Method::GET, &base, None).await;
     assert_eq!(list[0]["verification_status"], "failed", "{list}");
     let gone = eventually(Duration::from_secs(5), || async {
-        client
-            .get(format!("{url}/sessions/whoami"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-            != 401
+        whoami_status(&client, &url).await != 401
     })
     .await;
     assert!(
