@@ -232,6 +232,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
                 .configure(http::health::configure)
                 .configure(identity::configure)
                 .configure(permission::configure)
+                .configure(ui::configure)
                 .default_service(web::to(http::middleware::not_found)),
         )
         .service(
