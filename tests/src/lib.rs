@@ -11,7 +11,7 @@
 pub mod dns_fake;
 pub mod stripe_fake;
 
-use keyplane_server::{RunningServer, Services, Settings, start};
+use keyplane_server::{RunningServer, Services, Settings, bind, start_on};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use store::{Database, DatabaseKind};
@@ -95,8 +95,6 @@ pub async fn test_settings() -> Settings {
     // Web hooks go to receivers on loopback, and Jsonnet is rendered by the
     // real binary (this process is a test harness, not `keyplane`).
     settings.webhook.allow_private_networks = true;
-    // Suites hammer free-plan projects; the rate-limit test turns it on.
-    settings.rate_limit.enabled = false;
     settings.webhook.jsonnet_worker = Some(keyplane_binary().display().to_string());
     if use_redis_from_env() {
         settings.redis.url = Some(redis_url());
@@ -107,17 +105,19 @@ pub async fn test_settings() -> Settings {
 }
 
 pub async fn spawn(settings: Settings) -> RunningServer {
-    let services = Services::connect(settings).await.unwrap();
-    start(services, false).await.unwrap()
+    spawn_with_clock(settings, std::sync::Arc::new(kernel::clock::SystemClock)).await
 }
 
-/// A server whose services all read `clock`.
+/// A server whose services all read `clock`. The listener is bound first,
+/// so the URLs the server hands out carry its real port.
 pub async fn spawn_with_clock(
-    settings: Settings,
+    mut settings: Settings,
     clock: kernel::clock::SharedClock,
 ) -> RunningServer {
+    let listener = bind(&settings.serve.host, settings.serve.port).unwrap();
+    settings.serve.port = listener.local_addr().unwrap().port();
     let services = Services::connect_with_clock(settings, clock).await.unwrap();
-    start(services, false).await.unwrap()
+    start_on(listener, services, false).await.unwrap()
 }
 
 /// A server on default test settings.
@@ -296,7 +296,6 @@ pub fn process_env(database_url: &str, redis: Option<(&str, &str)>) -> Vec<(Stri
         ("KEYPLANE_SERVE__GRPC_PORT", "0"),
         ("KEYPLANE_SERVE__WORKERS", "2"),
         ("KEYPLANE_LOG__LEVEL", "warn"),
-        ("KEYPLANE_RATE_LIMIT__ENABLED", "false"),
         ("KEYPLANE_IDENTITY__HASHER__BCRYPT_COST", "6"),
         (
             "KEYPLANE_IDENTITY__HAVEIBEENPWNED_URL",

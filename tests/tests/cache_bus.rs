@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kernel::ports::{BusEvent, CacheBus};
+use kernel::rate_limit::BucketLimit;
 use keyplane_tests::{PrivateRedis, eventually, free_port, redis_url};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,12 +63,29 @@ async fn cache_contract(cache: Arc<dyn CacheBus>) {
     assert_eq!(got, event("t", "p"), "a replica hears its own events");
     assert!(cache.health().await.is_ok());
 
-    // Hit counters (rate limits): each hit counts once, keys apart.
-    let ttl = Duration::from_secs(2);
-    for expected in 1..=3 {
-        assert_eq!(cache.count_hit("hits:a", ttl).await, Some(expected));
+    // Token buckets (rate limits): a full bucket gives its burst, then
+    // makes the caller wait about one interval; keys are apart.
+    let limit = BucketLimit::new(60, 3);
+    for _ in 0..3 {
+        assert_eq!(cache.take_token("bucket:a", limit).await, Some(Ok(())));
     }
-    assert_eq!(cache.count_hit("hits:b", ttl).await, Some(1));
+    match cache.take_token("bucket:a", limit).await {
+        Some(Err(wait)) => assert!(
+            wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        ),
+        other => panic!("the fourth token: {other:?}"),
+    }
+    assert_eq!(cache.take_token("bucket:b", limit).await, Some(Ok(())));
+    // A fast bucket refills within the test.
+    let fast = BucketLimit::new(600, 1);
+    assert_eq!(cache.take_token("bucket:c", fast).await, Some(Ok(())));
+    assert!(matches!(
+        cache.take_token("bucket:c", fast).await,
+        Some(Err(_))
+    ));
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(cache.take_token("bucket:c", fast).await, Some(Ok(())));
 }
 
 #[tokio::test]
@@ -98,11 +116,13 @@ async fn redis_keys_are_shared_between_replicas_and_isolated_by_prefix() {
         None,
         "another installation sees nothing"
     );
-    // Rate-limit counters are shared too: one limit across replicas.
-    let ttl = Duration::from_secs(2);
-    assert_eq!(a.count_hit("rl", ttl).await, Some(1));
-    assert_eq!(b.count_hit("rl", ttl).await, Some(2));
-    assert_eq!(other.count_hit("rl", ttl).await, Some(1));
+    // Token buckets are shared too: one limit across replicas.
+    let limit = BucketLimit::new(60, 2);
+    assert_eq!(a.take_token("rl", limit).await, Some(Ok(())));
+    assert_eq!(b.take_token("rl", limit).await, Some(Ok(())));
+    assert!(matches!(a.take_token("rl", limit).await, Some(Err(_))));
+    assert!(matches!(b.take_token("rl", limit).await, Some(Err(_))));
+    assert_eq!(other.take_token("rl", limit).await, Some(Ok(())));
 }
 
 #[tokio::test]
@@ -154,9 +174,9 @@ async fn a_dead_redis_degrades_to_misses_and_local_events_quickly() {
     cache.set("k", b"v".to_vec(), Duration::from_secs(60)).await;
     assert_eq!(cache.get("k").await, None, "a miss, not an error");
     assert_eq!(
-        cache.count_hit("rl", Duration::from_secs(1)).await,
+        cache.take_token("rl", BucketLimit::new(60, 1)).await,
         None,
-        "no count: rate limits fail open"
+        "no answer: rate limits fail open"
     );
     assert!(
         started.elapsed() < Duration::from_secs(2),

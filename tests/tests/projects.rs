@@ -75,7 +75,12 @@ async fn create_list_get_with_a_working_default_config() {
     assert_eq!(identity["session"]["lifespan"], "24h");
     assert_eq!(
         identity["selfservice"]["flows"]["login"]["ui_url"],
-        format!("http://{}.projects.localhost/ui/login", project.slug)
+        format!(
+            "http://{}.projects.localhost:{}/ui/login",
+            project.slug,
+            server.addr.port()
+        ),
+        "the default UI URLs carry the port the server listens on"
     );
     assert_eq!(identity["secrets"]["cookie"][0].as_str().unwrap().len(), 32);
     let permission = &project.services.permission.as_ref().unwrap().config;

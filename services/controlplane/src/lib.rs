@@ -21,6 +21,8 @@ use hostname::service::{HostnameService, HostnameSettings};
 use invite::service::{InviteMail, InviteService};
 use kernel::clock::SharedClock;
 use kernel::ports::CacheBus;
+use kernel::public_url::TenantUrls;
+use kernel::rate_limit::PlanRateLimits;
 use kernel::tenant::{TenantCtx, TenantDirectory};
 use member::service::MemberService;
 use project::service::ProjectService;
@@ -39,14 +41,16 @@ pub struct ConsoleSettings {
     /// `<project_slug>.<base_domain>`.
     pub project_slug: String,
     /// The console UI; invite links are `{ui_url}/invites/{id}?token=...`.
-    pub ui_url: String,
+    /// Unset: the hosted UI on the console project's own host
+    /// (`<console tenant URL>/ui`).
+    pub ui_url: Option<String>,
 }
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
         Self {
             project_slug: "console".to_owned(),
-            ui_url: "http://localhost:4000/ui".to_owned(),
+            ui_url: None,
         }
     }
 }
@@ -59,9 +63,30 @@ impl ConsoleSettings {
                 self.project_slug
             ));
         }
-        url::Url::parse(&self.ui_url).map_err(|e| format!("console.ui_url: {e}"))?;
+        if let Some(ui_url) = &self.ui_url {
+            url::Url::parse(ui_url).map_err(|e| format!("console.ui_url: {e}"))?;
+        }
         Ok(())
     }
+
+    /// The console UI's base URL, without a trailing slash.
+    pub fn ui_url(&self, urls: &TenantUrls) -> String {
+        match &self.ui_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("{}/ui", urls.for_slug(&self.project_slug)),
+        }
+    }
+}
+
+/// Where tenants are served, and how much each plan may ask of them.
+#[derive(Debug, Clone)]
+pub struct Tenancy {
+    /// Tenants answer at `<slug>.<base_domain>`.
+    pub base_domain: String,
+    /// The public base every tenant URL is built on.
+    pub urls: TenantUrls,
+    /// Request rates per plan (enforced by the router when enabled).
+    pub rate_limits: PlanRateLimits,
 }
 
 /// How subscriptions are paid for: the settings, and Stripe (None: the
@@ -105,10 +130,11 @@ impl ControlPlane {
         db: Database,
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
-        base_domain: String,
+        tenancy: Tenancy,
         console: &ConsoleSettings,
         providers: Providers,
     ) -> Self {
+        let ui_url = console.ui_url(&tenancy.urls);
         let Providers {
             courier,
             billing,
@@ -117,7 +143,7 @@ impl ControlPlane {
         let gate = Gate::new(db.clone());
         let accounts = AccountService::new(db.clone(), bus.clone(), clock.clone());
         let mail = Arc::new(InviteMail {
-            ui_url: console.ui_url.clone(),
+            ui_url: ui_url.clone(),
             console_project: Default::default(),
         });
         let projects = ProjectService::new(
@@ -125,14 +151,14 @@ impl ControlPlane {
             gate.clone(),
             bus.clone(),
             clock.clone(),
-            base_domain.clone(),
+            &tenancy,
         );
         let hostnames = HostnameService::new(
             db.clone(),
             gate.clone(),
             clock.clone(),
             bus.clone(),
-            base_domain,
+            tenancy.base_domain,
             hostnames.lookup,
             &hostnames.settings,
         );
@@ -143,7 +169,7 @@ impl ControlPlane {
             projects.clone(),
             billing.settings,
             billing.provider,
-            console.ui_url.clone(),
+            ui_url,
         );
         Self {
             projects,

@@ -1,6 +1,6 @@
 //! What a project's plan allows: member seats, custom domains, and the
-//! request rates of its tenant APIs. The numbers live here so there is one
-//! place to change them.
+//! request rates of its tenant APIs. Seats and domains live here; the rate
+//! figures are `kernel::rate_limit`'s defaults, overridable in settings.
 
 use crate::project::model::ProjectRow;
 use crate::subscription::store as subscriptions;
@@ -18,45 +18,26 @@ pub struct Quotas {
     pub member_seats: u64,
     /// Custom hostnames.
     pub custom_domains: u64,
-    pub rate_limits: RateLimits,
 }
 
-pub use kernel::tenant::RateLimits;
+use kernel::rate_limit::{PlanRateLimits, RateLimits};
 
 /// The free plan: the owner and two collaborators, no custom domain.
 pub const FREE: Quotas = Quotas {
     member_seats: 3,
     custom_domains: 0,
-    rate_limits: RateLimits {
-        public_high: 20,
-        public_low: 5,
-        admin_high: 10,
-        admin_low: 2,
-    },
 };
 
 /// Start-up, monthly or yearly alike (the interval only changes the price).
 pub const START_UP: Quotas = Quotas {
     member_seats: 10,
     custom_domains: 1,
-    rate_limits: RateLimits {
-        public_high: 100,
-        public_low: 20,
-        admin_high: 50,
-        admin_low: 10,
-    },
 };
 
 /// Custom (negotiated) plans.
 pub const CUSTOM: Quotas = Quotas {
     member_seats: 50,
     custom_domains: 10,
-    rate_limits: RateLimits {
-        public_high: 500,
-        public_low: 100,
-        admin_high: 250,
-        admin_low: 50,
-    },
 };
 
 /// The quotas of a plan (`unknown`, a price that is not ours: free).
@@ -65,6 +46,15 @@ pub fn for_plan(plan: Plan) -> Quotas {
         Plan::Unknown | Plan::Free => FREE,
         Plan::StartUpMonthly | Plan::StartUpYearly => START_UP,
         Plan::Custom => CUSTOM,
+    }
+}
+
+/// The request rates of a plan, from the configured figures.
+pub fn rate_limits_for(plan: Plan, figures: &PlanRateLimits) -> RateLimits {
+    match plan {
+        Plan::Unknown | Plan::Free => figures.free,
+        Plan::StartUpMonthly | Plan::StartUpYearly => figures.start_up,
+        Plan::Custom => figures.custom,
     }
 }
 
@@ -113,8 +103,13 @@ mod tests {
         for paid in [START_UP, CUSTOM] {
             assert!(paid.member_seats > FREE.member_seats);
             assert!(paid.custom_domains > FREE.custom_domains);
-            assert!(paid.rate_limits.public_high > FREE.rate_limits.public_high);
         }
         assert_eq!(FREE.custom_domains, 0);
+        let figures = PlanRateLimits::default();
+        assert_eq!(rate_limits_for(Plan::Unknown, &figures), figures.free);
+        assert_eq!(
+            rate_limits_for(Plan::StartUpYearly, &figures),
+            figures.start_up
+        );
     }
 }

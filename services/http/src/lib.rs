@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod query;
 pub mod tenant;
 
 pub use error::{ApiError, ApiResult};

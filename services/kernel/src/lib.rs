@@ -8,6 +8,8 @@ pub mod clock;
 pub mod duration;
 pub mod error;
 pub mod ports;
+pub mod public_url;
+pub mod rate_limit;
 pub mod tenant;
 
 pub use error::{Error, ErrorKind, Result};

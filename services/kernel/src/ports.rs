@@ -25,11 +25,17 @@ pub trait CacheBus: Send + Sync + 'static {
     /// database stays the source of truth.
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
     async fn delete(&self, key: &str);
-    /// Counts one hit on `key`, a counter that lives for `ttl` from its
-    /// first hit; returns the count including this hit, or `None` when the
+    /// Takes one token from the token bucket `key` (refilled at
+    /// `limit.per_minute`, holding `limit.burst`; see
+    /// [`crate::rate_limit::gcra`]): `Some(Ok(()))` when there was one,
+    /// `Some(Err(wait))` with the time until the next, or `None` when the
     /// backend is unreachable (callers fail open: a Redis outage must not
-    /// refuse every request).
-    async fn count_hit(&self, key: &str, ttl: Duration) -> Option<u64>;
+    /// refuse every request). With Redis, replicas share each bucket.
+    async fn take_token(
+        &self,
+        key: &str,
+        limit: crate::rate_limit::BucketLimit,
+    ) -> Option<Result<(), Duration>>;
     /// Delivers an event to every subscriber of every replica (this one
     /// included), as far as the backend can reach.
     async fn publish(&self, event: BusEvent);

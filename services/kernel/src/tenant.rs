@@ -63,13 +63,16 @@ pub struct TenantCtx {
     /// The project id: the `nid` that scopes every engine row.
     pub project_id: Uuid,
     pub slug: String,
-    /// The tenant's own base URL (`http(s)://<slug>.<base_domain>`), which
-    /// self-service URLs and schema URLs are built on.
+    /// The tenant's own base URL (`serve.public_url` with the slug in
+    /// front of its host, e.g. `http://<slug>.projects.localhost:4000`, or
+    /// `https://<hostname>` on a custom hostname): every URL the tenant
+    /// hands out is built on it.
     pub public_url: String,
     /// The `Domain` of the cookies the tenant sets: None (host-only) on
     /// the slug host; a custom hostname's `cookie_domain` on that host.
     pub cookie_domain: Option<String>,
-    /// The request rates the project's plan allows its tenant APIs.
+    /// The request rates the project's plan allows its tenant APIs
+    /// (enforced only when `rate_limit.enabled` is on).
     pub rate_limits: RateLimits,
     pub name: String,
     pub state: ProjectState,
@@ -77,17 +80,7 @@ pub struct TenantCtx {
     pub config: Arc<TenantConfig>,
 }
 
-/// Sustained requests per second of each tenant API class, as Ory's
-/// limits split them: public (browsers, apps) and admin (API keys), each
-/// with a high bucket for the hot paths (session checks, permission
-/// checks) and a low one for everything else. Set by the project's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RateLimits {
-    pub public_high: u32,
-    pub public_low: u32,
-    pub admin_high: u32,
-    pub admin_low: u32,
-}
+pub use crate::rate_limit::RateLimits;
 
 /// Looks tenants up; implemented by the control plane, used by the router
 /// (by slug, from the request's host) and the courier (by id, from a queued

@@ -15,5 +15,5 @@ mod resolver;
 
 pub use custom::{CustomHosts, origin_allowed};
 pub use host::{TenantHostGuard, TenantHosts, TenantSlug};
-pub use limit::{ApiClass, RateLimiter, classify};
+pub use limit::{RateLimitSettings, RateLimiter, Throttled, classify};
 pub use resolver::{TenantResolver, tenant_context};

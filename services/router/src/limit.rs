@@ -1,94 +1,102 @@
-//! Per-tenant rate limits: a fixed one-second window per project and API
-//! class, counted in the shared cache (Redis when configured, so the limit
-//! holds across replicas; in-process otherwise), sized by the project's
-//! plan. Over the limit → 429 with `Retry-After`.
+//! Per-tenant rate limits: one token bucket per project and Ory bucket
+//! (`kratos-public-high`, ...), sized by the project's plan, kept in the
+//! shared cache (Redis when configured, so the limit holds across
+//! replicas; in-process otherwise). Empty bucket → 429 with `Retry-After`.
+//! Off unless the operator turns it on or bills with Stripe (see
+//! `docs/billing.md`).
 
 use actix_web::http::Method;
 use kernel::ports::CacheBus;
+use kernel::rate_limit::{Bucket, BucketLimit, PlanRateLimits};
 use kernel::tenant::TenantCtx;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-/// Ory's split of the tenant APIs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiClass {
-    /// Session checks, permission checks and expansions: what every page
-    /// view of the customer's app calls.
-    PublicHigh,
-    /// The rest of the public API (self-service flows, schemas).
-    PublicLow,
-    /// Admin reads.
-    AdminHigh,
-    /// Admin writes.
-    AdminLow,
+/// The `rate_limit` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Enforce the plans' figures. Unset: on exactly when billing runs on
+    /// Stripe (a hosted cloud selling plans), off for a self-hosted or
+    /// development setup, where a limit only gets in the developer's way.
+    pub enabled: Option<bool>,
+    /// Each plan's figure per bucket; any one may be overridden.
+    pub plans: PlanRateLimits,
 }
 
-impl ApiClass {
-    pub fn name(self) -> &'static str {
-        match self {
-            ApiClass::PublicHigh => "public_high",
-            ApiClass::PublicLow => "public_low",
-            ApiClass::AdminHigh => "admin_high",
-            ApiClass::AdminLow => "admin_low",
-        }
-    }
-
-    /// The requests per second the tenant's plan allows in this class.
-    pub fn limit(self, tenant: &TenantCtx) -> u32 {
-        let limits = tenant.rate_limits;
-        match self {
-            ApiClass::PublicHigh => limits.public_high,
-            ApiClass::PublicLow => limits.public_low,
-            ApiClass::AdminHigh => limits.admin_high,
-            ApiClass::AdminLow => limits.admin_low,
-        }
+impl RateLimitSettings {
+    /// Whether limits are enforced, given whether billing uses Stripe.
+    pub fn enforced(&self, paid_billing: bool) -> bool {
+        self.enabled.unwrap_or(paid_billing)
     }
 }
 
-/// The class of a tenant request; None for what is never limited (health
-/// probes, the version).
-pub fn classify(method: &Method, path: &str) -> Option<ApiClass> {
+/// The bucket a tenant request counts against; None for what is never
+/// limited (health probes, the version).
+pub fn classify(method: &Method, path: &str) -> Option<Bucket> {
     if path.starts_with("/health/") || path == "/version" {
         return None;
     }
-    if path.starts_with("/admin/") {
-        return Some(if method == Method::GET || method == Method::HEAD {
-            ApiClass::AdminHigh
+    let read = method == Method::GET || method == Method::HEAD;
+    Some(if path.starts_with("/admin/relation-tuples") {
+        Bucket::KetoAdminHigh
+    } else if path.starts_with("/admin/") {
+        if read {
+            Bucket::KratosAdminHigh
         } else {
-            ApiClass::AdminLow
-        });
-    }
-    let hot = path == "/sessions/whoami"
-        || path.starts_with("/relation-tuples/check")
-        || path == "/relation-tuples/expand";
-    Some(if hot {
-        ApiClass::PublicHigh
+            Bucket::KratosAdminLow
+        }
+    } else if path == "/sessions/whoami" {
+        Bucket::KratosPublicHigh
+    } else if path.starts_with("/relation-tuples/") {
+        Bucket::KetoPublicHigh
+    } else if path == "/relation-tuples" {
+        Bucket::KetoPublicLow
     } else {
-        ApiClass::PublicLow
+        Bucket::KratosPublicLow
     })
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub bucket: Bucket,
+    pub limit: BucketLimit,
+    /// Until the bucket has a token again.
+    pub retry_after: Duration,
+}
+
+impl Throttled {
+    /// `Retry-After` in whole seconds, rounded up (at least 1).
+    pub fn retry_after_secs(&self) -> u64 {
+        let whole = self.retry_after.as_secs();
+        let partial = u64::from(self.retry_after.subsec_nanos() > 0);
+        (whole + partial).max(1)
+    }
 }
 
 #[derive(Clone)]
 pub struct RateLimiter {
-    counters: Arc<dyn CacheBus>,
+    buckets: Arc<dyn CacheBus>,
 }
 
 impl RateLimiter {
-    pub fn new(counters: Arc<dyn CacheBus>) -> Self {
-        Self { counters }
+    pub fn new(buckets: Arc<dyn CacheBus>) -> Self {
+        Self { buckets }
     }
 
-    /// Counts the request; `Err(seconds)` when it is over the limit, with
-    /// how long until the window turns.
-    pub async fn check(&self, tenant: &TenantCtx, class: ApiClass) -> Result<(), u64> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let window = now.as_secs();
-        let key = format!("rl:{}:{}:{window}", tenant.project_id, class.name());
-        match self.counters.count_hit(&key, Duration::from_secs(2)).await {
-            Some(count) if count > u64::from(class.limit(tenant)) => Err(1),
-            // Under the limit, or the counter is unreachable (fail open).
+    /// Takes a token from the tenant's bucket.
+    pub async fn check(&self, tenant: &TenantCtx, bucket: Bucket) -> Result<(), Throttled> {
+        let limit = tenant.rate_limits.of(bucket);
+        let key = format!("rl:{}:{}", tenant.project_id, bucket.name());
+        match self.buckets.take_token(&key, limit).await {
+            Some(Err(retry_after)) => Err(Throttled {
+                bucket,
+                limit,
+                retry_after,
+            }),
+            // A token, or the store is unreachable (fail open).
             _ => Ok(()),
         }
     }
@@ -99,27 +107,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_fall_into_ory_s_classes() {
-        assert_eq!(classify(&Method::GET, "/health/alive"), None);
-        assert_eq!(
-            classify(&Method::GET, "/sessions/whoami"),
-            Some(ApiClass::PublicHigh)
-        );
-        assert_eq!(
-            classify(&Method::POST, "/relation-tuples/check/openapi"),
-            Some(ApiClass::PublicHigh)
-        );
-        assert_eq!(
-            classify(&Method::GET, "/self-service/login/api"),
-            Some(ApiClass::PublicLow)
-        );
-        assert_eq!(
-            classify(&Method::GET, "/admin/identities"),
-            Some(ApiClass::AdminHigh)
-        );
-        assert_eq!(
-            classify(&Method::DELETE, "/admin/identities/x"),
-            Some(ApiClass::AdminLow)
-        );
+    fn requests_fall_into_ory_s_buckets() {
+        let cases = [
+            (Method::GET, "/health/alive", None),
+            (Method::GET, "/version", None),
+            (
+                Method::GET,
+                "/sessions/whoami",
+                Some(Bucket::KratosPublicHigh),
+            ),
+            (
+                Method::GET,
+                "/self-service/login/api",
+                Some(Bucket::KratosPublicLow),
+            ),
+            (Method::GET, "/ui/login", Some(Bucket::KratosPublicLow)),
+            (
+                Method::GET,
+                "/admin/identities",
+                Some(Bucket::KratosAdminHigh),
+            ),
+            (
+                Method::DELETE,
+                "/admin/identities/x",
+                Some(Bucket::KratosAdminLow),
+            ),
+            (
+                Method::POST,
+                "/relation-tuples/check/openapi",
+                Some(Bucket::KetoPublicHigh),
+            ),
+            (
+                Method::GET,
+                "/relation-tuples/expand",
+                Some(Bucket::KetoPublicHigh),
+            ),
+            (Method::GET, "/relation-tuples", Some(Bucket::KetoPublicLow)),
+            (
+                Method::PUT,
+                "/admin/relation-tuples",
+                Some(Bucket::KetoAdminHigh),
+            ),
+        ];
+        for (method, path, bucket) in cases {
+            assert_eq!(classify(&method, path), bucket, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn limits_are_on_only_when_asked_or_billing_on_stripe() {
+        let unset = RateLimitSettings::default();
+        assert!(!unset.enforced(false));
+        assert!(unset.enforced(true));
+        let off = RateLimitSettings {
+            enabled: Some(false),
+            ..RateLimitSettings::default()
+        };
+        assert!(!off.enforced(true));
+        let on = RateLimitSettings {
+            enabled: Some(true),
+            ..RateLimitSettings::default()
+        };
+        assert!(on.enforced(false));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let at = |retry_after| Throttled {
+            bucket: Bucket::KratosPublicLow,
+            limit: BucketLimit::new(60, 1),
+            retry_after,
+        };
+        assert_eq!(at(Duration::from_millis(1)).retry_after_secs(), 1);
+        assert_eq!(at(Duration::from_millis(1000)).retry_after_secs(), 1);
+        assert_eq!(at(Duration::from_millis(1001)).retry_after_secs(), 2);
+        assert_eq!(at(Duration::ZERO).retry_after_secs(), 1);
     }
 }

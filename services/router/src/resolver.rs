@@ -201,21 +201,11 @@ pub async fn tenant_context(
     };
     tracing::Span::current().record("tenant", tenant.slug.as_str());
     if let Some(limiter) = req.app_data::<web::Data<crate::limit::RateLimiter>>()
-        && let Some(class) = crate::limit::classify(req.method(), req.path())
+        && let Some(bucket) = crate::limit::classify(req.method(), req.path())
         // Boxed for the same reason as the tenant load (a Redis round trip).
-        && let Err(retry_after) = Box::pin(limiter.check(&tenant, class)).await
+        && let Err(throttled) = Box::pin(limiter.check(&tenant, bucket)).await
     {
-        let mut response = ApiError(Error::new(kernel::ErrorKind::TooManyRequests).with_reason(
-            format!(
-                "the project's plan allows {} requests per second of class {}",
-                class.limit(&tenant),
-                class.name(),
-            ),
-        ))
-        .error_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        let response = throttled_response(&throttled);
         return Ok(req.into_response(response).map_into_right_body());
     }
     // The custom hostname, when it has CORS on.
@@ -302,11 +292,33 @@ async fn find_tenant(
     Ok((served, custom))
 }
 
+/// 429 in Ory's error shape, naming the bucket and its figures.
+fn throttled_response(throttled: &crate::limit::Throttled) -> actix_web::HttpResponse {
+    let limit = throttled.limit;
+    let mut response = ApiError(
+        Error::new(kernel::ErrorKind::TooManyRequests)
+            .with_id("rate_limit_exceeded")
+            .with_reason(format!(
+                "the project's plan allows {} requests per minute with bursts of {} in bucket {}; retry after {} s",
+                limit.per_minute,
+                limit.burst,
+                throttled.bucket.name(),
+                throttled.retry_after_secs(),
+            )),
+    )
+    .error_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(throttled.retry_after_secs()),
+    );
+    response
+}
+
 /// The tenant as served on one of its custom hostnames: URLs it builds
 /// point there, and its cookies carry the hostname's cookie domain.
 fn on_custom_host(tenant: &TenantCtx, route: &CustomHostRoute) -> TenantCtx {
     TenantCtx {
-        public_url: format!("https://{}", route.hostname),
+        public_url: kernel::public_url::TenantUrls::for_custom_host(&route.hostname),
         cookie_domain: Some(route.cookie_domain.clone()),
         ..tenant.clone()
     }
@@ -326,7 +338,7 @@ impl kernel::ports::TenantByHost for TenantResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kernel::tenant::{RateLimits, TenantConfig};
+    use kernel::tenant::TenantConfig;
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
 
@@ -350,12 +362,7 @@ mod tests {
                 slug: slug.to_owned(),
                 public_url: format!("http://{slug}.projects.localhost"),
                 cookie_domain: None,
-                rate_limits: RateLimits {
-                    public_high: 1,
-                    public_low: 1,
-                    admin_high: 1,
-                    admin_low: 1,
-                },
+                rate_limits: kernel::rate_limit::FREE,
                 name,
                 state: ProjectState::Running,
                 revision_id: uuid::Uuid::nil(),

@@ -117,7 +117,11 @@ impl Services {
             db.clone(),
             cache.clone(),
             clock,
-            settings.base_domain.clone(),
+            controlplane::Tenancy {
+                base_domain: settings.base_domain.clone(),
+                urls: settings.tenant_urls(),
+                rate_limits: settings.rate_limit.plans,
+            },
             &settings.console,
             controlplane::Providers {
                 courier: Some(courier.clone()),
@@ -203,7 +207,7 @@ struct AppData {
     identity: web::Data<identity::IdentityEngine>,
     permission: web::Data<permission::PermissionEngine>,
     admin_auth: http::tenant::AdminAuthData,
-    /// None when `rate_limit.enabled` is off.
+    /// None when rate limits are not enforced.
     rate_limiter: Option<web::Data<router::RateLimiter>>,
 }
 
@@ -274,13 +278,30 @@ impl RunningServer {
     }
 }
 
-/// Binds and starts serving. `handle_signals` is false for in-process tests,
-/// true for the binary (SIGTERM/SIGINT drain in-flight requests, then exit).
+/// Binds `serve.host:serve.port` and starts serving. `handle_signals` is
+/// false for in-process tests, true for the binary (SIGTERM/SIGINT drain
+/// in-flight requests, then exit).
 pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<RunningServer> {
+    let serve = &services.settings.serve;
+    let listener = bind(&serve.host, serve.port)?;
+    start_on(listener, services, handle_signals).await
+}
+
+/// The HTTP listener, bound before the services are connected when the
+/// port is picked by the system (`serve.port` 0): tenant URLs carry the
+/// port, so it must be known first.
+pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((host, port))
+        .map_err(|e| anyhow::anyhow!("serve.port: cannot bind {host}:{port}: {e}"))
+}
+
+/// Starts serving on a listener bound already.
+pub async fn start_on(
+    listener: TcpListener,
+    services: Services,
+    handle_signals: bool,
+) -> anyhow::Result<RunningServer> {
     let serve = services.settings.serve.clone();
-    let listener = TcpListener::bind((serve.host.as_str(), serve.port)).map_err(|e| {
-        anyhow::anyhow!("serve.port: cannot bind {}:{}: {e}", serve.host, serve.port)
-    })?;
     let addr = listener.local_addr()?;
     let admin_auth: Arc<dyn kernel::ports::TenantAdminAuth> =
         Arc::new(services.control_plane.clone());
@@ -312,7 +333,7 @@ pub async fn start(services: Services, handle_signals: bool) -> anyhow::Result<R
         rate_limiter: services
             .settings
             .rate_limit
-            .enabled
+            .enforced(services.settings.billing.uses_stripe())
             .then(|| web::Data::new(router::RateLimiter::new(services.cache.clone()))),
     });
     let app_services = services.clone();

@@ -8,5 +8,5 @@ pub mod mail_routes;
 pub mod settings;
 pub mod telemetry;
 
-pub use app::{RunningServer, Services, start};
+pub use app::{RunningServer, Services, bind, start, start_on};
 pub use settings::Settings;

@@ -2,7 +2,7 @@
 //! the sandboxed Jsonnet worker the web hooks start).
 
 use clap::{Parser, Subcommand};
-use keyplane_server::{Services, Settings, start, telemetry};
+use keyplane_server::{Services, Settings, bind, start_on, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -118,8 +118,12 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 settings.database.migrate_on_start = false;
             }
             let _telemetry = telemetry::init(&settings)?;
+            // Bound first: with port 0 the system picks one, and the tenant
+            // URLs handed out must carry it.
+            let listener = bind(&settings.serve.host, settings.serve.port)?;
+            settings.serve.port = listener.local_addr()?.port();
             let services = Services::connect(settings).await?;
-            let mut server = start(services, true).await?;
+            let mut server = start_on(listener, services, true).await?;
             // Resolves after SIGTERM/SIGINT once in-flight requests drained.
             (&mut server.task).await??;
             server.stop_grpc();

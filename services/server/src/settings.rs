@@ -6,6 +6,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Yaml};
+use kernel::public_url::TenantUrls;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -32,22 +33,9 @@ pub struct Settings {
     pub billing: billing::BillingSettings,
     /// Custom hostnames: where CNAMEs are looked up, how often re-checked.
     pub hostnames: controlplane::hostname::service::HostnameSettings,
-    /// Per-tenant rate limits (sized by each project's plan).
-    pub rate_limit: RateLimitSettings,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimitSettings {
-    /// Enforce the plans' request rates on the tenant APIs (counted in
-    /// Redis when configured, in-process otherwise).
-    pub enabled: bool,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        Self { enabled: true }
-    }
+    /// Per-tenant rate limits (sized by each project's plan; off unless
+    /// enabled or billing runs on Stripe).
+    pub rate_limit: router::RateLimitSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -66,6 +54,11 @@ pub struct ServeSettings {
     pub body_limit_bytes: usize,
     /// Peers (IP addresses) whose `X-Forwarded-Host` is believed.
     pub trusted_proxies: Vec<String>,
+    /// The public base of every tenant URL, e.g.
+    /// `https://projects.example.com` (its host is `base_domain`). Unset:
+    /// `http://<base_domain>:<port>` for a `*.localhost` base domain,
+    /// else `https://<base_domain>` (TLS terminated in front).
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,6 +113,7 @@ impl Default for ServeSettings {
             shutdown_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             trusted_proxies: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -167,7 +161,7 @@ impl Default for Settings {
             webhook: webhook::WebHookSettings::default(),
             billing: billing::BillingSettings::default(),
             hostnames: Default::default(),
-            rate_limit: RateLimitSettings::default(),
+            rate_limit: router::RateLimitSettings::default(),
         }
     }
 }
@@ -227,6 +221,16 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Where tenants are reached: `serve.public_url`, or derived from the
+    /// base domain and the port actually listened on.
+    pub fn tenant_urls(&self) -> TenantUrls {
+        self.serve
+            .public_url
+            .as_deref()
+            .and_then(|url| TenantUrls::parse(url, &self.base_domain).ok())
+            .unwrap_or_else(|| TenantUrls::derived(&self.base_domain, self.serve.port))
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |key, message: &str| SettingsError::Invalid {
             key,
@@ -264,6 +268,13 @@ impl Settings {
                 "base_domain",
                 "must be a DNS name such as projects.example.com",
             ));
+        }
+        if let Some(url) = &self.serve.public_url {
+            TenantUrls::parse(url, &self.base_domain)
+                .map_err(|message| invalid("serve.public_url", &message))?;
+        }
+        if let Err(message) = self.rate_limit.plans.validate() {
+            return Err(invalid("rate_limit", &message));
         }
         if let Err(message) = self.identity.validate() {
             return Err(invalid("identity", &message));
@@ -337,6 +348,14 @@ mod tests {
         assert!(s.redis.url.is_none());
         assert!(s.otel.endpoint.is_none());
         assert_eq!(s.base_domain, "projects.localhost");
+        // Tenant URLs carry the port a browser must use; limits are off
+        // without paid billing.
+        assert_eq!(
+            s.tenant_urls().for_slug("shop"),
+            "http://shop.projects.localhost:4000"
+        );
+        assert_eq!(s.rate_limit.enabled, None);
+        assert!(!s.rate_limit.enforced(s.billing.uses_stripe()));
         Ok(())
     }
 
@@ -368,6 +387,11 @@ mod tests {
         assert_eq!(s.database.url, "postgres://u@h/db");
         assert_eq!(s.redis.url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(s.otel.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert_eq!(
+            s.tenant_urls().for_slug("shop"),
+            "https://shop.p.example.com",
+            "a public domain sits behind TLS"
+        );
         std::fs::remove_dir_all(dir)?;
         Ok(())
     }
@@ -380,6 +404,20 @@ mod tests {
             (&[("DATABASE_URL", "mysql://x")], "database.url"),
             (&[("REDIS_URL", "http://x")], "redis.url"),
             (&[("KEYPLANE_BASE_DOMAIN", "bad domain")], "base_domain"),
+            (
+                &[(
+                    "KEYPLANE_SERVE__PUBLIC_URL",
+                    "https://elsewhere.example.com",
+                )],
+                "serve.public_url",
+            ),
+            (
+                &[(
+                    "KEYPLANE_RATE_LIMIT__PLANS__FREE__KRATOS_PUBLIC_LOW__BURST",
+                    "0",
+                )],
+                "rate_limit",
+            ),
             (&[("KEYPLANE_LOG__FORMAT", "xml")], "format"),
             (
                 &[("KEYPLANE_WEBHOOK__JSONNET_TIMEOUT_MS", "5")],

@@ -14,6 +14,8 @@ use crate::member::store as members;
 use crate::revision::{self, RevisionContent, Warning, assemble, defaults, store as revisions};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
+use kernel::public_url::TenantUrls;
+use kernel::rate_limit::PlanRateLimits;
 use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
 use kernel::{Error, ErrorKind, Result};
 use sea_orm::TransactionTrait;
@@ -31,6 +33,8 @@ pub struct ProjectService {
     bus: Arc<dyn CacheBus>,
     clock: SharedClock,
     base_domain: String,
+    urls: TenantUrls,
+    rate_limits: PlanRateLimits,
     gate: Gate,
     /// Set once at wiring time; shared by every clone of the service.
     local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
@@ -47,14 +51,16 @@ impl ProjectService {
         gate: Gate,
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
-        base_domain: String,
+        tenancy: &crate::Tenancy,
     ) -> Self {
         Self {
             db,
             gate,
             bus,
             clock,
-            base_domain,
+            base_domain: tenancy.base_domain.clone(),
+            urls: tenancy.urls.clone(),
+            rate_limits: tenancy.rate_limits,
             local_cache: Arc::new(OnceLock::new()),
         }
     }
@@ -63,16 +69,9 @@ impl ProjectService {
         format!("{slug}.{}", self.base_domain)
     }
 
-    /// The project's public base URL. `*.localhost` is served over plain
-    /// HTTP in development; every other base domain over HTTPS.
+    /// The project's public base URL (`serve.public_url` with the slug).
     pub fn public_url(&self, slug: &str) -> String {
-        let scheme = if self.base_domain == "localhost" || self.base_domain.ends_with(".localhost")
-        {
-            "http"
-        } else {
-            "https"
-        };
-        format!("{scheme}://{}", self.host(slug))
+        self.urls.for_slug(slug)
     }
 
     fn view(&self, project: &ProjectRow, content: &RevisionContent) -> ProjectView {
@@ -510,9 +509,10 @@ impl ProjectService {
             project_id: project.id,
             public_url: self.public_url(&project.slug),
             cookie_domain: None,
-            rate_limits: crate::quota::for_project(&self.db.conn, &project, self.clock.now())
-                .await?
-                .rate_limits,
+            rate_limits: crate::quota::rate_limits_for(
+                crate::quota::plan_of(&self.db.conn, &project, self.clock.now()).await?,
+                &self.rate_limits,
+            ),
             slug: project.slug,
             name: project.name,
             state: project.state,

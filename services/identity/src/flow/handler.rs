@@ -21,6 +21,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
+use http::query::Query;
 use http::tenant::{Tenant, TenantAdmin, admin_gate};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, ErrorKind};
@@ -41,7 +42,8 @@ pub struct SubmitQuery {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InitQuery {
-    #[serde(default)]
+    /// Go's `ParseBool` forms, as Kratos reads it; empty is false.
+    #[serde(default, deserialize_with = "http::query::go_bool")]
     refresh: bool,
     aal: Option<String>,
     return_to: Option<String>,
@@ -287,7 +289,7 @@ pub async fn submit_login(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<SubmitQuery>,
+    query: Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
@@ -325,7 +327,7 @@ pub async fn submit_registration(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<SubmitQuery>,
+    query: Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
@@ -387,7 +389,7 @@ pub async fn submit_settings(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<SubmitQuery>,
+    query: Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let submission = browser_submission(&req, &tenant, parse_body(&req, &body)?);
@@ -459,7 +461,7 @@ pub async fn submit_recovery(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<SubmitQuery>,
+    query: Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body = parse_body(&req, &body)?;
@@ -513,7 +515,7 @@ pub async fn submit_verification(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<SubmitQuery>,
+    query: Query<SubmitQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body = parse_body(&req, &body)?;
@@ -553,7 +555,7 @@ pub struct ErrorQuery {
 pub async fn get_self_service_error(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
-    query: web::Query<ErrorQuery>,
+    query: Query<ErrorQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(engine.get_self_service_error(&tenant, &query.id).await?))
 }
@@ -580,7 +582,7 @@ pub async fn logout(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<LogoutQuery>,
+    query: Query<LogoutQuery>,
 ) -> ApiResult<HttpResponse> {
     let return_to =
         match checked_return_to(&engine, &tenant, &req, query.return_to.as_deref()).await {
@@ -619,17 +621,17 @@ pub async fn webauthn_js() -> HttpResponse {
 fn routes(cfg: &mut web::ServiceConfig, kind: FlowKind) {
     let name = kind.as_str();
     cfg.service(web::resource(format!("/self-service/{name}/api")).get(
-        move |engine, tenant, req, query: web::Query<InitQuery>| {
+        move |engine, tenant, req, query: Query<InitQuery>| {
             init_api(engine, tenant, req, kind, query.into_inner())
         },
     ))
     .service(web::resource(format!("/self-service/{name}/browser")).get(
-        move |engine, tenant, req, query: web::Query<InitQuery>| {
+        move |engine, tenant, req, query: Query<InitQuery>| {
             init_browser(engine, tenant, req, kind, query.into_inner())
         },
     ))
     .service(web::resource(format!("/self-service/{name}/flows")).get(
-        move |engine, tenant, req, query: web::Query<FlowIdQuery>| {
+        move |engine, tenant, req, query: Query<FlowIdQuery>| {
             get_flow(engine, tenant, req, kind, query.id)
         },
     ));

@@ -5,6 +5,7 @@ use crate::engine::IdentityEngine;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
+use http::query::Query;
 use http::tenant::{TenantAdmin, admin_gate};
 use kernel::tenant::TenantCtx;
 use serde::Deserialize;
@@ -21,26 +22,36 @@ pub const DEFAULT_PER_PAGE: u64 = 250;
 pub const MAX_PER_PAGE: u64 = 1000;
 
 impl PageQuery {
-    pub fn resolve(&self) -> (u64, u64) {
-        (
-            self.page.unwrap_or(0),
-            self.per_page
-                .unwrap_or(DEFAULT_PER_PAGE)
-                .clamp(1, MAX_PER_PAGE),
-        )
+    /// `(page, per_page)`, `per_page` clamped as Kratos does; a page whose
+    /// offset no database can express is a 400, not an overflow later.
+    pub fn resolve(&self) -> Result<(u64, u64), kernel::Error> {
+        let page = self.page.unwrap_or(0);
+        let per_page = self
+            .per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE);
+        match page.checked_mul(per_page) {
+            Some(offset) if i64::try_from(offset).is_ok() => Ok((page, per_page)),
+            _ => Err(kernel::Error::bad_request(format!(
+                "query parameter `page`: {page} is out of range (at most {})",
+                i64::MAX as u64 / per_page
+            ))),
+        }
     }
 }
 
-/// Adds `Link` (first/next/prev/last) and `X-Total-Count` as Kratos does.
+/// Adds `Link` (first/next/prev/last) and `X-Total-Count` as Kratos does;
+/// `url` is absolute (the tenant's public URL and the path), so a client
+/// can follow each link as given.
 pub fn paginated(
-    path: &str,
+    url: &str,
     page: u64,
     per_page: u64,
     total: u64,
     body: impl serde::Serialize,
 ) -> HttpResponse {
     let last = total.saturating_sub(1) / per_page;
-    let link = |p: u64, rel: &str| format!("<{path}?page={p}&per_page={per_page}>; rel=\"{rel}\"");
+    let link = |p: u64, rel: &str| format!("<{url}?page={p}&per_page={per_page}>; rel=\"{rel}\"");
     let mut links = vec![link(0, "first")];
     if page < last {
         links.push(link(page + 1, "next"));
@@ -79,15 +90,16 @@ fn include_credentials(req: &HttpRequest) -> Vec<String> {
 pub async fn list_identities(
     engine: web::Data<IdentityEngine>,
     tenant: TenantAdmin,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (page, per_page) = query.resolve();
+    let (page, per_page) = query.resolve()?;
     let (list, total) = engine.list_identities(&tenant, page, per_page).await?;
     let views: Vec<_> = list
         .iter()
         .map(|i| admin_view(&engine, &tenant, i, &[]))
         .collect();
-    Ok(paginated("/admin/identities", page, per_page, total, views))
+    let url = format!("{}/admin/identities", tenant.public_url);
+    Ok(paginated(&url, page, per_page, total, views))
 }
 
 pub async fn create_identity(

@@ -1,31 +1,30 @@
 //! `GET /schemas` (`identitySchemas`: `[{id, schema}]`) and
 //! `GET /schemas/{id}` (the raw JSON Schema), for the request's tenant.
 
+use crate::identity::handler::PageQuery;
 use actix_web::{HttpResponse, web};
 use http::ApiResult;
+use http::query::Query;
 use http::tenant::Tenant;
 use kernel::Error;
-use serde::Deserialize;
 use serde_json::json;
-
-#[derive(Deserialize)]
-pub struct Pagination {
-    page: Option<usize>,
-    per_page: Option<usize>,
-}
 
 pub async fn list_identity_schemas(
     tenant: Tenant,
-    query: web::Query<Pagination>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let per_page = query.per_page.unwrap_or(250).clamp(1, 1000);
-    let page = query.page.unwrap_or(0);
+    let (page, per_page) = query.resolve()?;
+    // Within i64 (checked by `resolve`), so within usize on 64-bit targets.
+    let (page, per_page) = (
+        usize::try_from(page).unwrap_or(usize::MAX),
+        usize::try_from(per_page).unwrap_or(usize::MAX),
+    );
     let mut out = Vec::new();
     for schema in tenant
         .config
         .identity_schemas
         .iter()
-        .skip(page * per_page)
+        .skip(page.saturating_mul(per_page))
         .take(per_page)
     {
         out.push(json!({ "id": schema.id, "schema": super::resolve(&schema.url)? }));

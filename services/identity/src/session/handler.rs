@@ -6,6 +6,7 @@ use crate::identity::handler::{PageQuery, paginated};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
+use http::query::Query;
 use http::tenant::{Tenant, TenantAdmin, admin_gate, bearer_token};
 use kernel::Error;
 use kernel::tenant::TenantCtx;
@@ -67,14 +68,15 @@ pub async fn list_sessions(
     engine: web::Data<IdentityEngine>,
     tenant: Tenant,
     req: HttpRequest,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let token = required_token(&req, &tenant)?;
-    let (page, per_page) = query.resolve();
+    let (page, per_page) = query.resolve()?;
     let (list, total) = engine
         .list_my_sessions(&tenant, &token, page, per_page)
         .await?;
-    Ok(paginated("/sessions", page, per_page, total, list))
+    let url = format!("{}/sessions", tenant.public_url);
+    Ok(paginated(&url, page, per_page, total, list))
 }
 
 pub async fn revoke_sessions(
@@ -101,6 +103,7 @@ pub async fn revoke_session(
 pub struct AdminSessionsQuery {
     page: Option<u64>,
     per_page: Option<u64>,
+    #[serde(default, deserialize_with = "http::query::go_bool_opt")]
     active: Option<bool>,
 }
 
@@ -108,18 +111,18 @@ pub async fn admin_list_identity_sessions(
     engine: web::Data<IdentityEngine>,
     tenant: TenantAdmin,
     id: web::Path<Uuid>,
-    query: web::Query<AdminSessionsQuery>,
+    query: Query<AdminSessionsQuery>,
 ) -> ApiResult<HttpResponse> {
     let (page, per_page) = PageQuery {
         page: query.page,
         per_page: query.per_page,
     }
-    .resolve();
+    .resolve()?;
     let (list, total) = engine
         .admin_list_sessions(&tenant, *id, query.active, page, per_page)
         .await?;
     Ok(paginated(
-        &format!("/admin/identities/{id}/sessions"),
+        &format!("{}/admin/identities/{id}/sessions", tenant.public_url),
         page,
         per_page,
         total,

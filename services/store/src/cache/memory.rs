@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use kernel::ports::{BusEvent, CacheBus};
+use kernel::rate_limit::{BucketLimit, gcra};
 use moka::Expiry;
 use moka::future::Cache;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -35,14 +36,16 @@ impl Expiry<String, Entry> for PerEntryTtl {
 
 pub struct MemoryCacheBus {
     cache: Cache<String, Entry>,
-    /// Hit counters (rate limits): keys name their own window, so one
-    /// short lifetime fits them all.
-    counters: Cache<String, Arc<AtomicU64>>,
+    /// Token buckets (rate limits): each bucket's theoretical arrival
+    /// time, in microseconds since `epoch`.
+    buckets: Cache<String, Arc<Mutex<u64>>>,
+    epoch: Instant,
     bus: broadcast::Sender<BusEvent>,
 }
 
-/// How long an in-process counter lives: longer than any window counted.
-const COUNTER_TTL: Duration = Duration::from_secs(10);
+/// A bucket untouched this long is dropped; it comes back full, which it
+/// would be by then anyway unless a plan refills slower than burst/hour.
+const BUCKET_IDLE: Duration = Duration::from_secs(3600);
 
 impl MemoryCacheBus {
     pub fn new(max_entries: u64) -> Self {
@@ -50,14 +53,15 @@ impl MemoryCacheBus {
             .max_capacity(max_entries)
             .expire_after(PerEntryTtl)
             .build();
-        let counters = Cache::builder()
+        let buckets = Cache::builder()
             .max_capacity(max_entries)
-            .time_to_live(COUNTER_TTL)
+            .time_to_idle(BUCKET_IDLE)
             .build();
         let (bus, _) = broadcast::channel(1024);
         Self {
             cache,
-            counters,
+            buckets,
+            epoch: Instant::now(),
             bus,
         }
     }
@@ -87,12 +91,23 @@ impl CacheBus for MemoryCacheBus {
         self.cache.invalidate(key).await;
     }
 
-    async fn count_hit(&self, key: &str, _ttl: Duration) -> Option<u64> {
-        let counter = self
-            .counters
-            .get_with_by_ref(key, async { Arc::new(AtomicU64::new(0)) })
+    async fn take_token(&self, key: &str, limit: BucketLimit) -> Option<Result<(), Duration>> {
+        // A fresh bucket starts full: tat 0 is "long ago".
+        let bucket = self
+            .buckets
+            .get_with_by_ref(key, async { Arc::new(Mutex::new(0)) })
             .await;
-        Some(counter.fetch_add(1, Ordering::Relaxed) + 1)
+        let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut tat = bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(match gcra(Some(*tat), now, limit) {
+            Ok(new_tat) => {
+                *tat = new_tat;
+                Ok(())
+            }
+            Err(wait) => Err(Duration::from_micros(wait)),
+        })
     }
 
     async fn publish(&self, event: BusEvent) {

@@ -11,14 +11,36 @@
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use kernel::ports::{BusEvent, CacheBus};
+use kernel::rate_limit::BucketLimit;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use uuid::Uuid;
+
+/// [`kernel::rate_limit::gcra`] in Lua: the bucket's theoretical arrival
+/// time in microseconds of Redis' clock; answers 0 (token taken) or the
+/// microseconds to wait. The key expires once the bucket is full again.
+static TAKE_TOKEN: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allowed_from = new_tat - burst * interval
+if now < allowed_from then return allowed_from - now end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return 0
+",
+    )
+});
 
 /// Topic sent to local subscribers after the Redis subscription was lost
 /// and re-established: whatever they cached may have missed invalidations.
@@ -215,24 +237,24 @@ impl CacheBus for RedisCacheBus {
             .await;
     }
 
-    async fn count_hit(&self, key: &str, ttl: Duration) -> Option<u64> {
+    async fn take_token(&self, key: &str, limit: BucketLimit) -> Option<Result<(), Duration>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-        // One round trip. Callers put the window in the key, so pushing the
-        // expiry on with each hit only keeps a finished window's key a
-        // little longer (and works on Redis < 7, which has no PEXPIRE NX).
-        self.run("incr", async move {
-            redis::pipe()
-                .atomic()
-                .incr(&key, 1u64)
-                .pexpire(&key, ms)
-                .ignore()
-                .query_async::<(u64,)>(&mut conn)
+        // One round trip, atomic, on Redis' own clock: every replica
+        // shares the bucket and nobody's clock skew moves it.
+        self.run("take_token", async move {
+            TAKE_TOKEN
+                .key(key)
+                .arg(limit.interval_us())
+                .arg(limit.burst.max(1))
+                .invoke_async::<u64>(&mut conn)
                 .await
         })
         .await
-        .map(|(count,)| count)
+        .map(|wait_us| match wait_us {
+            0 => Ok(()),
+            wait => Err(Duration::from_micros(wait)),
+        })
     }
 
     async fn publish(&self, event: BusEvent) {
