@@ -1,0 +1,241 @@
+//! The hosted UI (`/ui/…`) in a real browser: Debian's Chromium over
+//! WebDriver, on a fresh project with default settings. A person signs up,
+//! signs out and in, changes settings, recovers the account and verifies
+//! the address by the mailed links, and revokes another session; axe-core
+//! runs on every page, and every page is photographed
+//! (`UI_SCREENSHOTS_DIR=docs/ui` refreshes the documentation's pictures).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "hosted_ui/chrome.rs"]
+mod chrome;
+mod common;
+
+use chrome::Chrome;
+use common::{create_project, owner, tenant_client, tenant_host};
+use keyplane_server::RunningServer;
+use serde_json::{Value, json};
+
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "another long passphrase 42";
+
+fn base(server: &RunningServer, slug: &str) -> String {
+    format!("http://{}:{}", tenant_host(slug), server.addr.port())
+}
+
+/// The newest link containing `path` in any mail to `to`.
+async fn latest_link(server: &RunningServer, to: &str, path: &str) -> Option<String> {
+    use store::sea_orm::ConnectionTrait;
+    let db = &server.services.db;
+    let rows = db
+        .conn
+        .query_all_raw(keyplane_tests::statement(
+            db,
+            "SELECT body FROM courier_messages WHERE recipient = $1 \
+             ORDER BY created_at DESC, id DESC",
+            [to.into()],
+        ))
+        .await
+        .unwrap();
+    rows.iter().find_map(|row| {
+        let body: String = row.try_get("", "body").unwrap();
+        body.split_whitespace()
+            .find(|w| w.contains(path))
+            .map(str::to_owned)
+    })
+}
+
+/// Waits for a mailed link containing `path` other than `not` (the page
+/// answers as soon as the mail is queued).
+async fn fresh_link(server: &RunningServer, to: &str, path: &str, not: Option<&str>) -> String {
+    for _ in 0..50 {
+        if let Some(link) = latest_link(server, to, path).await
+            && Some(link.as_str()) != not
+        {
+            return link;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no mail to {to} with {path}");
+}
+
+/// A second session of the same person, signed in by an API client.
+async fn api_session(server: &RunningServer, slug: &str, password: &str) -> String {
+    let (client, base) = tenant_client(server, slug);
+    let flow: Value = client
+        .get(format!("{base}/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = flow["id"].as_str().unwrap();
+    let answer: Value = client
+        .post(format!("{base}/self-service/login?flow={id}"))
+        .json(&json!({"method": "password", "identifier": EMAIL, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["session_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned()
+}
+
+async fn whoami_status(server: &RunningServer, slug: &str, token: &str) -> u16 {
+    let (client, base) = tenant_client(server, slug);
+    client
+        .get(format!("{base}/sessions/whoami"))
+        .header("X-Session-Token", token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Checks the page is `path`, accessible, and photographs it.
+async fn page(chrome: &Chrome, path: &str, shot: &str) {
+    let at = chrome.path().await;
+    assert!(at.starts_with(path), "expected {path}, at {at}");
+    chrome.assert_accessible(shot).await;
+    chrome.screenshot(shot).await;
+}
+
+#[tokio::test]
+async fn a_person_signs_up_in_and_out_recovers_verifies_and_revokes_in_chromium() {
+    let (server, _token, cp) = owner().await;
+    let project = create_project(&cp, "Acme Notes").await;
+    let base = base(&server, &project.slug);
+    let chrome = Chrome::start("en-US,en").await;
+
+    // Registration: the page starts its own flow, and a too-short
+    // password is refused at the password field.
+    chrome.goto(&format!("{base}/ui/registration")).await;
+    page(&chrome, "/ui/registration?flow=", "registration").await;
+    chrome.fill("#password-traits-email", EMAIL).await;
+    chrome.fill("#password-password", "short").await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/registration?flow=", "registration-error").await;
+    assert_eq!(
+        chrome
+            .attr("#password-password", "aria-invalid")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    assert!(
+        chrome
+            .exists("#password-password-messages .msg.error")
+            .await
+    );
+    assert!(
+        chrome
+            .exists("#error-summary a[href='#password-password']")
+            .await
+    );
+    // The address typed before is kept.
+    assert_eq!(
+        chrome
+            .attr("#password-traits-email", "value")
+            .await
+            .as_deref(),
+        Some(EMAIL)
+    );
+    chrome.fill("#password-password", PASSWORD).await;
+    chrome.click("#password-method").await;
+
+    // Welcome: who am I, with a sign-out button.
+    page(&chrome, "/ui/welcome", "welcome").await;
+    assert!(chrome.text("main").await.contains(EMAIL));
+    chrome.click("#sign-out").await;
+
+    // Sign-out lands on the login page; a wrong password is a form error.
+    page(&chrome, "/ui/login?flow=", "login").await;
+    chrome.fill("#password-identifier", EMAIL).await;
+    chrome.fill("#password-password", "not the password").await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/login?flow=", "login-error").await;
+    assert!(chrome.text("#error-summary").await.contains("wrong"));
+    chrome.fill("#password-identifier", EMAIL).await;
+    chrome.fill("#password-password", PASSWORD).await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/welcome", "welcome-again").await;
+
+    // Settings: the profile and the password, each its own form.
+    chrome.goto(&format!("{base}/ui/settings")).await;
+    page(&chrome, "/ui/settings?flow=", "settings").await;
+    chrome.click("#profile-method").await;
+    assert!(chrome.text(".notices").await.contains("saved"));
+    chrome.fill("#password-password", NEW_PASSWORD).await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/settings?flow=", "settings-saved").await;
+    assert!(chrome.text(".notices").await.contains("saved"));
+
+    // Recovery by the mailed link, from the login page's link, signed out.
+    chrome.goto(&format!("{base}/ui/welcome")).await;
+    chrome.click("#sign-out").await;
+    chrome.click("a[href^='/ui/recovery']").await;
+    page(&chrome, "/ui/recovery?flow=", "recovery").await;
+    chrome.fill("#link-email", EMAIL).await;
+    chrome.click("#link-method").await;
+    page(&chrome, "/ui/recovery?flow=", "recovery-sent").await;
+    assert!(chrome.text(".notices").await.contains("recovery link"));
+    let link = fresh_link(&server, EMAIL, "/self-service/recovery?", None).await;
+    chrome.goto(&link).await;
+    page(&chrome, "/ui/settings?flow=", "recovery-settings").await;
+    assert!(chrome.text(".notices").await.contains("set a new password"));
+    chrome.fill("#password-password", PASSWORD).await;
+    chrome.click("#password-method").await;
+    assert!(chrome.text(".notices").await.contains("saved"));
+
+    // Verification by the mailed link (registration sent one already; a
+    // new one is asked for on the page).
+    let first = latest_link(&server, EMAIL, "/self-service/verification?").await;
+    chrome.goto(&format!("{base}/ui/verification")).await;
+    page(&chrome, "/ui/verification?flow=", "verification").await;
+    chrome.fill("#link-email", EMAIL).await;
+    chrome.click("#link-method").await;
+    assert!(chrome.text(".notices").await.contains("verification link"));
+    let link = fresh_link(
+        &server,
+        EMAIL,
+        "/self-service/verification?",
+        first.as_deref(),
+    )
+    .await;
+    chrome.goto(&link).await;
+    page(&chrome, "/ui/verification?flow=", "verification-done").await;
+    assert!(chrome.text(".notices").await.contains("verified"));
+
+    // Sessions: another device's session is listed and revoked here.
+    let other = api_session(&server, &project.slug, PASSWORD).await;
+    assert_eq!(whoami_status(&server, &project.slug, &other).await, 200);
+    chrome.goto(&format!("{base}/ui/sessions")).await;
+    page(&chrome, "/ui/sessions", "sessions").await;
+    chrome.click("button[id^='revoke-']:not(#revoke-all)").await;
+    page(&chrome, "/ui/sessions?revoked=one", "sessions-revoked").await;
+    assert_eq!(whoami_status(&server, &project.slug, &other).await, 401);
+    chrome.goto(&format!("{base}/ui/welcome")).await;
+    assert!(chrome.text("main").await.contains("verified"));
+
+    // A refused return_to is shown on the error page.
+    chrome
+        .goto(&format!(
+            "{base}/self-service/login/browser?refresh=true&return_to=https://evil.example.com/"
+        ))
+        .await;
+    page(&chrome, "/ui/error?id=", "error").await;
+    assert!(chrome.text("main").await.contains("not allowed"));
+
+    // At 360 px nothing scrolls sideways.
+    chrome.client.set_window_size(360, 800).await.unwrap();
+    chrome.goto(&format!("{base}/ui/welcome")).await;
+    page(&chrome, "/ui/welcome", "welcome-narrow").await;
+    chrome.assert_fits(360).await;
+    chrome.quit().await;
+}
