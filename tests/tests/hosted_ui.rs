@@ -239,3 +239,138 @@ async fn a_person_signs_up_in_and_out_recovers_verifies_and_revokes_in_chromium(
     chrome.assert_fits(360).await;
     chrome.quit().await;
 }
+
+/// A schema with nested, numeric and boolean traits.
+fn person_schema() -> String {
+    use base64::Engine as _;
+    let schema = json!({
+        "$id": "https://example.com/person.schema.json",
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": { "traits": {
+            "type": "object",
+            "properties": {
+                "email": { "type": "string", "format": "email", "title": "E-Mail",
+                    "ory.sh/kratos": { "credentials": { "password": { "identifier": true } },
+                        "verification": { "via": "email" }, "recovery": { "via": "email" } } },
+                "name": { "type": "object", "properties": {
+                    "first": { "type": "string", "title": "Vorname" },
+                    "last": { "type": "string", "title": "Nachname" } } },
+                "age": { "type": "integer", "title": "Alter" },
+                "newsletter": { "type": "boolean", "title": "Newsletter" }
+            },
+            "required": ["email"],
+            "additionalProperties": false
+        } }
+    });
+    format!(
+        "base64://{}",
+        base64::engine::general_purpose::STANDARD.encode(schema.to_string())
+    )
+}
+
+#[tokio::test]
+async fn german_pages_custom_traits_and_escaped_values_in_chromium() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Acme Notizen").await;
+    let (status, body) = common::call(
+        &server,
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/projects/{}", project.id),
+        Some(
+            json!([{ "op": "replace", "path": "/services/identity/config/identity",
+            "value": { "default_schema_id": "person",
+                "schemas": [{ "id": "person", "url": person_schema() }] } }]),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let base = base(&server, &project.slug);
+    let chrome = Chrome::start("de-DE,de").await;
+
+    // Every trait renders as the input its type asks for, in German.
+    chrome.goto(&format!("{base}/ui/registration")).await;
+    page(&chrome, "/ui/registration?flow=", "registration-de").await;
+    assert_eq!(chrome.text("h1").await, "Konto erstellen");
+    for (id, kind) in [
+        ("#password-traits-email", "email"),
+        ("#password-traits-name-first", "text"),
+        ("#password-traits-age", "number"),
+        ("#password-traits-newsletter", "checkbox"),
+        ("#password-password", "password"),
+    ] {
+        assert_eq!(chrome.attr(id, "type").await.as_deref(), Some(kind), "{id}");
+    }
+    // A trait value is shown as text, never run as markup.
+    let name = "<script>document.title='pwned'</script>";
+    chrome.fill("#password-traits-email", EMAIL).await;
+    chrome.fill("#password-traits-name-first", name).await;
+    chrome.fill("#password-traits-age", "36").await;
+    chrome.click("#password-traits-newsletter").await;
+    chrome.fill("#password-password", PASSWORD).await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/welcome", "welcome-de").await;
+    assert_eq!(chrome.text("h1").await, "Willkommen");
+    assert!(chrome.text("main").await.contains(name));
+    assert!(!chrome.client.title().await.unwrap().contains("pwned"));
+
+    // Messages from the identity engine come from the German catalogue.
+    chrome.click("#sign-out").await;
+    page(&chrome, "/ui/login?flow=", "login-de").await;
+    chrome.fill("#password-identifier", EMAIL).await;
+    chrome
+        .fill("#password-password", "falsch falsch falsch")
+        .await;
+    chrome.click("#password-method").await;
+    page(&chrome, "/ui/login?flow=", "login-error-de").await;
+    assert!(
+        chrome
+            .text("#error-summary")
+            .await
+            .contains("Anmeldedaten sind falsch"),
+        "{}",
+        chrome.text("#error-summary").await
+    );
+    chrome.quit().await;
+}
+
+#[tokio::test]
+async fn an_expired_flow_starts_again_in_chromium() {
+    let clock = kernel::clock::ManualClock::starting_now();
+    let server = keyplane_tests::spawn_with_clock(
+        keyplane_tests::test_settings().await,
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let token = common::token_for(&server, "owner@example.com").await;
+    let project = create_project(&common::control_plane(&server, &token), "Expiry").await;
+    let base = base(&server, &project.slug);
+    let chrome = Chrome::start("en").await;
+    chrome.goto(&format!("{base}/ui/login")).await;
+    let first = chrome.path().await;
+    assert!(first.starts_with("/ui/login?flow="), "{first}");
+
+    // The form outlives its flow (default lifespan 1h): sending it starts
+    // a new flow instead of failing.
+    clock.advance(chrono::Duration::hours(2));
+    chrome.fill("#password-identifier", EMAIL).await;
+    chrome.fill("#password-password", PASSWORD).await;
+    chrome.click("#password-method").await;
+    let second = chrome.path().await;
+    assert!(
+        second.starts_with("/ui/login?flow=") && second != first,
+        "{second}"
+    );
+
+    // So does opening a page of an expired flow.
+    clock.advance(chrono::Duration::hours(2));
+    chrome.goto(&format!("{base}{second}")).await;
+    let third = chrome.path().await;
+    assert!(
+        third.starts_with("/ui/login?flow=") && third != second,
+        "{third}"
+    );
+    chrome.assert_accessible("login (restarted)").await;
+    chrome.quit().await;
+}
