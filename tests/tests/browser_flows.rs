@@ -35,15 +35,18 @@ impl Browser {
         }
     }
 
-    /// The tenant's URLs name its public host without this test server's
-    /// port: send them (and plain paths) to the server.
+    /// A URL the tenant handed out is followed exactly as given (it must
+    /// name this server's host and port); a plain path goes to the tenant.
     fn url(&self, path: &str) -> String {
-        match path.strip_prefix("http://") {
-            Some(rest) => {
-                let path = rest.find('/').map_or("/", |i| &rest[i..]);
-                format!("{}{path}", self.base)
-            }
-            None => format!("{}{path}", self.base),
+        if path.starts_with("http://") || path.starts_with("https://") {
+            assert!(
+                path.starts_with(&format!("{}/", self.base)),
+                "{path} is not on the tenant's public URL {}",
+                self.base
+            );
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
         }
     }
 

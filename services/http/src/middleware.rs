@@ -77,12 +77,14 @@ pub async fn request_context(
         // only owner to record the matched route.
         let res = next.call(req).await?;
         let status = res.status();
-        let is_json = res
+        // Errors rendered on purpose (Ory JSON, or a hosted UI page) stay;
+        // bare statuses from actix or a middleware become Ory JSON.
+        let rendered = res
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if (status.is_client_error() || status.is_server_error()) && !is_json {
+            .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+        if (status.is_client_error() || status.is_server_error()) && !rendered {
             let (req, _) = res.into_parts();
             Ok(ServiceResponse::new(req, json_error_response(status)).map_into_right_body())
         } else {

@@ -16,8 +16,20 @@ pub use engine::{IdentityEngine, IdentitySettings};
 
 /// Registers the identity engine's tenant routes.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(actix_web::web::resource("/").get(tenant_home));
     schema::handler::configure(cfg);
     identity::handler::configure(cfg);
     session::handler::configure(cfg);
     flow::handler::configure(cfg);
+}
+
+/// The tenant's root (the fallback return URL, and the base of the link
+/// method): browsers go on to the hosted UI's home page.
+async fn tenant_home(tenant: http::tenant::Tenant) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("{}/ui/welcome", tenant.public_url),
+        ))
+        .finish()
 }

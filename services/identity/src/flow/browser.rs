@@ -119,6 +119,11 @@ pub fn submission(req: &HttpRequest, tenant: &TenantCtx, body: Value) -> Submiss
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         session_token: session_token(req, tenant),
+        from_form: req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded")),
     }
 }
 

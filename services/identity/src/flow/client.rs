@@ -52,6 +52,9 @@ pub struct Submission {
     /// `X-CSRF-Token`, which SPAs may send instead of the `csrf_token` field.
     pub csrf_header: Option<String>,
     pub session_token: Option<String>,
+    /// Sent as an HTML form: every value is a string, typed by the
+    /// identity schema before validation (as Kratos' form decoder does).
+    pub from_form: bool,
 }
 
 impl Submission {
@@ -62,7 +65,17 @@ impl Submission {
             csrf_cookie: None,
             csrf_header: None,
             session_token: None,
+            from_form: false,
         }
+    }
+
+    /// The submitted `traits`, typed by `schema` when they came from a form.
+    pub fn traits(&self, schema: &crate::schema::CompiledSchema) -> Option<Value> {
+        let mut traits = self.body.get("traits").cloned()?;
+        if self.from_form {
+            schema.type_form_traits(&mut traits);
+        }
+        Some(traits)
     }
 }
 

@@ -112,10 +112,10 @@ impl IdentityEngine {
         }
         flow.ui.reset_messages();
         flow.active = Some(PASSWORD.to_owned());
-        let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let password = field(body, "password").unwrap_or("").to_owned();
         let schema_id = self.default_schema_id(tenant)?;
         let (schema, _) = self.schema(tenant, &schema_id)?;
+        let traits = submission.traits(&schema).unwrap_or_else(|| json!({}));
         for node in trait_nodes(&schema, "password", Some(&traits)) {
             if let Some(value) = node.attributes.get("value") {
                 flow.ui.set_value(node.name(), value.clone());

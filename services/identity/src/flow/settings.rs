@@ -167,7 +167,7 @@ impl IdentityEngine {
         }
         let updated = match method {
             "profile" if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) => {
-                self.settings_profile(tenant, &mut flow, &session, &identity, body)
+                self.settings_profile(tenant, &mut flow, &session, &identity, submission)
                     .await?
             }
             PASSWORD if self.password_method_enabled(tenant) => {
@@ -222,13 +222,12 @@ impl IdentityEngine {
         flow: &mut Flow,
         session: &Session,
         identity: &Identity,
-        body: &Value,
+        submission: &Submission,
     ) -> Result<Option<Identity>> {
-        let traits = body
-            .get("traits")
-            .cloned()
-            .ok_or_else(|| Error::bad_request("the field `traits` is missing"))?;
         let (schema, _) = self.schema(tenant, &identity.schema_id)?;
+        let traits = submission
+            .traits(&schema)
+            .ok_or_else(|| Error::bad_request("the field `traits` is missing"))?;
         for node in trait_nodes(&schema, "profile", Some(&traits)) {
             if let Some(value) = node.attributes.get("value") {
                 flow.ui.set_value(node.name(), value.clone());

@@ -1,6 +1,7 @@
 //! Identity schemas: resolving a schema URL from the revision to the JSON
 //! Schema document.
 
+mod form;
 pub mod handler;
 mod presets;
 pub mod traits;
