@@ -1,6 +1,6 @@
 //! The query of a UI page. Pages never refuse a query: a malformed flow id
 //! simply starts a new flow, and empty parameters count as absent, as
-//! Ory's servers read them.
+//! Ory's servers read them (`http::query`: booleans as Go's ParseBool).
 
 use uuid::Uuid;
 
@@ -31,11 +31,7 @@ impl PageQuery {
                 "flow" => out.flow = Uuid::parse_str(&value).ok(),
                 "id" => out.id = Some(value.into_owned()),
                 "return_to" => out.return_to = Some(value.into_owned()),
-                // Go's ParseBool, as the identity engine reads `refresh`.
-                "refresh" => {
-                    out.refresh =
-                        matches!(value.as_ref(), "1" | "t" | "T" | "TRUE" | "true" | "True")
-                }
+                "refresh" => out.refresh = http::query::parse_go_bool(&value).unwrap_or(false),
                 "aal" => out.aal = Some(value.into_owned()),
                 "revoked" => out.revoked = Some(value.into_owned()),
                 _ => {}
