@@ -87,6 +87,8 @@ pub struct Tenancy {
     pub urls: TenantUrls,
     /// Request rates per plan (enforced by the router when enabled).
     pub rate_limits: PlanRateLimits,
+    /// What a JSON Patch of a project's config may build.
+    pub patch_limits: kernel::json_patch::PatchLimits,
 }
 
 /// How subscriptions are paid for: the settings, and Stripe (None: the

@@ -58,6 +58,8 @@ pub struct IdentityEngine {
     /// commit that queued some); without one it waits for the next poll.
     pub(crate) courier: Option<courier::Courier>,
     pub(crate) webhooks: webhook::WebHooks,
+    /// Bounds on what a JSON Patch of an identity may build.
+    pub(crate) patch_limits: kernel::json_patch::PatchLimits,
 }
 
 impl IdentityEngine {
@@ -82,12 +84,19 @@ impl IdentityEngine {
             sessions: SessionCache::new(bus, clock),
             courier: None,
             webhooks,
+            patch_limits: kernel::json_patch::PatchLimits::default(),
         })
     }
 
     /// Wakes `courier` after every commit that queued mail.
     pub fn with_courier(mut self, courier: courier::Courier) -> Self {
         self.courier = Some(courier);
+        self
+    }
+
+    /// JSON Patch limits other than the defaults (`json_patch` settings).
+    pub fn with_patch_limits(mut self, limits: kernel::json_patch::PatchLimits) -> Self {
+        self.patch_limits = limits;
         self
     }
 

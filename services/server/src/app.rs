@@ -93,7 +93,8 @@ impl Services {
             &settings.identity,
             webhook::WebHooks::new(&settings.webhook)?,
         )?
-        .with_courier(courier.clone());
+        .with_courier(courier.clone())
+        .with_patch_limits(settings.json_patch);
         identity.spawn_background();
         let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
         let provider: Option<Arc<dyn billing::PaymentProvider>> = if settings.billing.uses_stripe()
@@ -121,6 +122,7 @@ impl Services {
                 base_domain: settings.base_domain.clone(),
                 urls: settings.tenant_urls(),
                 rate_limits: settings.rate_limit.plans,
+                patch_limits: settings.json_patch,
             },
             &settings.console,
             controlplane::Providers {

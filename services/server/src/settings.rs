@@ -36,6 +36,8 @@ pub struct Settings {
     /// Per-tenant rate limits (sized by each project's plan; off unless
     /// enabled or billing runs on Stripe).
     pub rate_limit: router::RateLimitSettings,
+    /// Limits on what a JSON Patch (project config, identities) may build.
+    pub json_patch: kernel::json_patch::PatchLimits,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -162,6 +164,7 @@ impl Default for Settings {
             billing: billing::BillingSettings::default(),
             hostnames: Default::default(),
             rate_limit: router::RateLimitSettings::default(),
+            json_patch: Default::default(),
         }
     }
 }
@@ -272,6 +275,9 @@ impl Settings {
         if let Some(url) = &self.serve.public_url {
             TenantUrls::parse(url, &self.base_domain)
                 .map_err(|message| invalid("serve.public_url", &message))?;
+        }
+        if let Err(message) = self.json_patch.validate() {
+            return Err(invalid("json_patch", &message));
         }
         if let Err(message) = self.rate_limit.plans.validate() {
             return Err(invalid("rate_limit", &message));

@@ -13,6 +13,7 @@ use crate::account::store as accounts;
 use crate::member::store as members;
 use crate::revision::{self, RevisionContent, Warning, assemble, defaults, store as revisions};
 use kernel::clock::SharedClock;
+use kernel::json_patch::PatchLimits;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::public_url::TenantUrls;
 use kernel::rate_limit::PlanRateLimits;
@@ -35,6 +36,7 @@ pub struct ProjectService {
     base_domain: String,
     urls: TenantUrls,
     rate_limits: PlanRateLimits,
+    patch_limits: PatchLimits,
     gate: Gate,
     /// Set once at wiring time; shared by every clone of the service.
     local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
@@ -61,6 +63,7 @@ impl ProjectService {
             base_domain: tenancy.base_domain.clone(),
             urls: tenancy.urls.clone(),
             rate_limits: tenancy.rate_limits,
+            patch_limits: tenancy.patch_limits,
             local_cache: Arc::new(OnceLock::new()),
         }
     }
@@ -412,8 +415,7 @@ impl ProjectService {
                     "permission": { "config": assemble::permission_config(&current) },
                 }
             });
-            json_patch::patch(&mut document, &patch)
-                .map_err(|e| Error::bad_request(format!("the patch could not be applied: {e}")))?;
+            self.patch_limits.apply(&mut document, &patch)?;
             let name = document
                 .get("name")
                 .and_then(Value::as_str)

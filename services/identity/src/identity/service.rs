@@ -262,8 +262,7 @@ impl IdentityEngine {
             let url = engine.schema_url(&tenant_for_view, &current.schema_id);
             let mut doc = serde_json::to_value(current.view(&url, Exposure::Admin, &[]))
                 .map_err(Error::internal)?;
-            json_patch::patch(&mut doc, &patch)
-                .map_err(|e| Error::bad_request(format!("the patch cannot be applied: {e}")))?;
+            engine.patch_limits.apply(&mut doc, &patch)?;
             let state = serde_json::from_value(doc["state"].clone())
                 .map_err(|_| Error::bad_request("`state` must be `active` or `inactive`"))?;
             Ok(IdentityDraft {

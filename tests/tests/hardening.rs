@@ -1,0 +1,205 @@
+//! Issue 20's defects, each reproduced against a running server (SQLite
+//! and PostgreSQL by `make test`): a JSON Patch that doubles the document
+//! with every `copy`, paging offsets past i64, lifespans past Go's largest
+//! duration. Each must be a 400 naming the problem, with nothing stored
+//! and the server still answering.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{call, create_project, owner, tenant_call};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn doubling_copies(from: &str, n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| json!({"op": "copy", "from": from, "path": format!("{from}/x{i}")}))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn json_patch_amplification_is_refused_at_the_first_op_over_the_limit() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Amplify").await;
+    let path = format!("/projects/{}", project.id);
+
+    // The project config: 20 doubling copies (~1.9 KB of request).
+    let (status, err) = call(
+        &server,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(doubling_copies("/services/identity/config", 20)),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    let reason = err["error"]["reason"].as_str().unwrap();
+    assert!(reason.contains("json_patch.max_document_bytes"), "{reason}");
+    let (_, now) = call(&server, &token, Method::GET, &path, None).await;
+    assert_eq!(
+        now["revision_id"],
+        project.revision_id.as_str(),
+        "nothing stored"
+    );
+
+    // An identity: metadata_admin copied into itself 12 times.
+    let slug = &project.slug;
+    let (status, identity) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::POST,
+        "/admin/identities",
+        Some(json!({
+            "schema_id": "default",
+            "traits": {"email": "meta@example.com"},
+            "metadata_admin": {"notes": "n".repeat(2_000)}
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{identity}");
+    let id = identity["id"].as_str().unwrap();
+    let (status, err) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::PATCH,
+        &format!("/admin/identities/{id}"),
+        Some(doubling_copies("/metadata_admin", 12)),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    let (_, stored) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::GET,
+        &format!("/admin/identities/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(stored["metadata_admin"], identity["metadata_admin"]);
+    // An ordinary patch still works.
+    let (status, patched) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::PATCH,
+        &format!("/admin/identities/{id}"),
+        Some(json!([{"op": "add", "path": "/metadata_public", "value": {"plan": "pro"}}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["metadata_public"]["plan"], "pro");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn out_of_range_numbers_are_400s_naming_the_field() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Ranges").await;
+    let slug = &project.slug;
+    let (status, identity) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::POST,
+        "/admin/identities",
+        Some(json!({"schema_id": "default", "traits": {"email": "r@example.com"}})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = identity["id"].as_str().unwrap();
+    for path in [
+        "/admin/identities".to_owned(),
+        format!("/admin/identities/{id}/sessions"),
+        "/schemas".to_owned(),
+    ] {
+        for page in ["9223372036854775807", "18446744073709551616", "-1"] {
+            let (status, err) = tenant_call(
+                &server,
+                slug,
+                &token,
+                Method::GET,
+                &format!("{path}?page={page}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 400, "{path}?page={page}: {err}");
+            let reason = err["error"]["reason"].as_str().unwrap();
+            assert!(reason.contains("`page`"), "{path}: {reason}");
+        }
+    }
+
+    // Lifespans past Go's largest duration (int64 nanoseconds) are refused
+    // by the config, so no later registration or login can overflow.
+    let path = format!("/projects/{}", project.id);
+    for lifespan in ["999999999999h", "9223372036854775808ns", "2562048h"] {
+        for key in [
+            "/services/identity/config/session/lifespan",
+            "/services/identity/config/selfservice/flows/login/lifespan",
+        ] {
+            let (status, err) = call(
+                &server,
+                &token,
+                Method::PATCH,
+                &path,
+                Some(json!([{"op": "replace", "path": key, "value": lifespan}])),
+            )
+            .await;
+            assert_eq!(status, 400, "{key} = {lifespan}: {err}");
+        }
+    }
+    // The longest Go duration is accepted, and flows still work with it.
+    let (status, err) = call(
+        &server,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!([
+            {"op": "replace", "path": "/services/identity/config/session/lifespan", "value": "2562047h"},
+            {"op": "replace", "path": "/services/identity/config/selfservice/flows/login/lifespan", "value": "2562047h"}
+        ])),
+    )
+    .await;
+    assert_eq!(status, 200, "{err}");
+    let (status, flow) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::GET,
+        "/self-service/registration/api",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{flow}");
+    let (status, registered) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::POST,
+        &format!(
+            "/self-service/registration?flow={}",
+            flow["id"].as_str().unwrap()
+        ),
+        Some(
+            json!({"method": "password", "password": "a long passphrase for ranges",
+                    "traits": {"email": "long@example.com"}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{registered}");
+    let (status, login) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::GET,
+        "/self-service/login/api",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    server.stop().await;
+}
