@@ -142,18 +142,19 @@ const CHECKS: &[CheckCase] = &[
         depth: 5,
         allowed: false,
     },
+    // Keto v0.9: depth d reads d levels of tuples; dave's is the sixth.
+    CheckCase {
+        name: "five hops at depth 6",
+        tuples: CHAIN,
+        query: "files:doc#viewer@dave",
+        depth: 6,
+        allowed: true,
+    },
     CheckCase {
         name: "five hops at depth 5",
         tuples: CHAIN,
         query: "files:doc#viewer@dave",
         depth: 5,
-        allowed: true,
-    },
-    CheckCase {
-        name: "five hops at depth 4",
-        tuples: CHAIN,
-        query: "files:doc#viewer@dave",
-        depth: 4,
         allowed: false,
     },
     CheckCase {
@@ -178,6 +179,14 @@ const CHECKS: &[CheckCase] = &[
         depth: 5,
         allowed: true,
     },
+];
+
+/// `b` is reachable from `r` directly and through `a`.
+const DIAMOND: &[&str] = &[
+    "groups:r#member@(groups:a#member)",
+    "groups:r#member@(groups:b#member)",
+    "groups:a#member@(groups:b#member)",
+    "groups:b#member@eve",
 ];
 
 struct ExpandCase {
@@ -227,6 +236,28 @@ const EXPANDS: &[ExpandCase] = &[
         root: "groups:a#member",
         depth: 10,
         tree: "union(groups:a#member)[union(groups:b#member)[leaf(groups:a#member) leaf(eve)]]",
+    },
+    ExpandCase {
+        name: "an empty set below the root is a leaf",
+        tuples: &["files:readme#viewer@(groups:empty#member)"],
+        root: "files:readme#viewer",
+        depth: 5,
+        tree: "union(files:readme#viewer)[leaf(groups:empty#member)]",
+    },
+    ExpandCase {
+        // Keto walks depth first: b, met under a, is a leaf the second time.
+        name: "a set met earlier in the walk is a leaf",
+        tuples: DIAMOND,
+        root: "groups:r#member",
+        depth: 5,
+        tree: "union(groups:r#member)[union(groups:a#member)[union(groups:b#member)[leaf(eve)]] leaf(groups:b#member)]",
+    },
+    ExpandCase {
+        name: "a set first met at the depth limit stays a leaf",
+        tuples: DIAMOND,
+        root: "groups:r#member",
+        depth: 3,
+        tree: "union(groups:r#member)[union(groups:a#member)[leaf(groups:b#member)] leaf(groups:b#member)]",
     },
     ExpandCase {
         name: "an empty set",

@@ -10,6 +10,9 @@
 //!   parent sets (Ory Keto issue #1519).
 //!
 //! Each walk costs one read per level; the fixture asserts it before timing.
+//! Each check runs at the fixture's own depth, its number of levels (Keto
+//! v0.9 reads one level per unit of depth, so `chain-5`, whose tuple is the
+//! sixth level, needs depth 6).
 //! `driver-floor/select-1` is `SELECT 1` through the same connection: the
 //! least any one SQL read can cost through sqlx (`-held`: on one connection
 //! held by a transaction). `…/sqlite-direct` is the reader the engine uses
@@ -161,8 +164,9 @@ fn engine(c: &mut Criterion) {
             txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
         });
         let query = tuple(fixture.query);
+        let depth = u32::try_from(fixture.levels).unwrap_or_else(|e| panic!("{e}"));
         let allowed = runtime
-            .block_on(check(&memory, &query, 5))
+            .block_on(check(&memory, &query, depth))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(allowed, "{}: the fixture must allow", fixture.name);
         assert_eq!(
@@ -173,7 +177,7 @@ fn engine(c: &mut Criterion) {
         );
 
         group.bench_function(format!("{}/memory", fixture.name), |b| {
-            b.iter(|| runtime.block_on(check(&memory, &query, 5)))
+            b.iter(|| runtime.block_on(check(&memory, &query, depth)))
         });
         let sql = SqlTuples {
             conn: &db.conn,
@@ -181,7 +185,7 @@ fn engine(c: &mut Criterion) {
         };
         let reader: &dyn TupleReader = &sql;
         group.bench_function(format!("{}/sqlite", fixture.name), |b| {
-            b.iter(|| runtime.block_on(check(reader, &query, 5)))
+            b.iter(|| runtime.block_on(check(reader, &query, depth)))
         });
         // What the engine uses on a SQLite file: the same statements read
         // on the calling thread.
@@ -193,13 +197,13 @@ fn engine(c: &mut Criterion) {
         let direct: &dyn TupleReader = &direct;
         assert!(
             runtime
-                .block_on(check(direct, &query, 5))
+                .block_on(check(direct, &query, depth))
                 .unwrap_or_else(|e| panic!("{e}")),
             "{}: the direct reader must allow",
             fixture.name
         );
         group.bench_function(format!("{}/sqlite-direct", fixture.name), |b| {
-            b.iter(|| runtime.block_on(check(direct, &query, 5)))
+            b.iter(|| runtime.block_on(check(direct, &query, depth)))
         });
     }
     group.finish();

@@ -1,6 +1,6 @@
-//! The wire shapes of the REST API (Keto v0.9's): queries from URL keys
-//! such as `subject_set.namespace`, `PatchDelta`, the list page, and the
-//! expand tree.
+//! The wire shapes of the REST API (Keto v0.9's): `RelationQuery`,
+//! `PatchDelta`, the list page, and the expand tree. Query strings are read
+//! in `params`.
 
 use crate::expand::{NodeType, Tree};
 use crate::model::{NamedSubjectSet, RelationTuple, Subject};
@@ -37,60 +37,6 @@ impl RelationQuery {
             relation: self.relation.ok_or_else(|| missing("relation"))?,
             subject_id: self.subject_id,
             subject_set: self.subject_set,
-        })
-    }
-}
-
-/// The URL form of a query, plus the paging and depth keys the read
-/// endpoints take. A subject set must be given whole.
-#[derive(Debug, Default, Deserialize)]
-pub struct UrlQuery {
-    pub namespace: Option<String>,
-    pub object: Option<String>,
-    pub relation: Option<String>,
-    pub subject_id: Option<String>,
-    #[serde(rename = "subject_set.namespace")]
-    pub subject_set_namespace: Option<String>,
-    #[serde(rename = "subject_set.object")]
-    pub subject_set_object: Option<String>,
-    #[serde(rename = "subject_set.relation")]
-    pub subject_set_relation: Option<String>,
-    #[serde(rename = "max-depth")]
-    pub max_depth: Option<i64>,
-    pub page_size: Option<i64>,
-    pub page_token: Option<String>,
-}
-
-impl UrlQuery {
-    pub fn relation_query(&self) -> kernel::Result<RelationQuery> {
-        let subject_set = match (
-            &self.subject_set_namespace,
-            &self.subject_set_object,
-            &self.subject_set_relation,
-        ) {
-            (None, None, None) => None,
-            (Some(namespace), Some(object), Some(relation)) => Some(NamedSubjectSet {
-                namespace: namespace.clone(),
-                object: object.clone(),
-                relation: relation.clone(),
-            }),
-            _ => {
-                return Err(Error::bad_request(
-                    "incomplete subject set: give subject_set.namespace, subject_set.object and subject_set.relation together",
-                ));
-            }
-        };
-        if self.subject_id.is_some() && subject_set.is_some() {
-            return Err(Error::bad_request(
-                "give either subject_id or subject_set, not both",
-            ));
-        }
-        Ok(RelationQuery {
-            namespace: self.namespace.clone(),
-            object: self.object.clone(),
-            relation: self.relation.clone(),
-            subject_id: self.subject_id.clone(),
-            subject_set,
         })
     }
 }

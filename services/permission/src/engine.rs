@@ -27,16 +27,20 @@ pub struct PermissionEngine {
     clock: SharedClock,
 }
 
-/// The depth a walk may go: the revision's `max_read_depth`, lowered (never
-/// raised) by the request's `max-depth`; zero or less means "the default".
-pub fn effective_depth(tenant: &TenantCtx, requested: Option<i64>) -> u32 {
-    let configured = u32::try_from(tenant.config.max_read_depth)
+/// The depth of a check or expand, as Keto v0.9 computes it in
+/// `CheckRelationTuple` / `BuildTree`: the request's depth unless it is 0 or
+/// less (absent is 0) or above the revision's `limit.max_read_depth`, then
+/// the limit. A request can lower the limit, never raise it.
+pub fn effective_depth(limit: i64, requested: Option<i64>) -> u32 {
+    // A revision always has a limit from 1 to 1000; the default covers a
+    // row written before the column existed.
+    let limit = u32::try_from(limit)
         .ok()
         .filter(|d| *d > 0)
         .unwrap_or(DEFAULT_MAX_READ_DEPTH);
-    match requested.and_then(|r| u32::try_from(r).ok()) {
-        Some(r) if r > 0 && r < configured => r,
-        _ => configured,
+    match requested.map(u32::try_from) {
+        Some(Ok(r)) if r > 0 && r <= limit => r,
+        _ => limit,
     }
 }
 
@@ -199,7 +203,7 @@ impl PermissionEngine {
         max_depth: Option<i64>,
     ) -> Result<bool> {
         let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
-        let depth = effective_depth(tenant, max_depth);
+        let depth = effective_depth(tenant.config.max_read_depth, max_depth);
         crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await
     }
 
@@ -211,7 +215,7 @@ impl PermissionEngine {
     ) -> Result<ExpandTree> {
         let namespaces = Namespaces(&tenant.config.namespaces);
         let root = namespaces.subject_set(root)?;
-        let depth = effective_depth(tenant, max_depth);
+        let depth = effective_depth(tenant.config.max_read_depth, max_depth);
         let tree = crate::expand::expand(self.reader(tenant).as_ref(), &root, depth).await?;
         ExpandTree::from_tree(&tree, namespaces)
             .ok_or_else(|| Error::internal("the expanded root lost its namespace"))
@@ -229,6 +233,32 @@ mod tests {
         assert!(parse_page_token("42").is_err());
         assert!(parse_page_token(&URL_SAFE_NO_PAD.encode("v1:-3")).is_err());
         assert!(parse_page_token("!!").is_err());
+    }
+
+    #[test]
+    fn depth_is_keto_s_global_or_the_lower_request() {
+        // (limit, requested, effective): Keto's `restDepth <= 0 ||
+        // globalMaxDepth < restDepth` takes the limit.
+        for (limit, requested, want) in [
+            (5, None, 5),
+            (5, Some(0), 5),
+            (5, Some(-1), 5),
+            (5, Some(i64::MIN), 5),
+            (5, Some(1), 1),
+            (5, Some(4), 4),
+            (5, Some(5), 5),
+            (5, Some(6), 5),
+            (5, Some(i64::MAX), 5),
+            (2, Some(3), 2),
+            (1000, Some(999), 999),
+            (0, None, DEFAULT_MAX_READ_DEPTH),
+        ] {
+            assert_eq!(
+                effective_depth(limit, requested),
+                want,
+                "{limit} {requested:?}"
+            );
+        }
     }
 
     #[test]

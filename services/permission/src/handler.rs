@@ -1,16 +1,17 @@
 //! The REST API (Keto v0.9 paths): writes under `/admin/relation-tuples`,
 //! reads, check and expand under `/relation-tuples`. Every route needs the
-//! project's admin credentials (`TenantAdmin`).
+//! project's admin credentials (`TenantAdmin`). Query strings are read as
+//! Keto reads them (`KetoQuery`); each handler reads only the keys its Keto
+//! counterpart reads.
 
-use crate::api::{CheckResponse, PatchDelta, RelationQuery, UrlQuery};
+use crate::api::{CheckResponse, PatchDelta, RelationQuery};
 use crate::engine::PermissionEngine;
-use crate::model::NamedSubjectSet;
+use crate::params::KetoQuery;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use http::ApiResult;
 use http::tenant::{TenantAdmin, TenantAdminRead, admin_gate, admin_gate_read};
-use kernel::Error;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -104,7 +105,7 @@ async fn patch(
 async fn delete(
     tenant: TenantAdmin,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
     engine
         .delete_matching(&tenant, &query.relation_query()?)
@@ -115,14 +116,14 @@ async fn delete(
 async fn list(
     tenant: TenantAdmin,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
     let page = engine
         .list(
             &tenant,
             &query.relation_query()?,
-            query.page_size,
-            query.page_token.as_deref(),
+            query.page_size()?,
+            query.page_token(),
         )
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -150,65 +151,50 @@ async fn run_check(
 async fn check_get(
     tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    run_check(
-        &tenant,
-        &engine,
-        query.relation_query()?,
-        query.max_depth,
-        false,
-    )
-    .await
+    // Keto parses `max-depth` before the tuple.
+    let max_depth = query.max_depth()?;
+    run_check(&tenant, &engine, query.relation_query()?, max_depth, false).await
 }
 
 async fn check_post(
     tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
     body: web::Json<RelationQuery>,
 ) -> ApiResult<HttpResponse> {
-    run_check(&tenant, &engine, body.into_inner(), query.max_depth, false).await
+    // The body is a tuple; the depth comes from the query, as in Keto.
+    let max_depth = query.max_depth()?;
+    run_check(&tenant, &engine, body.into_inner(), max_depth, false).await
 }
 
 async fn check_mirror_get(
     tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    run_check(
-        &tenant,
-        &engine,
-        query.relation_query()?,
-        query.max_depth,
-        true,
-    )
-    .await
+    let max_depth = query.max_depth()?;
+    run_check(&tenant, &engine, query.relation_query()?, max_depth, true).await
 }
 
 async fn check_mirror_post(
     tenant: TenantAdminRead,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
     body: web::Json<RelationQuery>,
 ) -> ApiResult<HttpResponse> {
-    run_check(&tenant, &engine, body.into_inner(), query.max_depth, true).await
+    let max_depth = query.max_depth()?;
+    run_check(&tenant, &engine, body.into_inner(), max_depth, true).await
 }
 
 async fn expand(
     tenant: TenantAdmin,
     engine: web::Data<PermissionEngine>,
-    query: web::Query<UrlQuery>,
+    query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    let missing = |field: &str| Error::bad_request(format!("`{field}` is required"));
-    let root = NamedSubjectSet {
-        namespace: query
-            .namespace
-            .clone()
-            .ok_or_else(|| missing("namespace"))?,
-        object: query.object.clone().ok_or_else(|| missing("object"))?,
-        relation: query.relation.clone().ok_or_else(|| missing("relation"))?,
-    };
-    let tree = engine.expand(&tenant, &root, query.max_depth).await?;
+    let max_depth = query.max_depth()?;
+    let root = query.subject_set()?;
+    let tree = engine.expand(&tenant, &root, max_depth).await?;
     Ok(HttpResponse::Ok().json(tree))
 }

@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod handler;
 pub mod model;
 pub mod namespace;
+pub mod params;
 pub mod reader;
 pub mod tuple_store;
 
