@@ -203,3 +203,48 @@ async fn out_of_range_numbers_are_400s_naming_the_field() {
     assert_eq!(status, 200, "{login}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn imported_hashes_past_the_cost_bounds_are_refused_at_import() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Imports").await;
+    let import = |hash: &'static str| {
+        let (server, token, slug) = (&server, token.clone(), project.slug.clone());
+        async move {
+            tenant_call(
+                server,
+                &slug,
+                &token,
+                Method::POST,
+                "/admin/identities",
+                Some(json!({
+                    "schema_id": "default",
+                    "traits": {"email": "imported@example.com"},
+                    "credentials": {"password": {"config": {"hashed_password": hash}}}
+                })),
+            )
+            .await
+        }
+    };
+    for hash in [
+        "$2b$31$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
+        "$2b$04$EGdrhbKUv8Oc9vGiXX0HQPxSg445d458Muh7DAHskb6QbtCvdxcie",
+        "$pbkdf2-sha256$i=10000000,l=16$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+        "$scrypt$ln=20,r=8,p=16$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+    ] {
+        let (status, err) = import(hash).await;
+        assert_eq!(status, 400, "{hash}: {err}");
+        assert!(
+            err["error"]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("The hashed password"),
+            "{err}"
+        );
+    }
+    // Nothing was stored; a hash within bounds imports.
+    let (status, created) =
+        import("$2b$04$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie").await;
+    assert_eq!(status, 201, "{created}");
+    server.stop().await;
+}

@@ -1,8 +1,10 @@
 //! Parsing, verification and creation of the stored hash formats.
 //!
 //! Stored hashes may come from imports, so every format's cost parameters
-//! are bounded: a hash with absurd parameters is rejected instead of making
-//! one login allocate gigabytes or spin for minutes.
+//! are bounded: a hash with absurd parameters is rejected at import (400)
+//! instead of making one login allocate gigabytes or spin for minutes and
+//! starve every other tenant's hashing. The bounds leave room above each
+//! format's usual production settings (docs/security.md lists them).
 
 use std::fmt;
 
@@ -15,16 +17,23 @@ use password_hash::{PasswordHasher as _, PasswordVerifier as _};
 
 use super::{HashAlgorithm, HasherSettings};
 
-/// Upper bound for argon2 memory (1 GiB), for configured and stored hashes.
-pub(super) const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
+/// Upper bound for bcrypt's cost, for configured and stored hashes: cost
+/// 14 is ~1 s on one core; every step doubles it.
+pub(super) const MAX_BCRYPT_COST: u32 = 14;
+/// Upper bound for argon2 memory (256 MiB), for configured and stored
+/// hashes (Kratos' default is 128 MiB).
+pub(super) const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
 /// Upper bound for argon2 iterations.
-pub(super) const MAX_ARGON2_ITERATIONS: u32 = 100;
+pub(super) const MAX_ARGON2_ITERATIONS: u32 = 10;
 /// Upper bound for argon2 parallelism (Kratos stores it as a `uint8`).
 const MAX_ARGON2_PARALLELISM: u32 = 255;
-/// Upper bound for PBKDF2 iterations (a few seconds of SHA-512).
-const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
-/// Upper bound for scrypt memory (128 · r · N bytes): 1 GiB.
-const MAX_SCRYPT_MEMORY: u64 = 1024 * 1024 * 1024;
+/// Upper bound for PBKDF2 iterations (OWASP asks 600,000 for SHA-256).
+const MAX_PBKDF2_ROUNDS: u32 = 1_000_000;
+/// Upper bound for scrypt memory (128 · r · N bytes): 256 MiB.
+const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+/// Upper bound for scrypt's work, N · r · p: 16 times Kratos' default
+/// (N = 2^15, r = 8, p = 1).
+const MAX_SCRYPT_WORK: u64 = 1 << 22;
 /// Upper bound for scrypt parallelism.
 const MAX_SCRYPT_P: u32 = 16;
 /// bcrypt reads at most 72 bytes of the password.
@@ -190,16 +199,34 @@ fn parse_bcrypt(hash: &str) -> Result<ParsedHash, FormatError> {
         return Err(bad("expected $2b$<cost>$<salt and hash>"));
     };
     let cost: u32 = cost.parse().map_err(|_| bad("the cost is not a number"))?;
-    if !(4..=31).contains(&cost) {
-        return Err(bad("the cost must be between 4 and 31"));
+    if !(4..=MAX_BCRYPT_COST).contains(&cost) {
+        return Err(bad(&format!(
+            "the cost must be between 4 and {MAX_BCRYPT_COST}"
+        )));
     }
-    if !rest
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
-    {
+    // 22 characters of salt (16 bytes) and 31 of hash (23 bytes), in
+    // bcrypt's base64; the last character of each carries unused bits that
+    // must be zero, or verification fails on every login later.
+    let digits: Option<Vec<u8>> = rest.bytes().map(bcrypt_digit).collect();
+    let Some(digits) = digits else {
         return Err(bad("the salt and hash are not bcrypt base64"));
+    };
+    if digits[21] & 0b1111 != 0 || digits[52] & 0b11 != 0 {
+        return Err(bad("the salt or hash is not canonical bcrypt base64"));
     }
     Ok(ParsedHash::Bcrypt { cost })
+}
+
+/// A character's value in bcrypt's base64 alphabet (`./A-Za-z0-9`).
+fn bcrypt_digit(b: u8) -> Option<u8> {
+    match b {
+        b'.' => Some(0),
+        b'/' => Some(1),
+        b'A'..=b'Z' => Some(b - b'A' + 2),
+        b'a'..=b'z' => Some(b - b'a' + 28),
+        b'0'..=b'9' => Some(b - b'0' + 54),
+        _ => None,
+    }
 }
 
 fn parse_argon2(hash: &str) -> Result<ParsedHash, FormatError> {
@@ -381,7 +408,17 @@ fn parse_scrypt(hash: &str) -> Result<ParsedHash, FormatError> {
     if memory.is_none_or(|m| m > MAX_SCRYPT_MEMORY) {
         return Err(malformed(
             "scrypt",
-            "the parameters need more than 1 GiB of memory (128 · r · N)",
+            "the parameters need more than 256 MiB of memory (128 · r · N)",
+        ));
+    }
+    let work = 1u64
+        .checked_shl(u32::try_from(log_n).unwrap_or(u32::MAX))
+        .and_then(|n| n.checked_mul(r))
+        .and_then(|nr| nr.checked_mul(p));
+    if work.is_none_or(|w| w > MAX_SCRYPT_WORK) {
+        return Err(malformed(
+            "scrypt",
+            format!("N · r · p must be at most {MAX_SCRYPT_WORK}"),
         ));
     }
     if output.len() > 128 {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use kernel::{Error, Result};
 
-use formats::{MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, ParsedHash};
+use formats::{MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_BCRYPT_COST, ParsedHash};
 
 /// The algorithm new passwords are hashed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -75,9 +75,9 @@ impl Default for HasherSettings {
 impl HasherSettings {
     /// Checks every value; the error names the offending key.
     pub fn validate(&self) -> Result<(), String> {
-        if !(4..=31).contains(&self.bcrypt_cost) {
+        if !(4..=MAX_BCRYPT_COST).contains(&self.bcrypt_cost) {
             return Err(format!(
-                "bcrypt_cost must be between 4 and 31, got {}",
+                "bcrypt_cost must be between 4 and {MAX_BCRYPT_COST}, got {}",
                 self.bcrypt_cost
             ));
         }
@@ -167,17 +167,26 @@ impl PasswordHasher {
     }
 
     /// Verifies `password` against a stored hash in any supported format.
-    /// A wrong password is `Ok(false)`; a hash that cannot be parsed (or whose
-    /// parameters exceed the safety limits) is an internal error.
+    /// A wrong password is `Ok(false)`. So is a stored hash that cannot be
+    /// used (stored before the import checks were strict, or parameters
+    /// past today's bounds): logged for the operator, and the person sees
+    /// a failed login (recovery still works) rather than a 500.
     pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
         // Parse before taking a permit: a malformed hash costs nothing.
-        let parsed = ParsedHash::parse(&hash).map_err(|e| Error::internal(e.to_string()))?;
-        self.run_blocking(move || {
-            parsed
-                .verify(password.as_bytes(), &hash)
-                .map_err(Error::internal)
-        })
-        .await?
+        let parsed = match ParsedHash::parse(&hash) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::error!(reason = %e, "a stored password hash is unusable");
+                return Ok(false);
+            }
+        };
+        let verified = self
+            .run_blocking(move || parsed.verify(password.as_bytes(), &hash))
+            .await?;
+        Ok(verified.unwrap_or_else(|e| {
+            tracing::error!(reason = %e, "a stored password hash is unusable");
+            false
+        }))
     }
 
     /// True when `hash` is not the configured algorithm with the configured

@@ -224,18 +224,21 @@ async fn verifies_scrypt_phc_and_kratos_format() {
     assert!(!verifies(&kratos, "hunter3").await, "{kratos}");
 }
 
+/// A stored hash that cannot be used (from before imports were checked
+/// strictly) fails the login like a wrong password, never a 500.
 #[tokio::test]
-async fn unparseable_hash_is_an_internal_error() {
-    let err = verifier()
-        .verify("x".into(), "$2b$04$nope".into())
-        .await
-        .unwrap_err();
-    assert_eq!(err.status(), 500);
-    let err = verifier()
-        .verify("x".into(), "plain".into())
-        .await
-        .unwrap_err();
-    assert_eq!(err.status(), 500);
+async fn an_unusable_stored_hash_fails_the_login_instead_of_a_500() {
+    for stored in [
+        "$2b$04$nope",
+        "plain",
+        // A non-canonical salt: bcrypt itself refuses it at verification.
+        "$2b$04$EGdrhbKUv8Oc9vGiXX0HQPxSg445d458Muh7DAHskb6QbtCvdxcie",
+        // Past today's bounds.
+        "$2b$31$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
+    ] {
+        let verified = verifier().verify("x".into(), stored.into()).await;
+        assert!(matches!(verified, Ok(false)), "{stored}: {verified:?}");
+    }
 }
 
 #[tokio::test]
@@ -292,6 +295,19 @@ fn validate_import_rejects_unsupported_and_malformed() {
         "$1$saltsalt$hash",
         "$2b$04$short",
         "$2b$99$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
+        // Issue 20: costs that would stall every tenant's logins.
+        "$2b$31$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
+        "$2b$15$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
+        "$pbkdf2-sha256$i=10000000,l=16$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+        "$pbkdf2-sha512$i=1000001,l=16$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+        "$scrypt$ln=20,r=8,p=16$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+        "$scrypt$ln=17,r=8,p=8$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+        "$argon2id$v=19$m=1048576,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
+        "$argon2id$v=19$m=65536,t=50,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
+        // A non-canonical bcrypt salt (its last character has unused bits
+        // set): accepted once, it made every later login a 500.
+        "$2b$04$EGdrhbKUv8Oc9vGiXX0HQPxSg445d458Muh7DAHskb6QbtCvdxcie",
+        "$2b$04$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcif",
         "$argon2id$m=65536,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
         "$argon2id$v=19$m=67108864,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
         "$argon2d$v=19$m=65536,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
