@@ -19,7 +19,7 @@ port=4782
 dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="sqlite://$dir/keyplane.db" KEYPLANE_SERVE__PORT=$port \
   KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_LOG__LEVEL=warn
-export KEYPLANE_RATE_LIMIT__ENABLED=false  # capacity, not plan limits
+export KEYPLANE_RATE_LIMIT__ENABLED=false  # capacity, not plan limits (off by default anyway)
 token=$($bin token create --email bench@example.com 2>/dev/null)
 $bin serve >"$dir/server.log" 2>&1 &
 pid=$!
@@ -32,7 +32,10 @@ id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$projec
 slug=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["slug"])' "$project")
 host="$slug.projects.localhost"
 curl -sf -X PATCH "$base/projects/$id" -H "$auth" -H 'Content-Type: application/json' -d \
-  '[{"op":"replace","path":"/services/permission/config/namespaces","value":[{"id":1,"name":"files"},{"id":2,"name":"groups"}]}]' >/dev/null
+  '[{"op":"replace","path":"/services/permission/config/namespaces","value":[{"id":1,"name":"files"},{"id":2,"name":"groups"}]},
+    {"op":"replace","path":"/services/permission/config/limit/max_read_depth","value":6}]' >/dev/null
+# The chain's subject is six tuples down (five subject-set hops): Keto reads
+# it at depth 6, one more than the default limit of 5.
 # Fixtures, then 10,000 unrelated tuples, in PATCH batches of 1,000.
 python3 - "$dir" <<'PY'
 import json, sys
