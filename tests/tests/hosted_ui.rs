@@ -307,7 +307,7 @@ async fn german_pages_custom_traits_and_escaped_values_in_chromium() {
     chrome.fill("#password-traits-email", EMAIL).await;
     chrome.fill("#password-traits-name-first", name).await;
     chrome.fill("#password-traits-age", "36").await;
-    chrome.click("#password-traits-newsletter").await;
+    chrome.toggle("#password-traits-newsletter").await;
     chrome.fill("#password-password", PASSWORD).await;
     chrome.click("#password-method").await;
     page(&chrome, "/ui/welcome", "welcome-de").await;

@@ -90,6 +90,11 @@ fn links(kind: FlowKind, flow: &Flow) -> Vec<serde_json::Value> {
             link(None, "link.forgot", "recovery"),
         ],
         FlowKind::Registration => vec![link(Some("prompt.have_account"), "link.sign_in", "login")],
+        // A verified address is done: the way on is home (which asks to
+        // sign in when needed).
+        FlowKind::Verification if flow.state.as_deref() == Some("passed_challenge") => {
+            vec![link(None, "link.welcome", "welcome")]
+        }
         FlowKind::Recovery | FlowKind::Verification => {
             vec![link(None, "link.back_to_sign_in", "login")]
         }

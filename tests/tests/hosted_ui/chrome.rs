@@ -128,24 +128,23 @@ impl Chrome {
         element.send_keys(value).await.unwrap();
     }
 
-    /// Clicks `css` and waits for the page that follows to load.
+    /// Clicks `css`, which leads to another page, and waits until that
+    /// page has loaded: WebDriver does not wait for a click's navigation,
+    /// and the old document says "complete" until it is replaced, so the
+    /// old one is marked first.
     pub async fn click(&self, css: &str) {
-        let element = self
-            .client
-            .find(Locator::Css(css))
+        self.client
+            .execute("window.__keyplaneOldPage = true;", vec![])
             .await
-            .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"));
-        element.click().await.unwrap();
-        self.settle().await;
-    }
-
-    /// Waits until the document has loaded (a click's navigation is not
-    /// awaited by WebDriver).
-    pub async fn settle(&self) {
-        for _ in 0..100 {
+            .unwrap();
+        self.toggle(css).await;
+        for _ in 0..200 {
             let state = self
                 .client
-                .execute("return document.readyState", vec![])
+                .execute(
+                    "return window.__keyplaneOldPage ? 'old' : document.readyState",
+                    vec![],
+                )
                 .await
                 .unwrap_or(Value::Null);
             if state == "complete" {
@@ -153,6 +152,18 @@ impl Chrome {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        panic!("clicking {css} led to no new page");
+    }
+
+    /// Clicks `css` on this page (a checkbox).
+    pub async fn toggle(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Runs axe-core on the page; panics on any serious or critical
