@@ -147,13 +147,61 @@ async fn outbox_row(server: &RunningServer, recipient: &str) -> (String, i32, Op
 }
 
 /// Settings for a server whose default transport is `smtp_url`, retrying
-/// fast enough for a test.
+/// fast enough for a test. The projects' own SMTP sinks run on loopback
+/// here, which the default refuses (see
+/// `a_project_smtp_server_on_loopback_is_refused_by_default`).
 async fn settings_with_smtp(smtp_url: String) -> keyplane_server::Settings {
     let mut settings = keyplane_tests::test_settings().await;
     settings.courier.smtp_url = Some(smtp_url);
     settings.courier.retry_base_ms = 50;
     settings.courier.max_attempts = 1000;
+    settings.courier.allow_private_networks = true;
     settings
+}
+
+/// With the default settings a project's `connection_uri` on a loopback
+/// address is never connected to (the SSRF guard of web hooks, for mail):
+/// the message waits with the reason, the server's own SMTP server (the
+/// operator's, trusted) still delivers.
+#[tokio::test]
+async fn a_project_smtp_server_on_loopback_is_refused_by_default() {
+    let default = Sink::start(0, &[]).await;
+    let own = Sink::start(0, &[]).await;
+    let mut settings = settings_with_smtp(format!(
+        "smtp://127.0.0.1:{}/?disable_starttls=true",
+        default.port
+    ))
+    .await;
+    settings.courier.allow_private_networks = false;
+    let server = keyplane_tests::spawn(settings).await;
+    let token = token_for(&server, "owner@example.com").await;
+    let cp = control_plane(&server, &token);
+    let project = create_project(&cp, "ssrf").await;
+    let plain = create_project(&cp, "plain").await;
+    set_project_smtp(
+        &server,
+        &token,
+        &project.id,
+        json!({ "connection_uri": format!("smtp://127.0.0.1:{}/?disable_starttls=true", own.port) }),
+    )
+    .await;
+    enqueue(&server, &project.id, "eve@example.com", None).await;
+    enqueue(&server, &plain.id, "dan@example.com", None).await;
+    default.wait_for(1).await;
+    let tried = eventually(Duration::from_secs(30), || async {
+        outbox_row(&server, "eve@example.com").await.1 >= 2
+    })
+    .await;
+    assert!(tried.is_some());
+    let (status, _, error) = outbox_row(&server, "eve@example.com").await;
+    assert_ne!(status, "sent");
+    let error = error.unwrap();
+    assert!(error.contains("courier.allow_private_networks"), "{error}");
+    assert!(
+        own.messages().is_empty(),
+        "nothing reached the loopback server"
+    );
+    server.stop().await;
 }
 
 /// Sets the project's `courier.smtp` config (Kratos keys).

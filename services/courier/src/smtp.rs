@@ -20,6 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use url::{Host, Url};
@@ -205,23 +206,54 @@ pub struct SmtpTransports {
 const MAX_TRANSPORTS: usize = 256;
 
 impl SmtpTransports {
-    pub fn get(&self, uri: &str) -> Result<Arc<SmtpTransport>, String> {
+    /// The transport of a project's connection URI. Its host is resolved
+    /// here and the connection made to the address found (the certificate
+    /// is still checked against the name), so the address checked is the
+    /// one connected to: without `allow_private`, a loopback, private or
+    /// link-local server is refused, and DNS cannot swap one in later.
+    pub async fn get(&self, uri: &str, allow_private: bool) -> Result<Arc<SmtpTransport>, String> {
+        let mut target = parse(uri)?;
+        let address = resolve(&target.host, target.port, allow_private).await?;
+        target.host = address.ip().to_string();
+        // Keyed by URI and address: a server that moves gets a new pool.
+        let cache_key = format!("{uri}\n{address}");
         let mut hasher = DefaultHasher::new();
-        uri.hash(&mut hasher);
+        cache_key.hash(&mut hasher);
         let key = hasher.finish();
         let mut map = self.by_uri.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((cached, transport)) = map.get(&key)
-            && cached == uri
+            && *cached == cache_key
         {
             return Ok(transport.clone());
         }
-        let transport = Arc::new(SmtpTransport::from_uri(uri)?);
+        let transport = Arc::new(SmtpTransport::new(&target)?);
         if map.len() >= MAX_TRANSPORTS {
             map.clear();
         }
-        map.insert(key, (uri.to_owned(), transport.clone()));
+        map.insert(key, (cache_key, transport.clone()));
         Ok(transport)
     }
+}
+
+/// The first address of `host` a project's mail may go to.
+async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<SocketAddr, String> {
+    let addresses = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
+    let mut refused = false;
+    for address in addresses {
+        if allow_private || !kernel::net::is_private(address.ip()) {
+            return Ok(address);
+        }
+        refused = true;
+    }
+    Err(if refused {
+        format!(
+            "`{host}` is a loopback, private or link-local address, which a project's SMTP server may not be (courier.allow_private_networks)"
+        )
+    } else {
+        format!("`{host}` has no address")
+    })
 }
 
 #[cfg(test)]
@@ -294,17 +326,44 @@ mod tests {
     #[tokio::test]
     async fn transports_are_cached_per_uri() {
         let transports = SmtpTransports::default();
-        let a = transports
-            .get("smtp://127.0.0.1:1/?disable_starttls=true")
+        let get = |uri: &'static str| transports.get(uri, true);
+        let a = get("smtp://127.0.0.1:1/?disable_starttls=true")
+            .await
             .unwrap();
-        let b = transports
-            .get("smtp://127.0.0.1:1/?disable_starttls=true")
+        let b = get("smtp://127.0.0.1:1/?disable_starttls=true")
+            .await
             .unwrap();
-        let c = transports
-            .get("smtp://127.0.0.1:2/?disable_starttls=true")
+        let c = get("smtp://127.0.0.1:2/?disable_starttls=true")
+            .await
             .unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
-        assert!(transports.get("ftp://127.0.0.1").is_err());
+        assert!(get("ftp://127.0.0.1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_project_server_on_a_private_address_is_refused() {
+        let transports = SmtpTransports::default();
+        for uri in [
+            "smtp://127.0.0.1:2525/",
+            "smtp://localhost:25/",
+            "smtps://[::1]:465/",
+            "smtp://10.1.2.3/",
+            "smtp://169.254.169.254/",
+        ] {
+            let error = transports.get(uri, false).await.err().unwrap_or_default();
+            assert!(
+                error.contains("courier.allow_private_networks"),
+                "{uri}: {error}"
+            );
+        }
+        assert!(transports.get("smtp://127.0.0.1:2525/", true).await.is_ok());
+        // A public literal address is allowed (nothing is connected yet).
+        assert!(
+            transports
+                .get("smtp://93.184.216.34:25/", false)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -39,6 +39,12 @@ pub struct CourierSettings {
     /// The wait after the first failed attempt; it doubles with each
     /// further one, up to an hour.
     pub retry_base_ms: u64,
+    /// Let a project's own SMTP server (`courier.smtp.connection_uri`) be
+    /// on a loopback, private or link-local address. Off: a tenant could
+    /// otherwise make the server connect anywhere inside the operator's
+    /// network (the web hooks' SSRF guard, for mail). The server-wide
+    /// `smtp_url` is the operator's and never checked.
+    pub allow_private_networks: bool,
 }
 
 // Hand-written so `smtp_url`'s password stays out of logs.
@@ -52,6 +58,7 @@ impl std::fmt::Debug for CourierSettings {
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("max_attempts", &self.max_attempts)
             .field("retry_base_ms", &self.retry_base_ms)
+            .field("allow_private_networks", &self.allow_private_networks)
             .finish()
     }
 }
@@ -66,6 +73,7 @@ impl Default for CourierSettings {
             poll_interval_ms: 1000,
             max_attempts: 10,
             retry_base_ms: 1000,
+            allow_private_networks: false,
         }
     }
 }
@@ -209,13 +217,15 @@ impl Courier {
         // parsed, fails like a refused connection: it waits for a retry, by
         // which time the project's owner may have fixed the config.
         let message = render(&mail.mail, from, &route.headers).map_err(SendError::transient)?;
-        let transport =
-            match &route.connection_uri {
-                Some(uri) => self.smtp.get(uri).map_err(|e| {
-                    SendError::transient(format!("courier.smtp.connection_uri: {e}"))
-                })? as Arc<dyn MailTransport>,
-                None => self.default_transport.clone(),
-            };
+        let transport = match &route.connection_uri {
+            Some(uri) => self
+                .smtp
+                .get(uri, self.settings.allow_private_networks)
+                .await
+                .map_err(|e| SendError::transient(format!("courier.smtp.connection_uri: {e}")))?
+                as Arc<dyn MailTransport>,
+            None => self.default_transport.clone(),
+        };
         transport.send(message).await
     }
 

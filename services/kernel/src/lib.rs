@@ -8,6 +8,7 @@ pub mod clock;
 pub mod duration;
 pub mod error;
 pub mod json_patch;
+pub mod net;
 pub mod ports;
 pub mod public_url;
 pub mod rate_limit;
