@@ -248,3 +248,104 @@ async fn imported_hashes_past_the_cost_bounds_are_refused_at_import() {
     assert_eq!(status, 201, "{created}");
     server.stop().await;
 }
+
+/// The project's Kratos secrets sign the tenant's cookies: only owners see
+/// them. Developers, viewers and project keys see a placeholder per
+/// secret, and a developer's GET-modify-PUT round trip keeps them.
+#[tokio::test]
+async fn project_secrets_are_shown_to_owners_only_and_write_only_to_others() {
+    let (server, owner_token, cp) = owner().await;
+    let project = create_project(&cp, "Secrets").await;
+    let p = project.id.clone();
+    let (_, developer) = common::sign_up(&server, "dev@example.com").await;
+    let (_, viewer) = common::sign_up(&server, "viewer@example.com").await;
+    common::add_member(&server, &owner_token, &p, "dev@example.com", &developer).await;
+    common::add_member(&server, &owner_token, &p, "viewer@example.com", &viewer).await;
+    let (_, me) = call(&server, &viewer, Method::GET, "/me", None).await;
+    let (status, _) = call(
+        &server,
+        &owner_token,
+        Method::PUT,
+        &format!("/projects/{p}/members/{}", me["id"].as_str().unwrap()),
+        Some(json!({ "role": "VIEWER" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, key) = call(
+        &server,
+        &owner_token,
+        Method::POST,
+        &format!("/projects/{p}/tokens"),
+        Some(json!({ "name": "ci" })),
+    )
+    .await;
+    let key = key["value"].as_str().unwrap().to_owned();
+    let path = format!("/projects/{p}");
+    let secrets = |view: &Value| view["services"]["identity"]["config"]["secrets"].clone();
+
+    let (_, owned) = call(&server, &owner_token, Method::GET, &path, None).await;
+    let real = secrets(&owned);
+    let cookie = real["cookie"][0].as_str().unwrap().to_owned();
+    assert_eq!(cookie.len(), 32, "{real}");
+    for (who, token) in [
+        ("developer", &developer),
+        ("viewer", &viewer),
+        ("key", &key),
+    ] {
+        let (status, seen) = call(&server, token, Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{who}");
+        assert_eq!(
+            secrets(&seen),
+            json!({"cookie": ["[redacted]"], "cipher": ["[redacted]"], "default": ["[redacted]"]}),
+            "{who}"
+        );
+        assert!(!seen.to_string().contains(&cookie), "{who}");
+    }
+
+    // A developer's round trip: change the session lifespan, send the rest
+    // back as seen. The secrets stay; the answer is redacted too.
+    let (_, mut seen) = call(&server, &developer, Method::GET, &path, None).await;
+    seen["services"]["identity"]["config"]["session"]["lifespan"] = json!("48h");
+    let body = json!({"name": seen["name"], "services": seen["services"]});
+    let (status, updated) = call(&server, &developer, Method::PUT, &path, Some(body)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert!(!updated.to_string().contains(&cookie));
+    let (_, after) = call(&server, &owner_token, Method::GET, &path, None).await;
+    assert_eq!(secrets(&after), real, "unchanged");
+    assert_eq!(
+        after["services"]["identity"]["config"]["session"]["lifespan"],
+        "48h"
+    );
+    // A placeholder where no secret is set is refused, nothing stored.
+    let (status, err) = call(
+        &server,
+        &developer,
+        Method::PATCH,
+        &path,
+        Some(
+            json!([{"op": "add", "path": "/services/identity/config/secrets/cookie/-",
+                     "value": "[redacted]"}]),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    // A developer may rotate: a new secret in front of the old one.
+    let (status, rotated) = call(
+        &server,
+        &developer,
+        Method::PATCH,
+        &path,
+        Some(
+            json!([{"op": "add", "path": "/services/identity/config/secrets/cookie/0",
+                     "value": "a-new-cookie-secret-of-32-chars!"}]),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let (_, after) = call(&server, &owner_token, Method::GET, &path, None).await;
+    assert_eq!(
+        secrets(&after)["cookie"],
+        json!(["a-new-cookie-secret-of-32-chars!", cookie])
+    );
+    server.stop().await;
+}

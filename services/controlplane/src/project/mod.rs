@@ -2,6 +2,7 @@
 
 pub mod handler;
 pub mod model;
+pub mod secrets;
 pub mod service;
 pub mod slug;
 pub mod store;

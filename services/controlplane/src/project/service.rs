@@ -7,7 +7,7 @@ use super::model::{
     ProjectView, ServiceConfig,
 };
 use super::{slug, store as projects};
-use crate::access::{Action, Gate, Role, project_not_found};
+use crate::access::{Access, Action, Gate, Role, project_not_found};
 use crate::account::Caller;
 use crate::account::store as accounts;
 use crate::member::store as members;
@@ -143,8 +143,8 @@ impl ProjectService {
         caller: Caller,
         id: Uuid,
         action: Action,
-    ) -> Result<(ProjectRow, RevisionContent)> {
-        let (project, _) = self.gate.project(caller, id, action).await?;
+    ) -> Result<(ProjectRow, RevisionContent, Access)> {
+        let (project, access) = self.gate.project(caller, id, action).await?;
         let (_, content) = revisions::find(&self.db.conn, project.current_revision_id)
             .await?
             .ok_or_else(|| {
@@ -153,7 +153,23 @@ impl ProjectService {
                     project.current_revision_id
                 ))
             })?;
-        Ok((project, content))
+        Ok((project, content, access))
+    }
+
+    /// [`Self::view`] as `access` may see it: secrets only for owners.
+    fn view_for(
+        &self,
+        project: &ProjectRow,
+        content: &RevisionContent,
+        access: Access,
+    ) -> ProjectView {
+        let mut view = self.view(project, content);
+        if access != Access::Member(Role::Owner)
+            && let Some(identity) = view.services.identity.as_mut()
+        {
+            super::secrets::redact(&mut identity.config);
+        }
+        view
     }
 
     /// Creates the reserved console project (whose identities are the
@@ -276,8 +292,8 @@ impl ProjectService {
     }
 
     pub async fn get(&self, caller: Caller, id: Uuid) -> Result<ProjectView> {
-        let (project, content) = self.load(caller, id, Action::GetProject).await?;
-        Ok(self.view(&project, &content))
+        let (project, content, access) = self.load(caller, id, Action::GetProject).await?;
+        Ok(self.view_for(&project, &content, access))
     }
 
     /// Commits `content` as the project's new revision if the project is
@@ -332,7 +348,7 @@ impl ProjectService {
     {
         let mut last_conflict = None;
         for _ in 0..MAX_ATTEMPTS {
-            let (project, current) = self.load(caller, id, Action::UpdateProject).await?;
+            let (project, current, access) = self.load(caller, id, Action::UpdateProject).await?;
             if let Some(expected) = at_revision
                 && expected != project.current_revision_id
             {
@@ -346,7 +362,7 @@ impl ProjectService {
             match self.commit_revision(&project, &content).await {
                 Ok(project) => {
                     return Ok(ProjectUpdateView {
-                        project: self.view(&project, &content),
+                        project: self.view_for(&project, &content, access),
                         warnings,
                     });
                 }
@@ -372,7 +388,9 @@ impl ProjectService {
             content.name = name.clone();
             let mut warnings = Vec::new();
             if let Some(identity) = &update.services.identity {
-                warnings.extend(revision::replace_identity(&mut content, &identity.config)?);
+                let mut config = identity.config.clone();
+                super::secrets::restore(&mut config, &assemble::identity_config(&content))?;
+                warnings.extend(revision::replace_identity(&mut content, &config)?);
             }
             if let Some(permission) = &update.services.permission {
                 warnings.extend(revision::replace_permission(
@@ -415,6 +433,7 @@ impl ProjectService {
                     "permission": { "config": assemble::permission_config(&current) },
                 }
             });
+            let before = assemble::identity_config(&current);
             self.patch_limits.apply(&mut document, &patch)?;
             let name = document
                 .get("name")
@@ -424,10 +443,11 @@ impl ProjectService {
                 name: validate_name(name)?,
                 ..current
             };
-            let identity = document
+            let mut identity = document
                 .pointer("/services/identity/config")
                 .cloned()
                 .unwrap_or(Value::Null);
+            super::secrets::restore(&mut identity, &before)?;
             let permission = document
                 .pointer("/services/permission/config")
                 .cloned()
