@@ -132,6 +132,18 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// GETs `url` and reads the answer as JSON (whatever the status).
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
 /// A redis-server of the test's own on a free port, so the test can take
 /// it away and bring it back without disturbing other tests.
 pub struct PrivateRedis {

@@ -165,41 +165,21 @@ async fn out_of_range_numbers_are_400s_naming_the_field() {
     )
     .await;
     assert_eq!(status, 200, "{err}");
-    let (status, flow) = tenant_call(
-        &server,
-        slug,
-        &token,
-        Method::GET,
-        "/self-service/registration/api",
-        None,
-    )
-    .await;
+    let tenant = |method, path: String, body| {
+        let (server, token) = (&server, token.clone());
+        async move { tenant_call(server, slug, &token, method, &path, body).await }
+    };
+    let (status, flow) = tenant(Method::GET, "/self-service/registration/api".into(), None).await;
     assert_eq!(status, 200, "{flow}");
-    let (status, registered) = tenant_call(
-        &server,
-        slug,
-        &token,
-        Method::POST,
-        &format!(
-            "/self-service/registration?flow={}",
-            flow["id"].as_str().unwrap()
-        ),
-        Some(
-            json!({"method": "password", "password": "a long passphrase for ranges",
-                    "traits": {"email": "long@example.com"}}),
-        ),
-    )
-    .await;
+    let body = json!({"method": "password", "password": "a long passphrase for ranges",
+                      "traits": {"email": "long@example.com"}});
+    let path = format!(
+        "/self-service/registration?flow={}",
+        flow["id"].as_str().unwrap()
+    );
+    let (status, registered) = tenant(Method::POST, path, Some(body)).await;
     assert_eq!(status, 200, "{registered}");
-    let (status, login) = tenant_call(
-        &server,
-        slug,
-        &token,
-        Method::GET,
-        "/self-service/login/api",
-        None,
-    )
-    .await;
+    let (status, login) = tenant(Method::GET, "/self-service/login/api".into(), None).await;
     assert_eq!(status, 200, "{login}");
     server.stop().await;
 }

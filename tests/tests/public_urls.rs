@@ -10,6 +10,7 @@
 mod common;
 
 use common::{create_project, newest_mail, owner};
+use keyplane_tests::get_json;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION};
 use serde_json::{Value, json};
@@ -149,14 +150,7 @@ async fn every_url_the_server_hands_out_answers_as_given() {
 
     // An API registration: the flow's action as given, the identity's
     // schema URL as given.
-    let flow: Value = client
-        .get(format!("{public}/self-service/registration/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow: Value = get_json(&client, &format!("{public}/self-service/registration/api")).await;
     follow(&client, flow["request_url"].as_str().unwrap()).await;
     let action = flow["ui"]["action"].as_str().unwrap();
     assert!(action.starts_with(&public), "{action}");
@@ -185,14 +179,11 @@ async fn every_url_the_server_hands_out_answers_as_given() {
     assert!(ui.starts_with(&format!("{public}/ui/login?flow=")), "{ui}");
     follow(&client, &ui).await;
     let id = ui.rsplit("flow=").next().unwrap();
-    let flow: Value = client
-        .get(format!("{public}/self-service/login/flows?id={id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow: Value = get_json(
+        &client,
+        &format!("{public}/self-service/login/flows?id={id}"),
+    )
+    .await;
     let csrf = node_value(&flow, "csrf_token");
     let res = client
         .post(flow["ui"]["action"].as_str().unwrap())
@@ -232,14 +223,7 @@ async fn every_url_the_server_hands_out_answers_as_given() {
 
     // Recovery and verification links in the mails.
     for (kind, subject_word) in [("recovery", "recover"), ("verification", "verif")] {
-        let flow: Value = client
-            .get(format!("{public}/self-service/{kind}/api"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let flow: Value = get_json(&client, &format!("{public}/self-service/{kind}/api")).await;
         let res = client
             .post(flow["ui"]["action"].as_str().unwrap())
             .json(&json!({"method": "link", "email": "ada@example.com"}))
