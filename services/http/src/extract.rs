@@ -2,6 +2,7 @@
 //! Ory JSON error with the right 4xx status.
 
 use crate::error::ApiError;
+use crate::input::NulInBody;
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::web;
 use kernel::{Error, ErrorKind};
@@ -23,6 +24,14 @@ pub fn json_error(err: JsonPayloadError) -> Error {
         }
         JsonPayloadError::Serialize(e) => Error::internal(e),
         JsonPayloadError::Payload(PayloadError::Overflow) => Error::new(ErrorKind::PayloadTooLarge),
+        JsonPayloadError::Payload(PayloadError::Io(e))
+            if e.get_ref().is_some_and(|inner| inner.is::<NulInBody>()) =>
+        {
+            match e.into_inner().map(|inner| inner.downcast::<NulInBody>()) {
+                Some(Ok(nul)) => nul.0,
+                _ => Error::bad_request("the request body contains a NUL character"),
+            }
+        }
         JsonPayloadError::Payload(e) => {
             Error::bad_request(format!("the request body could not be read: {e}"))
         }

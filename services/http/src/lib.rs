@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod input;
 pub mod metrics;
 pub mod middleware;
 pub mod query;

@@ -75,8 +75,25 @@ pub async fn request_context(
     let fut = async move {
         // Never clone the request before this call: actix needs to be its
         // only owner to record the matched route.
+        let mut req = req;
+        let finding = match crate::input::guard(&mut req) {
+            Ok(finding) => finding,
+            Err(err) => {
+                let res = ApiError(err).error_response();
+                return Ok(req.into_response(res).map_into_right_body());
+            }
+        };
         let res = next.call(req).await?;
         let status = res.status();
+        // A NUL in the body failed its read: whichever extractor read it,
+        // the answer is the guard's 400 naming the field.
+        if (status.is_client_error() || status.is_server_error())
+            && let Some(err) = finding.and_then(|f| f.take())
+        {
+            let (req, _) = res.into_parts();
+            let res = ApiError(err).error_response();
+            return Ok(ServiceResponse::new(req, res).map_into_right_body());
+        }
         // Errors rendered on purpose (Ory JSON, or a hosted UI page) stay;
         // bare statuses from actix or a middleware become Ory JSON.
         let rendered = res

@@ -13,5 +13,6 @@ pub mod ports;
 pub mod public_url;
 pub mod rate_limit;
 pub mod tenant;
+pub mod text;
 
 pub use error::{Error, ErrorKind, Result};

@@ -3,6 +3,7 @@
 //! REST handlers and the gRPC services both call it.
 
 use crate::api::{ExpandTree, PatchAction, PatchDelta, RelationQuery, RelationTuplesPage};
+use crate::limits;
 use crate::model::{NamedSubjectSet, RelationTuple, Subject, Tuple};
 use crate::namespace::Namespaces;
 use crate::reader::TupleReader;
@@ -91,6 +92,7 @@ impl PermissionEngine {
 
     /// `PUT /admin/relation-tuples`: inserts (idempotently) and returns the tuple.
     pub async fn create(&self, tenant: &TenantCtx, tuple: RelationTuple) -> Result<RelationTuple> {
+        limits::check_tuple(&tuple)?;
         let resolved = Namespaces(&tenant.config.namespaces).tuple(&tuple)?;
         tuple_store::insert(
             &self.db.conn,
@@ -120,6 +122,7 @@ impl PermissionEngine {
             let tuple = delta
                 .relation_tuple
                 .ok_or_else(|| at(Error::bad_request("`relation_tuple` is required")))?;
+            limits::check_tuple(&tuple).map_err(at)?;
             changes.push((action, namespaces.tuple(&tuple).map_err(at)?));
         }
         let now = self.clock.now();
@@ -145,6 +148,7 @@ impl PermissionEngine {
                 "give at least one of namespace, object, relation, subject_id or subject_set.* to delete by",
             ));
         }
+        limits::check_query(query)?;
         let filter = Self::filter(Namespaces(&tenant.config.namespaces), query)?;
         tuple_store::delete_matching(&self.db.conn, tenant.project_id, &filter).await
     }
@@ -158,6 +162,7 @@ impl PermissionEngine {
         requested_size: Option<i64>,
         token: Option<&str>,
     ) -> Result<RelationTuplesPage> {
+        limits::check_query(query)?;
         let namespaces = Namespaces(&tenant.config.namespaces);
         let filter = Self::filter(namespaces, query)?;
         let size = page_size(requested_size)?;
@@ -202,6 +207,7 @@ impl PermissionEngine {
         tuple: &RelationTuple,
         max_depth: Option<i64>,
     ) -> Result<bool> {
+        limits::check_tuple(tuple)?;
         let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
         let depth = effective_depth(tenant.config.max_read_depth, max_depth);
         crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await
@@ -213,6 +219,7 @@ impl PermissionEngine {
         root: &NamedSubjectSet,
         max_depth: Option<i64>,
     ) -> Result<ExpandTree> {
+        limits::check_set("", root)?;
         let namespaces = Namespaces(&tenant.config.namespaces);
         let root = namespaces.subject_set(root)?;
         let depth = effective_depth(tenant.config.max_read_depth, max_depth);

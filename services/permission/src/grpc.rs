@@ -396,11 +396,14 @@ impl ExpandService for GrpcApi {
                     .map_err(status)?,
             ),
             // A subject id expands to itself, as in Keto.
-            (Some(id), None) => pb::SubjectTree {
-                node_type: pb::NodeType::Leaf.into(),
-                subject: pb_subject(Some(id), None),
-                children: Vec::new(),
-            },
+            (Some(id), None) => {
+                crate::limits::check_subject_id(&id).map_err(status)?;
+                pb::SubjectTree {
+                    node_type: pb::NodeType::Leaf.into(),
+                    subject: pb_subject(Some(id), None),
+                    children: Vec::new(),
+                }
+            }
             (None, None) => return Err(Status::invalid_argument("`subject` is required")),
         };
         Ok(Response::new(pb::ExpandResponse { tree: Some(tree) }))

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod expand;
 pub mod grpc;
 pub mod handler;
+pub mod limits;
 pub mod model;
 pub mod namespace;
 pub mod params;
