@@ -209,6 +209,8 @@ struct AppData {
     identity: web::Data<identity::IdentityEngine>,
     permission: web::Data<permission::PermissionEngine>,
     admin_auth: http::tenant::AdminAuthData,
+    /// The console's invite page reaches the control plane through this.
+    console_invites: ui::invite::InvitesData,
     /// None when rate limits are not enforced.
     rate_limiter: Option<web::Data<router::RateLimiter>>,
 }
@@ -231,6 +233,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
         .app_data(data.identity.clone())
         .app_data(data.permission.clone())
         .app_data(data.admin_auth.clone())
+        .app_data(data.console_invites.clone())
         .service(
             web::scope("")
                 .guard(tenant_guard)
@@ -332,6 +335,9 @@ pub async fn start_on(
         identity: web::Data::new(services.identity.clone()),
         permission: web::Data::new(services.permission.clone()),
         admin_auth: web::Data::new(admin_auth),
+        console_invites: web::Data::new(Arc::new(crate::console_invites::ConsoleInviteDesk(
+            services.control_plane.clone(),
+        )) as Arc<dyn ui::invite::ConsoleInvites>),
         rate_limiter: services
             .settings
             .rate_limit

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod console;
+pub mod console_invites;
 pub mod mail_routes;
 pub mod settings;
 pub mod telemetry;

@@ -9,6 +9,7 @@ pub mod account;
 pub mod branding;
 pub mod flows;
 pub mod i18n;
+pub mod invite;
 pub mod query;
 pub mod render;
 pub mod view;
@@ -50,6 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ui/sessions").get(account::sessions))
         .service(web::resource("/ui/sessions/revoke").post(account::revoke))
         .service(web::resource("/ui/error").get(account::error_page))
+        .service(
+            web::resource("/ui/invites/{invite_id}")
+                .get(invite::show_invite)
+                .post(invite::answer_invite),
+        )
         .service(
             web::resource("/ui/assets/ui.css")
                 .get(|| async { asset("text/css; charset=utf-8", STYLESHEET) }),

@@ -14,6 +14,8 @@ pub struct PageQuery {
     pub aal: Option<String>,
     /// The sessions page after a revocation.
     pub revoked: Option<String>,
+    /// The invite page's link token.
+    pub token: Option<String>,
 }
 
 fn encode(value: &str) -> String {
@@ -34,6 +36,7 @@ impl PageQuery {
                 "refresh" => out.refresh = http::query::parse_go_bool(&value).unwrap_or(false),
                 "aal" => out.aal = Some(value.into_owned()),
                 "revoked" => out.revoked = Some(value.into_owned()),
+                "token" => out.token = Some(value.into_owned()),
                 _ => {}
             }
         }

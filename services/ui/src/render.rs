@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("welcome.html", include_str!("../templates/welcome.html")),
     ("sessions.html", include_str!("../templates/sessions.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("invite.html", include_str!("../templates/invite.html")),
 ];
 
 /// Built once per worker: the template environment and the catalogues.

@@ -82,6 +82,13 @@ impl InviteView {
     }
 }
 
+/// An invite as its invitee sees it on the console's invite page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvitePreview {
+    pub invite: InviteView,
+    pub project_name: String,
+}
+
 /// `InvitePayload`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! Inviting, answering and cancelling invites.
 
 use super::store as invites;
-use super::{InvitePayload, InviteStatus, InviteView};
+use super::{InvitePayload, InvitePreview, InviteStatus, InviteView};
 use crate::access::{Action, Gate, Role};
 use crate::account::Caller;
 use crate::account::service::{AccountService, hash_token, normalize_email};
@@ -190,22 +190,7 @@ impl InviteService {
         token: &str,
         accept: bool,
     ) -> Result<InviteView> {
-        caller.require_person()?;
-        let (invite, token_hash) = invites::find(&self.db.conn, id)
-            .await?
-            .ok_or_else(|| Error::not_found("there is no invite with this id"))?;
-        let email = self.accounts.email_of(caller.account_id).await?;
-        if email != invite.invitee_email {
-            return Err(Error::forbidden(
-                "this invite was sent to another e-mail address; log in with that address",
-            )
-            .with_id("invite_for_someone_else"));
-        }
-        if hash_token(token.trim()) != token_hash {
-            return Err(
-                Error::forbidden("the invite link is not valid").with_id("invite_link_invalid")
-            );
-        }
+        let invite = self.for_invitee(caller, id, token).await?;
         let now = self.clock.now();
         match invite.status_at(now) {
             InviteStatus::Pending => {}
@@ -270,6 +255,44 @@ impl InviteService {
             updated_at: now,
             ..invite
         })
+    }
+
+    /// The invite as its invitee sees it through the link (the console
+    /// UI's invite page), with the project's name; the same checks as
+    /// [`Self::answer`]: only the invitee, with the link's token. Its status
+    /// is as of now; the caller decides what a non-pending one means.
+    pub async fn preview(&self, caller: Caller, id: Uuid, token: &str) -> Result<InvitePreview> {
+        let invite = self.for_invitee(caller, id, token).await?;
+        let project_name = projects::find(&self.db.conn, invite.project_id)
+            .await?
+            .map(|p| p.name)
+            .ok_or_else(|| Error::not_found("there is no invite with this id"))?;
+        Ok(InvitePreview {
+            invite: invite.as_of(self.clock.now()),
+            project_name,
+        })
+    }
+
+    /// The invite `id` if `caller` is its invitee (by address) and `token`
+    /// is its link's: what answering or seeing an invite requires.
+    async fn for_invitee(&self, caller: Caller, id: Uuid, token: &str) -> Result<InviteView> {
+        caller.require_person()?;
+        let (invite, token_hash) = invites::find(&self.db.conn, id)
+            .await?
+            .ok_or_else(|| Error::not_found("there is no invite with this id"))?;
+        let email = self.accounts.email_of(caller.account_id).await?;
+        if email != invite.invitee_email {
+            return Err(Error::forbidden(
+                "this invite was sent to another e-mail address; log in with that address",
+            )
+            .with_id("invite_for_someone_else"));
+        }
+        if hash_token(token.trim()) != token_hash {
+            return Err(
+                Error::forbidden("the invite link is not valid").with_id("invite_link_invalid")
+            );
+        }
+        Ok(invite)
     }
 
     /// `DELETE /projects/{id}/invites/{invite_id}`: cancels a pending invite.
