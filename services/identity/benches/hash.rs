@@ -5,6 +5,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyplane_identity::hash::{HashAlgorithm, HasherSettings, PasswordHasher};
 
+/// The project every hash here runs for.
+const P: uuid::Uuid = uuid::Uuid::nil();
+
 fn hashers(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -24,12 +27,16 @@ fn hashers(c: &mut Criterion) {
     ] {
         let hasher = PasswordHasher::new(&settings);
         let stored = runtime
-            .block_on(hasher.hash("correct horse battery staple".into()))
+            .block_on(hasher.hash(P, "correct horse battery staple".into()))
             .unwrap_or_else(|e| panic!("hash: {e}"));
         group.bench_function(format!("{name}/verify"), |b| {
             b.iter(|| {
                 runtime
-                    .block_on(hasher.verify("correct horse battery staple".into(), stored.clone()))
+                    .block_on(hasher.verify(
+                        P,
+                        "correct horse battery staple".into(),
+                        stored.clone(),
+                    ))
                     .unwrap_or_else(|e| panic!("verify: {e}"))
             })
         });

@@ -145,13 +145,15 @@ impl IdentityEngine {
         let verified = match &stored_hash {
             Some(hash) => {
                 self.hasher
-                    .verify(password.to_owned(), hash.clone())
+                    .verify(tenant.project_id, password.to_owned(), hash.clone())
                     .await?
             }
             None => {
                 // Spend the same time as a real check, so response times do
                 // not tell which identifiers exist.
-                self.hasher.hash(password.to_owned()).await?;
+                self.hasher
+                    .hash(tenant.project_id, password.to_owned())
+                    .await?;
                 false
             }
         };
@@ -192,9 +194,11 @@ impl IdentityEngine {
 
         // An imported or outdated hash is upgraded to the configured hasher.
         let rehash = match &stored_hash {
-            Some(hash) if self.hasher.needs_rehash(hash) => {
-                Some(self.hasher.hash(password.to_owned()).await?)
-            }
+            Some(hash) if self.hasher.needs_rehash(hash) => Some(
+                self.hasher
+                    .hash(tenant.project_id, password.to_owned())
+                    .await?,
+            ),
             _ => None,
         };
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;

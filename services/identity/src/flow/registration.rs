@@ -149,7 +149,7 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
 
-        let hash = self.hasher.hash(password).await?;
+        let hash = self.hasher.hash(tenant.project_id, password).await?;
         let draft = IdentityDraft {
             schema_id,
             traits,

@@ -291,7 +291,7 @@ impl IdentityEngine {
             return Ok(None);
         }
         debug_assert!(!has_errors(flow));
-        let hash = self.hasher.hash(password).await?;
+        let hash = self.hasher.hash(tenant.project_id, password).await?;
         let draft = IdentityDraft {
             password_hash: Some(hash),
             ..IdentityDraft::keeping(identity)

@@ -11,6 +11,7 @@
 
 mod formats;
 mod pool;
+mod share;
 
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ mod tests;
 use std::sync::Arc;
 
 use kernel::{Error, Result};
+use uuid::Uuid;
 
 use formats::{MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_BCRYPT_COST, ParsedHash};
 
@@ -43,11 +45,11 @@ pub enum HashAlgorithm {
 #[serde(deny_unknown_fields, default)]
 pub struct HasherSettings {
     pub algorithm: HashAlgorithm,
-    /// bcrypt work factor, 4..=31.
+    /// bcrypt work factor, 4..=14.
     pub bcrypt_cost: u32,
-    /// argon2 memory in KiB, at least 8 × `argon2_parallelism`, at most 1 GiB.
+    /// argon2 memory in KiB, at least 8 × `argon2_parallelism`, at most 256 MiB.
     pub argon2_memory_kib: u32,
-    /// argon2 passes over memory, 1..=100.
+    /// argon2 passes over memory, 1..=10.
     pub argon2_iterations: u32,
     /// argon2 lanes, 1..=255.
     pub argon2_parallelism: u32,
@@ -56,6 +58,10 @@ pub struct HasherSettings {
     /// Nice value of the hashing threads (0..=19; 0 = normal priority).
     /// Above 0, cheap requests win the CPU from a login storm.
     pub thread_niceness: i32,
+    /// How many of those hashes one project may run or queue at once; 0
+    /// means half of `max_concurrent` (at least one), so one tenant's
+    /// flood never takes every thread nor queues ahead of other tenants.
+    pub max_concurrent_per_project: usize,
 }
 
 impl Default for HasherSettings {
@@ -67,6 +73,7 @@ impl Default for HasherSettings {
             argon2_iterations: 3,
             argon2_parallelism: 1,
             max_concurrent: 0,
+            max_concurrent_per_project: 0,
             thread_niceness: 10,
         }
     }
@@ -118,6 +125,13 @@ impl HasherSettings {
         };
         n.clamp(1, 1024)
     }
+
+    fn per_project(&self) -> usize {
+        match self.max_concurrent_per_project {
+            0 => (self.permits() / 2).max(1),
+            n => n.clamp(1, self.permits()),
+        }
+    }
 }
 
 /// Hashes and verifies passwords off the async workers. Cheap to clone.
@@ -129,6 +143,7 @@ pub struct PasswordHasher {
 struct Inner {
     settings: HasherSettings,
     pool: pool::HashPool,
+    shares: share::ProjectShares,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -147,6 +162,7 @@ impl PasswordHasher {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 pool: pool::HashPool::start(settings.permits(), settings.thread_niceness),
+                shares: share::ProjectShares::new(settings.per_project()),
             }),
         }
     }
@@ -160,10 +176,12 @@ impl PasswordHasher {
     ///
     /// bcrypt only reads 72 bytes; longer passwords are refused with a 400,
     /// as Kratos does, rather than silently truncated.
-    pub async fn hash(&self, password: String) -> Result<String> {
+    pub async fn hash(&self, project: Uuid, password: String) -> Result<String> {
         let settings = self.inner.settings.clone();
-        self.run_blocking(move || formats::hash(&settings, password.as_bytes()))
-            .await?
+        self.run_blocking(project, move || {
+            formats::hash(&settings, password.as_bytes())
+        })
+        .await?
     }
 
     /// Verifies `password` against a stored hash in any supported format.
@@ -171,7 +189,7 @@ impl PasswordHasher {
     /// used (stored before the import checks were strict, or parameters
     /// past today's bounds): logged for the operator, and the person sees
     /// a failed login (recovery still works) rather than a 500.
-    pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
+    pub async fn verify(&self, project: Uuid, password: String, hash: String) -> Result<bool> {
         // Parse before taking a permit: a malformed hash costs nothing.
         let parsed = match ParsedHash::parse(&hash) {
             Ok(parsed) => parsed,
@@ -181,7 +199,7 @@ impl PasswordHasher {
             }
         };
         let verified = self
-            .run_blocking(move || parsed.verify(password.as_bytes(), &hash))
+            .run_blocking(project, move || parsed.verify(password.as_bytes(), &hash))
             .await?;
         Ok(verified.unwrap_or_else(|e| {
             tracing::error!(reason = %e, "a stored password hash is unusable");
@@ -208,12 +226,14 @@ impl PasswordHasher {
             .map_err(|e| Error::bad_request(e.to_string()))
     }
 
-    /// Runs `work` on one of the hashing threads (see `pool`).
-    async fn run_blocking<T, F>(&self, work: F) -> Result<T>
+    /// Runs `work` on one of the hashing threads (see `pool`), within
+    /// `project`'s share of them (see `share`).
+    async fn run_blocking<T, F>(&self, project: Uuid, work: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let _place = self.inner.shares.enter(project).await;
         self.inner.pool.run(work).await
     }
 }

@@ -6,6 +6,9 @@ use password_hash::{CustomizedPasswordHasher as _, PasswordHasher as _};
 
 use super::*;
 
+/// The project every hash here runs for.
+const P: uuid::Uuid = uuid::Uuid::nil();
+
 fn bcrypt_settings(cost: u32) -> HasherSettings {
     HasherSettings {
         algorithm: HashAlgorithm::Bcrypt,
@@ -30,7 +33,7 @@ fn verifier() -> PasswordHasher {
 
 async fn verifies(hash: &str, password: &str) -> bool {
     verifier()
-        .verify(password.to_owned(), hash.to_owned())
+        .verify(P, password.to_owned(), hash.to_owned())
         .await
         .unwrap()
 }
@@ -98,40 +101,45 @@ fn settings_deserialize_with_defaults_and_kratos_alias() {
 #[tokio::test]
 async fn bcrypt_round_trip() {
     let hasher = PasswordHasher::new(&bcrypt_settings(4));
-    let hash = hasher.hash("correct horse".into()).await.unwrap();
+    let hash = hasher.hash(P, "correct horse".into()).await.unwrap();
     assert!(hash.starts_with("$2b$04$"), "{hash}");
     assert_eq!(hash.len(), 60);
     assert!(
         hasher
-            .verify("correct horse".into(), hash.clone())
+            .verify(P, "correct horse".into(), hash.clone())
             .await
             .unwrap()
     );
-    assert!(!hasher.verify("wrong horse".into(), hash).await.unwrap());
+    assert!(!hasher.verify(P, "wrong horse".into(), hash).await.unwrap());
 }
 
 #[tokio::test]
 async fn argon2id_round_trip() {
     let hasher = PasswordHasher::new(&argon2_settings(256));
-    let hash = hasher.hash("correct horse".into()).await.unwrap();
+    let hash = hasher.hash(P, "correct horse".into()).await.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
     assert!(
         hasher
-            .verify("correct horse".into(), hash.clone())
+            .verify(P, "correct horse".into(), hash.clone())
             .await
             .unwrap()
     );
-    assert!(!hasher.verify("wrong horse".into(), hash).await.unwrap());
+    assert!(!hasher.verify(P, "wrong horse".into(), hash).await.unwrap());
 }
 
 #[tokio::test]
 async fn bcrypt_refuses_passwords_over_72_bytes() {
     let hasher = PasswordHasher::new(&bcrypt_settings(4));
-    let err = hasher.hash("x".repeat(73)).await.unwrap_err();
+    let err = hasher.hash(P, "x".repeat(73)).await.unwrap_err();
     assert_eq!(err.status(), 400);
-    let hash = hasher.hash("x".repeat(72)).await.unwrap();
-    assert!(hasher.verify("x".repeat(72), hash.clone()).await.unwrap());
-    assert!(!hasher.verify("x".repeat(73), hash).await.unwrap());
+    let hash = hasher.hash(P, "x".repeat(72)).await.unwrap();
+    assert!(
+        hasher
+            .verify(P, "x".repeat(72), hash.clone())
+            .await
+            .unwrap()
+    );
+    assert!(!hasher.verify(P, "x".repeat(73), hash).await.unwrap());
 }
 
 #[tokio::test]
@@ -236,7 +244,7 @@ async fn an_unusable_stored_hash_fails_the_login_instead_of_a_500() {
         // Past today's bounds.
         "$2b$31$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie",
     ] {
-        let verified = verifier().verify("x".into(), stored.into()).await;
+        let verified = verifier().verify(P, "x".into(), stored.into()).await;
         assert!(matches!(verified, Ok(false)), "{stored}: {verified:?}");
     }
 }
@@ -245,15 +253,15 @@ async fn an_unusable_stored_hash_fails_the_login_instead_of_a_500() {
 async fn needs_rehash_compares_algorithm_and_parameters() {
     let bcrypt5 = PasswordHasher::new(&bcrypt_settings(5));
     let hash4 = PasswordHasher::new(&bcrypt_settings(4))
-        .hash("pw".into())
+        .hash(P, "pw".into())
         .await
         .unwrap();
-    let hash5 = bcrypt5.hash("pw".into()).await.unwrap();
+    let hash5 = bcrypt5.hash(P, "pw".into()).await.unwrap();
     assert!(bcrypt5.needs_rehash(&hash4), "lower bcrypt cost");
     assert!(!bcrypt5.needs_rehash(&hash5));
 
     let argon = PasswordHasher::new(&argon2_settings(256));
-    let argon_hash = argon.hash("pw".into()).await.unwrap();
+    let argon_hash = argon.hash(P, "pw".into()).await.unwrap();
     assert!(
         argon.needs_rehash(&hash5),
         "bcrypt while argon2id is configured"
@@ -350,11 +358,11 @@ async fn one_permit_still_completes_parallel_work() {
         ..bcrypt_settings(4)
     };
     let hasher = PasswordHasher::new(&settings);
-    let (a, b) = tokio::join!(hasher.hash("one".into()), hasher.hash("two".into()));
+    let (a, b) = tokio::join!(hasher.hash(P, "one".into()), hasher.hash(P, "two".into()));
     let (a, b) = (a.unwrap(), b.unwrap());
     let (va, vb) = tokio::join!(
-        hasher.verify("one".into(), a),
-        hasher.verify("two".into(), b)
+        hasher.verify(P, "one".into(), a),
+        hasher.verify(P, "two".into(), b)
     );
     assert!(va.unwrap() && vb.unwrap());
 }
@@ -382,6 +390,63 @@ fn niceness_is_bounded() {
 #[tokio::test]
 async fn dropping_the_hasher_stops_its_threads() {
     let hasher = PasswordHasher::new(&bcrypt_settings(4));
-    hasher.hash("x".into()).await.unwrap();
+    hasher.hash(P, "x".into()).await.unwrap();
     drop(hasher); // must not hang or panic: the queue closes, threads exit
+}
+
+/// One project's flood of hashes takes at most its share of the threads
+/// and queues behind its own semaphore: another project's hash starts as
+/// soon as a thread is free, not after the whole flood (issue 20's
+/// resource isolation). Checked by start order, not by timing.
+#[tokio::test]
+async fn a_flooding_project_does_not_queue_ahead_of_another() {
+    let hasher = PasswordHasher::new(&HasherSettings {
+        max_concurrent: 2,
+        ..bcrypt_settings(4)
+    });
+    assert_eq!(hasher.inner.settings.per_project(), 1);
+    let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let job = |name: &'static str| {
+        let started = Arc::clone(&started);
+        move || {
+            started.lock().unwrap().push(name);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let (a, b) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+    let flood: Vec<_> = (0..6)
+        .map(|_| {
+            let hasher = hasher.clone();
+            let work = job("a");
+            tokio::spawn(async move { hasher.run_blocking(a, work).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    hasher.run_blocking(b, job("b")).await.unwrap();
+    for handle in flood {
+        handle.await.unwrap().unwrap();
+    }
+    let order = started.lock().unwrap().clone();
+    assert_eq!(order.len(), 7);
+    assert_eq!(
+        order.iter().position(|n| *n == "b"),
+        Some(1),
+        "b started second, right after a's one running job: {order:?}"
+    );
+}
+
+#[test]
+fn the_per_project_share_is_half_the_threads_unless_set() {
+    let share = |max_concurrent, per_project| {
+        HasherSettings {
+            max_concurrent,
+            max_concurrent_per_project: per_project,
+            ..HasherSettings::default()
+        }
+        .per_project()
+    };
+    assert_eq!(share(1, 0), 1);
+    assert_eq!(share(8, 0), 4);
+    assert_eq!(share(8, 3), 3);
+    assert_eq!(share(2, 5), 2, "never more than the threads");
 }

@@ -123,6 +123,7 @@ impl IdentityEngine {
     /// Hashes an imported plaintext password, or checks an imported hash.
     async fn imported_password(
         &self,
+        tenant: &TenantCtx,
         credentials: Option<&ImportCredentials>,
     ) -> Result<Option<String>> {
         let Some(config) = credentials
@@ -135,7 +136,11 @@ impl IdentityEngine {
             (Some(_), Some(_)) => Err(Error::bad_request(
                 "set either `credentials.password.config.password` or `hashed_password`, not both",
             )),
-            (Some(password), None) => Ok(Some(self.hasher.hash(password.clone()).await?)),
+            (Some(password), None) => Ok(Some(
+                self.hasher
+                    .hash(tenant.project_id, password.clone())
+                    .await?,
+            )),
             (None, Some(hash)) => {
                 PasswordHasher::validate_import(hash)?;
                 Ok(Some(hash.clone()))
@@ -145,7 +150,9 @@ impl IdentityEngine {
     }
 
     pub async fn create_identity(&self, tenant: &TenantCtx, new: NewIdentity) -> Result<Identity> {
-        let password_hash = self.imported_password(new.credentials.as_ref()).await?;
+        let password_hash = self
+            .imported_password(tenant, new.credentials.as_ref())
+            .await?;
         let draft = IdentityDraft {
             schema_id: new.schema_id,
             traits: new.traits,
@@ -223,7 +230,7 @@ impl IdentityEngine {
         replacement: IdentityReplacement,
     ) -> Result<Identity> {
         let password_hash = self
-            .imported_password(replacement.credentials.as_ref())
+            .imported_password(tenant, replacement.credentials.as_ref())
             .await?;
         let draft = IdentityDraft {
             schema_id: replacement.schema_id,
