@@ -16,6 +16,7 @@ mod m20261122_000006_courier_html_smtp;
 mod m20261122_000007_verification_tokens;
 mod m20261122_000008_subscriptions;
 mod m20261122_000009_custom_hostnames;
+mod m20261201_000010_ui_branding;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_verification_tokens::Migration),
             Box::new(m20261122_000008_subscriptions::Migration),
             Box::new(m20261122_000009_custom_hostnames::Migration),
+            Box::new(m20261201_000010_ui_branding::Migration),
         ]
     }
 }

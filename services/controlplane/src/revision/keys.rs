@@ -31,6 +31,7 @@ pub struct Key {
 
 const SAME_SITE: Kind = Kind::OneOf(&["Strict", "Lax", "None"]);
 const AAL: Kind = Kind::OneOf(&["aal1", "highest_available"]);
+const THEME: Kind = Kind::OneOf(&["light", "dark", "auto"]);
 
 macro_rules! keys {
     ($($column:literal => $path:literal : $kind:expr),* $(,)?) => {
@@ -116,6 +117,14 @@ pub const IDENTITY_KEYS: &[Key] = keys![
     "kratos_session_cookie_same_site" => "session.cookie.same_site": SAME_SITE,
     "kratos_session_lifespan" => "session.lifespan": Kind::Duration,
     "kratos_session_whoami_required_aal" => "session.whoami.required_aal": AAL,
+    // The hosted UI's branding (not Kratos'): a bad value is dropped with a
+    // warning instead of refusing the change (`branding.rs`).
+    "ui_default_locale" => "ui.default_locale": Kind::Str,
+    "ui_favicon_url" => "ui.favicon_url": Kind::Str,
+    "ui_logo_url" => "ui.logo_url": Kind::Str,
+    "ui_primary_color" => "ui.primary_color": Kind::Str,
+    "ui_product_name" => "ui.product_name": Kind::Str,
+    "ui_theme" => "ui.theme": THEME,
 ];
 
 /// Keys a hosted project cannot set: the platform owns them. Each one found

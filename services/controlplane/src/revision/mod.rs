@@ -2,6 +2,7 @@
 //! tables, assemble them back, and store them.
 
 pub mod assemble;
+pub mod branding;
 pub mod defaults;
 pub mod keys;
 pub mod model;

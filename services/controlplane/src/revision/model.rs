@@ -92,3 +92,5 @@ pub struct Warning {
 /// Warning codes.
 pub const WARNING_DROPPED_KEY: i64 = 1;
 pub const WARNING_SUBSTITUTED: i64 = 2;
+/// A value that cannot be used was dropped (the hosted UI's branding).
+pub const WARNING_INVALID_VALUE: i64 = 3;

@@ -7,7 +7,7 @@
 use super::keys::{HOSTED_ONLY, Kind, PERMISSION_HOSTED_ONLY, is_hosted_only, key_by_path};
 use super::model::{
     HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
-    WARNING_DROPPED_KEY, WARNING_SUBSTITUTED, Warning,
+    WARNING_DROPPED_KEY, WARNING_INVALID_VALUE, WARNING_SUBSTITUTED, Warning,
 };
 use base64::Engine;
 use kernel::{Error, Result};
@@ -198,6 +198,13 @@ impl IdentityWalk<'_> {
             return Ok(());
         }
         if let Some(key) = key_by_path(path) {
+            if let Some(problem) = super::branding::problem(path, value) {
+                self.warnings.push(Warning {
+                    code: WARNING_INVALID_VALUE,
+                    message: format!("`{IDENTITY_PREFIX}.{path}` {problem}; it was ignored"),
+                });
+                return Ok(());
+            }
             let checked = check_kind(IDENTITY_PREFIX, path, key.kind, value)?;
             self.out.scalars.insert(key.column.to_owned(), checked);
             return Ok(());

@@ -249,3 +249,47 @@ fn permission_config_is_checked() {
         );
     }
 }
+
+#[test]
+fn branding_is_stored_and_bad_values_are_dropped_with_warnings() {
+    let (content, warnings) = identity(json!({ "ui": {
+        "product_name": "Acme Notes",
+        "logo_url": "https://cdn.example.com/logo.svg",
+        "favicon_url": "data:image/png;base64,iVBORw0KGgo=",
+        "primary_color": "#0a7",
+        "theme": "dark",
+        "default_locale": "de"
+    } }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // (The one warning: this config names no identity schema.)
+    assert!(
+        !warnings.iter().any(|w| w.contains(".ui.")),
+        "{warnings:#?}"
+    );
+    assert_eq!(content.scalars["ui_primary_color"], json!("#0a7"));
+    assert_eq!(content.scalars.len(), 6);
+
+    let (content, warnings) = identity(json!({ "ui": {
+        "product_name": "Acme",
+        "logo_url": "http://example.com/logo.png",
+        "primary_color": "red",
+        "theme": "sepia",
+        "default_locale": 7
+    } }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        content.scalars.keys().collect::<Vec<_>>(),
+        ["ui_product_name"]
+    );
+    for key in ["logo_url", "primary_color", "theme", "default_locale"] {
+        let full = format!("`services.identity.config.ui.{key}`");
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&full)),
+            "no warning for {key}: {warnings:#?}"
+        );
+    }
+    // An unknown key in the section, or a section that is no object, is
+    // refused like any other.
+    rejects(json!({ "ui": { "font": "Comic Sans" } }), "ui.font");
+    rejects(json!({ "ui": "blue" }), "ui");
+}

@@ -3,7 +3,7 @@
 //! assembled into Kratos/Keto documents and normalized back.
 
 use super::assemble::{identity_config, permission_config};
-use super::keys::{IDENTITY_KEYS, Kind};
+use super::keys::{IDENTITY_KEYS, Key, Kind};
 use super::model::{
     HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
 };
@@ -42,6 +42,18 @@ fn value_for(kind: Kind, rng: &mut StdRng) -> Value {
         ),
         Kind::Object => json!({ word(rng): word(rng), "X-Static": "1" }),
         Kind::OneOf(options) => json!(options[rng.random_range(0..options.len())]),
+    }
+}
+
+/// A usable value for `key`: branding values have a shape of their own
+/// (an invalid one is dropped with a warning, so it would not round-trip).
+fn key_value(key: &Key, rng: &mut StdRng) -> Value {
+    let hex = |rng: &mut StdRng| format!("{:06x}", rng.random_range(0..0x100_0000));
+    match key.path {
+        "ui.logo_url" | "ui.favicon_url" => json!(url(rng)),
+        "ui.primary_color" => json!(format!("#{}", hex(rng))),
+        "ui.default_locale" => json!(["en", "de", "pt-BR", "de-AT"][rng.random_range(0..4)]),
+        _ => value_for(key.kind, rng),
     }
 }
 
@@ -95,7 +107,7 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
         if rng.random_bool(0.6) {
             content
                 .scalars
-                .insert(key.column.to_owned(), value_for(key.kind, rng));
+                .insert(key.column.to_owned(), key_value(key, rng));
         }
     }
     let hook_keys = [
@@ -209,7 +221,7 @@ fn every_supported_key_survives_the_round_trip() {
     for key in IDENTITY_KEYS {
         content
             .scalars
-            .insert(key.column.to_owned(), value_for(key.kind, &mut rng));
+            .insert(key.column.to_owned(), key_value(key, &mut rng));
     }
     let back = normalize(
         &content.name,
