@@ -100,7 +100,8 @@ mod tests {
     fn every_field_is_named_and_bounded() {
         let ok: RelationTuple = "files:readme#viewer@(groups:eng#member)".parse().unwrap();
         assert!(check_tuple(&ok).is_ok());
-        let cases: [(&str, fn(&mut RelationTuple, String)); 6] = [
+        type Setter = fn(&mut RelationTuple, String);
+        let cases: [(&str, Setter); 6] = [
             ("`namespace`", |t, v| t.namespace = v),
             ("`object`", |t, v| t.object = v),
             ("`relation`", |t, v| t.relation = v),
