@@ -338,12 +338,18 @@ async fn imported_hashes_log_in_and_are_rehashed() {
     let cases = [
         (
             "argon@example.com",
-            argon.hash(uuid::Uuid::nil(), "argon password 1".into()).await.unwrap(),
+            argon
+                .hash(uuid::Uuid::nil(), "argon password 1".into())
+                .await
+                .unwrap(),
             "argon password 1",
         ),
         (
             "bcrypt@example.com",
-            bcrypt.hash(uuid::Uuid::nil(), "bcrypt password 1".into()).await.unwrap(),
+            bcrypt
+                .hash(uuid::Uuid::nil(), "bcrypt password 1".into())
+                .await
+                .unwrap(),
             "bcrypt password 1",
         ),
     ];
