@@ -240,7 +240,7 @@ async fn a_person_signs_up_in_and_out_recovers_verifies_and_revokes_in_chromium(
     chrome.quit().await;
 }
 
-/// A schema with nested, numeric and boolean traits.
+/// A schema with nested, numeric, boolean and enum traits.
 fn person_schema() -> String {
     use base64::Engine as _;
     let schema = json!({
@@ -257,7 +257,8 @@ fn person_schema() -> String {
                     "first": { "type": "string", "title": "Vorname" },
                     "last": { "type": "string", "title": "Nachname" } } },
                 "age": { "type": "integer", "title": "Alter" },
-                "newsletter": { "type": "boolean", "title": "Newsletter" }
+                "newsletter": { "type": "boolean", "title": "Newsletter" },
+                "plan": { "type": "string", "enum": ["basis", "profi"], "title": "Tarif" }
             },
             "required": ["email"],
             "additionalProperties": false
@@ -302,6 +303,12 @@ async fn german_pages_custom_traits_and_escaped_values_in_chromium() {
     ] {
         assert_eq!(chrome.attr(id, "type").await.as_deref(), Some(kind), "{id}");
     }
+    // An enum is a choice of its values (left unchosen: optional).
+    assert!(
+        chrome
+            .exists("select#password-traits-plan option[value=profi]")
+            .await
+    );
     // A trait value is shown as text, never run as markup.
     let name = "<script>document.title='pwned'</script>";
     chrome.fill("#password-traits-email", EMAIL).await;

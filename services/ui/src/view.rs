@@ -35,6 +35,8 @@ pub struct NodeView {
     pub name: String,
     pub input_type: String,
     pub value: String,
+    /// A choice among the schema's `enum` values (drawn as a `select`).
+    pub options: Vec<String>,
     pub checked: bool,
     pub required: bool,
     pub disabled: bool,
@@ -157,6 +159,19 @@ fn node_view(t: &Translator<'_>, section: &str, node: &UiNode) -> NodeView {
             view.autocomplete = string_attr(attributes, "autocomplete")
                 .or_else(|| (view.name == "identifier").then(|| "username".to_owned()));
             view.pattern = string_attr(attributes, "pattern");
+            view.options = attributes
+                .get("options")
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if view.kind == "input" && !view.options.is_empty() {
+                view.kind = "select";
+            }
         }
         "text" => {
             view.kind = "text";

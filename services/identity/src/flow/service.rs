@@ -236,14 +236,21 @@ pub fn trait_nodes(
             let value = traits.and_then(|t| t.pointer(&pointer)).cloned();
             let top = path.split('.').next().unwrap_or(&path).to_owned();
             let label = UiText::info(text::LABEL_GENERATED, title.unwrap_or_else(|| path.clone()));
-            UiNode::input(
+            let mut node = UiNode::input(
                 group,
                 &format!("traits.{path}"),
                 input_type,
                 value,
                 required.contains(&top) && !path.contains('.'),
                 Some(label),
-            )
+            );
+            // Not a Kratos attribute (clients ignore unknown ones): the
+            // schema's `enum`, so a UI can offer a choice instead of a
+            // free text field.
+            if let Some(options) = schema.trait_enum(&path) {
+                node.attributes["options"] = Value::Array(options.clone());
+            }
+            node
         })
         .collect()
 }

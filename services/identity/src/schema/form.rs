@@ -19,21 +19,23 @@ impl CompiledSchema {
                 .iter()
                 .try_fold(&mut *traits, |node, part| node.get_mut(*part));
             if let Some(Value::Object(parent)) = parent {
-                type_field(parent, leaf, &kind);
+                // An unchosen `<select>` of an enum sends "": not given.
+                let choice = self.trait_enum(&path).is_some();
+                type_field(parent, leaf, &kind, choice);
             }
         }
     }
 }
 
-fn type_field(parent: &mut Map<String, Value>, name: &str, kind: &str) {
+fn type_field(parent: &mut Map<String, Value>, name: &str, kind: &str, choice: bool) {
     let Some(Value::String(text)) = parent.get(name) else {
         return;
     };
-    if kind == "string" {
+    if text.is_empty() && (kind != "string" || choice) {
+        parent.remove(name);
         return;
     }
-    if text.is_empty() {
-        parent.remove(name);
+    if kind == "string" {
         return;
     }
     let typed = match kind {
@@ -66,6 +68,7 @@ mod tests {
                 "newsletter": { "type": "boolean" },
                 "age": { "type": "integer" },
                 "score": { "type": "number" },
+                "plan": { "type": "string", "enum": ["free", "pro"] },
                 "name": { "type": "object", "properties": {
                     "first": { "type": "string" },
                     "shoe_size": { "type": "number" }
@@ -78,6 +81,7 @@ mod tests {
             "newsletter": "True",
             "age": "42",
             "score": "",
+            "plan": "",
             "name": { "first": "7", "shoe_size": "43.5" }
         });
         schema.type_form_traits(&mut traits);

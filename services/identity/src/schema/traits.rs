@@ -104,6 +104,16 @@ impl CompiledSchema {
         fields
     }
 
+    /// The allowed values of the trait at `path` (`name.first`), when the
+    /// schema gives an `enum`: forms offer them as a choice.
+    pub fn trait_enum(&self, path: &str) -> Option<&Vec<Value>> {
+        let pointer = format!(
+            "/properties/traits/properties/{}/enum",
+            path.replace('.', "/properties/")
+        );
+        self.schema.pointer(&pointer).and_then(Value::as_array)
+    }
+
     /// Trait names the schema requires (top level), for form nodes.
     pub fn required_traits(&self) -> Vec<String> {
         self.schema
