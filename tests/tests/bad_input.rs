@@ -18,7 +18,7 @@ use permission::grpc::pb;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 struct Tenant {
@@ -41,17 +41,7 @@ impl Tenant {
         v0alpha2_api::patch_project(&cp, &project.id, Some(vec![op]))
             .await
             .unwrap();
-        let port = server.grpc_addr.port();
-        let grpc = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .origin(
-                format!("http://{}:{port}", tenant_host(&project.slug))
-                    .parse()
-                    .unwrap(),
-            )
-            .connect()
-            .await
-            .unwrap();
+        let grpc = common::grpc_channel(&server, &tenant_host(&project.slug)).await;
         Tenant {
             server,
             slug: project.slug,

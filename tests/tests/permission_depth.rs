@@ -25,7 +25,6 @@ use permission::reader::{MemoryTuples, TupleReader};
 use permission::tuple_store::{self, SqlTuples, SqliteTuples};
 use serde_json::{Value, json};
 use tonic::Request;
-use tonic::transport::Endpoint;
 use uuid::Uuid;
 
 /// `u{n}` is `n` levels down from `files:doc#viewer`.
@@ -313,17 +312,7 @@ async fn depth_over_rest_and_grpc_with_the_project_limit() {
     let project = create_project(&cp, "Depth").await;
     configure(&cp, &project.id, None).await;
     let (client, base) = tenant_client(&server, &project.slug);
-    let port = server.grpc_addr.port();
-    let grpc = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .origin(
-            format!("http://{}:{port}", tenant_host(&project.slug))
-                .parse()
-                .unwrap(),
-        )
-        .connect()
-        .await
-        .unwrap();
+    let grpc = common::grpc_channel(&server, &tenant_host(&project.slug)).await;
     let api = Api {
         client,
         base,

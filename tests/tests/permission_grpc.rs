@@ -19,7 +19,7 @@ use pb::version_service_client::VersionServiceClient;
 use pb::write_service_client::WriteServiceClient;
 use permission::grpc::pb;
 use serde_json::json;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 async fn add_namespaces(cp: &ory_client::apis::configuration::Configuration, id: &str) {
@@ -31,17 +31,6 @@ async fn add_namespaces(cp: &ory_client::apis::configuration::Configuration, id:
     v0alpha2_api::patch_project(cp, id, Some(vec![op]))
         .await
         .unwrap();
-}
-
-/// A channel to the gRPC port whose `:authority` is the tenant's host.
-async fn channel(server: &keyplane_server::RunningServer, host: &str) -> Channel {
-    let port = server.grpc_addr.port();
-    Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .origin(format!("http://{host}:{port}").parse().unwrap())
-        .connect()
-        .await
-        .unwrap()
 }
 
 fn authed<T>(message: T, token: &str) -> Request<T> {
@@ -97,8 +86,8 @@ async fn keto_grpc_api_by_authority() {
     let b = create_project(&cp, "gRPC B").await;
     add_namespaces(&cp, &a.id).await;
     add_namespaces(&cp, &b.id).await;
-    let chan_a = channel(&server, &tenant_host(&a.slug)).await;
-    let chan_b = channel(&server, &tenant_host(&b.slug)).await;
+    let chan_a = common::grpc_channel(&server, &tenant_host(&a.slug)).await;
+    let chan_b = common::grpc_channel(&server, &tenant_host(&b.slug)).await;
 
     let mut writes = vec![
         insert("files:readme#viewer@(groups:eng#member)"),
@@ -246,7 +235,7 @@ async fn keto_grpc_api_by_authority() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    let nowhere = channel(&server, "missing-project.projects.localhost").await;
+    let nowhere = common::grpc_channel(&server, "missing-project.projects.localhost").await;
     let err = check(&nowhere, &token, "files:readme#viewer@bob")
         .await
         .unwrap_err();

@@ -16,7 +16,7 @@ use ory_client::models::JsonPatch;
 use ory_client::models::json_patch::OpEnum;
 use permission::grpc::pb;
 use serde_json::{Value, json};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 struct Tenant {
@@ -39,17 +39,7 @@ impl Tenant {
             .await
             .unwrap();
         let (client, base) = tenant_client(&server, &project.slug);
-        let port = server.grpc_addr.port();
-        let grpc = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .origin(
-                format!("http://{}:{port}", tenant_host(&project.slug))
-                    .parse()
-                    .unwrap(),
-            )
-            .connect()
-            .await
-            .unwrap();
+        let grpc = common::grpc_channel(&server, &tenant_host(&project.slug)).await;
         let tenant = Tenant {
             client,
             base,

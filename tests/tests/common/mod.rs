@@ -237,3 +237,15 @@ pub async fn add_member(
     .await;
     assert_eq!(status, 200, "{accepted}");
 }
+
+/// A gRPC channel to the server's gRPC port whose `:authority` is the
+/// tenant's host (`tenant_host(slug)`), as Keto clients reach a tenant.
+pub async fn grpc_channel(server: &RunningServer, host: &str) -> tonic::transport::Channel {
+    let port = server.grpc_addr.port();
+    tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .origin(format!("http://{host}:{port}").parse().unwrap())
+        .connect()
+        .await
+        .unwrap()
+}
