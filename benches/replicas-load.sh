@@ -27,7 +27,8 @@ dir=$(mktemp -d)
 export KEYPLANE_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db" \
   KEYPLANE_REDIS__URL=redis://127.0.0.1:6379 KEYPLANE_REDIS__PREFIX="bench-$$" \
   KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 KEYPLANE_SERVE__WORKERS=1 \
-  KEYPLANE_LOG__LEVEL=warn KEYPLANE_RATE_LIMIT__ENABLED=false
+  KEYPLANE_LOG__LEVEL=warn KEYPLANE_RATE_LIMIT__ENABLED=false \
+  KEYPLANE_ENCRYPTION__KEYS="[$(head -c 48 /dev/urandom | base64 | tr -d '=+/')]"
 $bin migrate up >/dev/null
 token=$($bin token create --email bench@example.com 2>/dev/null)
 limit_cpu() { # pid, cgroup name: a CPU quota of $quota per 100 ms period

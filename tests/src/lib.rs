@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod dns_fake;
+pub mod mail;
 pub mod stripe_fake;
 
 use keyplane_server::{RunningServer, Services, Settings, bind, start_on};
@@ -78,6 +79,11 @@ pub async fn test_settings() -> Settings {
     settings.serve.shutdown_timeout_secs = 5;
     settings.database.url = fresh_database_url(database_kind_from_env()).await;
     settings.database.max_connections = 8;
+    // As in production: PostgreSQL needs the key set (SQLite makes its own
+    // key file next to the database, as `make run` does).
+    if settings.database.url.starts_with("postgres") {
+        settings.encryption.keys = vec![POSTGRES_ENCRYPTION_KEY.to_owned()];
+    }
     // Fast hashing keeps the suite quick (production default: cost 12), and
     // breach checks go to a closed local port instead of the internet (the
     // default revision ignores network errors). Tests of either set their own.
@@ -296,6 +302,10 @@ pub struct KeyplaneProcess {
     child: Option<Child>,
 }
 
+/// The encryption key of test servers on PostgreSQL: one for every
+/// process, as replicas must share it.
+pub const POSTGRES_ENCRYPTION_KEY: &str = "keyplane-tests-postgres-encryption-key-0001";
+
 /// The environment of a `keyplane` process: `database_url` and, for
 /// replicas, Redis; fast hashing and no breach checks, as `test_settings`.
 pub fn process_env(database_url: &str, redis: Option<(&str, &str)>) -> Vec<(String, String)> {
@@ -318,6 +328,12 @@ pub fn process_env(database_url: &str, redis: Option<(&str, &str)>) -> Vec<(Stri
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
+    if database_url.starts_with("postgres") {
+        env.push((
+            "KEYPLANE_ENCRYPTION__KEYS".into(),
+            format!("[{POSTGRES_ENCRYPTION_KEY}]"),
+        ));
+    }
     if let Some((url, prefix)) = redis {
         env.push(("KEYPLANE_REDIS__URL".into(), url.into()));
         env.push(("KEYPLANE_REDIS__PREFIX".into(), prefix.into()));

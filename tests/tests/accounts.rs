@@ -398,6 +398,10 @@ fn start_binary(database: &str, prefix: &str) -> Replica {
     let child = std::process::Command::new(keyplane_tests::keyplane_binary())
         .arg("serve")
         .env("KEYPLANE_DATABASE__URL", database)
+        .env(
+            "KEYPLANE_ENCRYPTION__KEYS",
+            format!("[{}]", keyplane_tests::POSTGRES_ENCRYPTION_KEY),
+        )
         .env("KEYPLANE_REDIS__URL", redis_url())
         .env("KEYPLANE_REDIS__PREFIX", prefix)
         .env("KEYPLANE_SERVE__PORT", port.to_string())

@@ -137,6 +137,27 @@ async fn outbox(server: &RunningServer) -> Vec<(String, String, i32, Option<Stri
         .collect()
 }
 
+/// Every message's stored text and sealed secrets (None once delivered).
+async fn stored_texts(server: &RunningServer) -> Vec<(String, Option<String>)> {
+    let db = &server.services.db;
+    db.conn
+        .query_all_raw(keyplane_tests::statement(
+            db,
+            "SELECT body, sealed_secrets FROM courier_messages",
+            [],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "body").unwrap(),
+                row.try_get("", "sealed_secrets").unwrap(),
+            )
+        })
+        .collect()
+}
+
 async fn outbox_row(server: &RunningServer, recipient: &str) -> (String, i32, Option<String>) {
     let (_, status, count, error) = outbox(server)
         .await
@@ -236,10 +257,14 @@ async fn enqueue(server: &RunningServer, project: &str, recipient: &str, html: O
         subject: format!("Hello {recipient}"),
         body: "plain words".to_owned(),
         html_body: html.map(str::to_owned),
+        secrets: Vec::new(),
     };
-    courier::enqueue(&server.services.db.conn, &mail, chrono::Utc::now())
+    let courier = &server.services.courier;
+    courier
+        .enqueue(&server.services.db.conn, &mail)
         .await
         .unwrap();
+    courier.wake();
 }
 
 #[tokio::test]
@@ -285,6 +310,11 @@ async fn smtp_down_then_up_delivers_every_message_once() {
         assert_ne!(status, "abandoned", "{recipient}");
         assert!(error.is_some(), "{recipient} has no last_error");
     }
+    // Waiting mail keeps its invite token sealed, never in its text.
+    for (body, sealed) in stored_texts(&server).await {
+        assert!(body.contains("?token=[redacted:0]"), "{body}");
+        assert!(sealed.is_some_and(|s| s.starts_with("kp1$")));
+    }
 
     // Up: each message arrives once.
     let sink = Sink::start(port, &[]).await;
@@ -298,6 +328,10 @@ async fn smtp_down_then_up_delivers_every_message_once() {
     })
     .await;
     assert!(sent.is_some(), "{:?}", outbox(&server).await);
+    for (body, sealed) in stored_texts(&server).await {
+        assert!(body.contains("?token=[redacted:0]"), "{body}");
+        assert_eq!(sealed, None, "sent mail keeps no token, sealed or not");
+    }
     // Later retries or polls must not send anything again.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let messages = sink.messages();
@@ -324,6 +358,11 @@ async fn smtp_down_then_up_delivers_every_message_once() {
             Some("mailer@keyplane.test")
         );
         assert!(message.contains("/invites/"), "{message}");
+        // The recipient gets the real token; the outbox no longer has it.
+        assert!(
+            message.contains("?token=") && !message.contains("redacted"),
+            "{message}"
+        );
     }
     server.stop().await;
 }

@@ -89,6 +89,8 @@ pub struct Tenancy {
     pub rate_limits: PlanRateLimits,
     /// What a JSON Patch of a project's config may build.
     pub patch_limits: kernel::json_patch::PatchLimits,
+    /// The server's encryption keys: project secrets are sealed at rest.
+    pub sealing: Arc<kernel::sealed::SecretBox>,
 }
 
 /// How subscriptions are paid for: the settings, and Stripe (None: the

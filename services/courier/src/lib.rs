@@ -10,11 +10,12 @@
 pub mod message;
 pub mod outbox;
 pub mod routes;
+mod sealing;
 pub mod smtp;
 pub mod transport;
 pub mod worker;
 
-pub use outbox::{OutgoingMail, enqueue};
+pub use outbox::OutgoingMail;
 pub use routes::{MailRoute, MailRoutes};
 pub use smtp::SmtpTransport;
 pub use transport::{FileTransport, MailTransport, SendError};

@@ -5,6 +5,7 @@ use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::collections::BTreeMap;
+use uuid::Uuid;
 
 /// Headers the courier writes itself. Extra headers may not replace them:
 /// a project must not be able to reroute mail (`To`, `Bcc`) or break the
@@ -40,6 +41,7 @@ pub fn mailbox(address: &str, name: &str) -> Result<Mailbox, String> {
 /// or `multipart/alternative` when there is an HTML body.
 pub fn render(
     mail: &OutgoingMail,
+    message_id: Uuid,
     from: Mailbox,
     headers: &BTreeMap<String, String>,
 ) -> Result<Message, String> {
@@ -50,6 +52,9 @@ pub fn render(
     let mut builder = Message::builder()
         .from(from)
         .to(to)
+        // One id per outbox row: a retry is the same message to receivers
+        // (and tests find a delivered `.eml` by it).
+        .message_id(Some(format!("<{message_id}@keyplane.outbox>")))
         .subject(mail.subject.clone());
     for (name, value) in headers {
         if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
@@ -83,7 +88,6 @@ pub fn render(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn mail(html_body: Option<&str>) -> OutgoingMail {
         OutgoingMail {
@@ -93,6 +97,7 @@ mod tests {
             subject: "Hello".to_owned(),
             body: "plain words".to_owned(),
             html_body: html_body.map(str::to_owned),
+            secrets: Vec::new(),
         }
     }
 
@@ -103,8 +108,15 @@ mod tests {
     #[test]
     fn html_makes_a_multipart_alternative_with_plain_text_first() {
         let from = mailbox("acme@example.com", "Acme Team").unwrap();
-        let eml =
-            formatted(&render(&mail(Some("<p>html words</p>")), from, &BTreeMap::new()).unwrap());
+        let eml = formatted(
+            &render(
+                &mail(Some("<p>html words</p>")),
+                Uuid::nil(),
+                from,
+                &BTreeMap::new(),
+            )
+            .unwrap(),
+        );
         assert!(
             eml.contains("Content-Type: multipart/alternative;"),
             "{eml}"
@@ -122,7 +134,7 @@ mod tests {
     #[test]
     fn plain_only_without_html() {
         let from = mailbox("acme@example.com", "").unwrap();
-        let eml = formatted(&render(&mail(None), from, &BTreeMap::new()).unwrap());
+        let eml = formatted(&render(&mail(None), Uuid::nil(), from, &BTreeMap::new()).unwrap());
         assert!(!eml.contains("multipart"), "{eml}");
         assert!(eml.contains("Content-Type: text/plain"), "{eml}");
         assert!(eml.contains("From: acme@example.com"), "{eml}");
@@ -136,7 +148,7 @@ mod tests {
             ("Bcc".to_owned(), "spy@example.com".to_owned()),
             ("subject".to_owned(), "Other".to_owned()),
         ]);
-        let message = render(&mail(None), from, &headers).unwrap();
+        let message = render(&mail(None), Uuid::nil(), from, &headers).unwrap();
         let eml = formatted(&message);
         assert!(eml.contains("X-Tenant: acme"), "{eml}");
         assert!(
@@ -148,7 +160,10 @@ mod tests {
         for name in ["Bad Name", "X-A\r\nBcc", ""] {
             let bad = BTreeMap::from([(name.to_owned(), "x".to_owned())]);
             let from = mailbox("acme@example.com", "Acme").unwrap();
-            assert!(render(&mail(None), from, &bad).is_err(), "{name:?}");
+            assert!(
+                render(&mail(None), Uuid::nil(), from, &bad).is_err(),
+                "{name:?}"
+            );
         }
     }
 

@@ -4,12 +4,14 @@
 //! them can do.
 
 use crate::message::{mailbox, render};
-use crate::outbox::{self, PROCESSING, QUEUED, StoredMail};
+use crate::outbox::{self, OutgoingMail, PROCESSING, QUEUED, StoredMail};
 use crate::routes::{MailRoute, MailRoutes};
+use crate::sealing;
 use crate::smtp::{self, SmtpTransport, SmtpTransports};
 use crate::transport::{FileTransport, MailTransport, SendError};
 use chrono::Duration as ChronoDuration;
 use kernel::clock::SharedClock;
+use kernel::sealed::SecretBox;
 use kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -117,6 +119,8 @@ pub struct Courier {
     routes: Arc<OnceLock<Arc<dyn MailRoutes>>>,
     settings: CourierSettings,
     wake: Arc<Notify>,
+    /// Seals the tokens of queued mail (`sealing`).
+    sealing: Arc<SecretBox>,
 }
 
 /// A message left `processing` this long belongs to a worker that died.
@@ -132,9 +136,11 @@ impl Courier {
         clock: SharedClock,
         default_transport: Arc<dyn MailTransport>,
         settings: CourierSettings,
+        sealing: Arc<SecretBox>,
     ) -> Result<Self> {
         settings.validate().map_err(Error::internal)?;
         Ok(Self {
+            sealing,
             db,
             clock,
             default_transport,
@@ -151,9 +157,25 @@ impl Courier {
         db: Database,
         clock: SharedClock,
         settings: CourierSettings,
+        sealing: Arc<SecretBox>,
     ) -> Result<Self> {
         let transport = settings.default_transport().map_err(Error::internal)?;
-        Self::new(db, clock, transport, settings)
+        Self::new(db, clock, transport, settings, sealing)
+    }
+
+    /// Queues `mail` inside `conn`'s transaction (the change it reports),
+    /// its secrets sealed; call [`Courier::wake`] after the commit.
+    pub async fn enqueue<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        mail: &OutgoingMail,
+    ) -> Result<Uuid> {
+        outbox::enqueue(conn, &self.sealing, mail, self.clock.now()).await
+    }
+
+    /// Re-seals unsent messages' secrets with the current key (rotation).
+    pub async fn reseal(&self) -> Result<usize> {
+        outbox::reseal(&self.db.conn, &self.sealing).await
     }
 
     /// Where each project's mail goes; the first call wins.
@@ -216,7 +238,15 @@ impl Courier {
         // A message that cannot be rendered, or a project URI that cannot be
         // parsed, fails like a refused connection: it waits for a retry, by
         // which time the project's owner may have fixed the config.
-        let message = render(&mail.mail, from, &route.headers).map_err(SendError::transient)?;
+        let opened = sealing::open(
+            &self.sealing,
+            mail.id,
+            &mail.mail,
+            mail.sealed_secrets.as_deref(),
+        )
+        .map_err(|e| SendError::transient(e.to_string()))?;
+        let message =
+            render(&opened, mail.id, from, &route.headers).map_err(SendError::transient)?;
         let transport = match &route.connection_uri {
             Some(uri) => self
                 .smtp

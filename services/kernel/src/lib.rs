@@ -12,6 +12,8 @@ pub mod net;
 pub mod ports;
 pub mod public_url;
 pub mod rate_limit;
+pub mod sealed;
+pub mod share;
 pub mod tenant;
 pub mod text;
 

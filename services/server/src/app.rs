@@ -25,6 +25,8 @@ pub struct Services {
     pub tenants: TenantResolver,
     pub identity: identity::IdentityEngine,
     pub permission: permission::PermissionEngine,
+    /// The outbox worker (tests and `keyplane encryption rotate` reach it).
+    pub courier: courier::Courier,
 }
 
 struct DatabaseCheck(Database);
@@ -84,8 +86,13 @@ impl Services {
             cache = cache.backend(),
             "storage connected"
         );
-        let courier =
-            courier::Courier::from_settings(db.clone(), clock.clone(), settings.courier.clone())?;
+        let sealing = settings.encryption.secret_box(&settings.database.url)?;
+        let courier = courier::Courier::from_settings(
+            db.clone(),
+            clock.clone(),
+            settings.courier.clone(),
+            sealing.clone(),
+        )?;
         let identity = identity::IdentityEngine::new(
             db.clone(),
             cache.clone(),
@@ -123,6 +130,7 @@ impl Services {
                 urls: settings.tenant_urls(),
                 rate_limits: settings.rate_limit.plans,
                 patch_limits: settings.json_patch,
+                sealing,
             },
             &settings.console,
             controlplane::Providers {
@@ -184,6 +192,7 @@ impl Services {
             tenants,
             identity,
             permission,
+            courier,
         })
     }
 

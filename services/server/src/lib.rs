@@ -5,6 +5,7 @@
 pub mod app;
 pub mod console;
 pub mod console_invites;
+pub mod encryption;
 pub mod mail_routes;
 pub mod settings;
 pub mod telemetry;

@@ -40,6 +40,20 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Manage the keys that seal secrets at rest (`encryption.keys`).
+    Encryption {
+        #[command(subcommand)]
+        action: EncryptionAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EncryptionAction {
+    /// Print a new random key (put it first in `encryption.keys`).
+    GenerateKey,
+    /// Re-seal every stored secret with the first key, so older keys can
+    /// be removed afterwards. Safe to run while servers run, and again.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +172,22 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             eprintln!("account {account_id} ({email}); the token is shown only this once:");
             println!("{token}");
         }
+        Command::Encryption { action } => match action {
+            EncryptionAction::GenerateKey => {
+                println!("{}", kernel::sealed::SecretBox::generate_key());
+            }
+            EncryptionAction::Rotate => {
+                let sealing = settings.encryption.secret_box(&settings.database.url)?;
+                let db = store::connect(&settings.database.url, 2).await?;
+                let config = controlplane::revision::sealed::reseal_all(&db.conn, &sealing).await?;
+                let mail = courier::outbox::reseal(&db.conn, &sealing).await?;
+                println!(
+                    "re-sealed {config} project config secret(s) and {mail} queued message(s) \
+                     with key {}",
+                    sealing.current_key_id()
+                );
+            }
+        },
         Command::Version => {}
     }
     Ok(())

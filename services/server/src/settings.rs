@@ -38,6 +38,8 @@ pub struct Settings {
     pub rate_limit: router::RateLimitSettings,
     /// Limits on what a JSON Patch (project config, identities) may build.
     pub json_patch: kernel::json_patch::PatchLimits,
+    /// The keys that seal project secrets and queued mail's tokens at rest.
+    pub encryption: crate::encryption::EncryptionSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -165,6 +167,7 @@ impl Default for Settings {
             hostnames: Default::default(),
             rate_limit: router::RateLimitSettings::default(),
             json_patch: Default::default(),
+            encryption: Default::default(),
         }
     }
 }
@@ -275,6 +278,9 @@ impl Settings {
         if let Some(url) = &self.serve.public_url {
             TenantUrls::parse(url, &self.base_domain)
                 .map_err(|message| invalid("serve.public_url", &message))?;
+        }
+        if let Err(message) = self.encryption.validate() {
+            return Err(invalid("encryption", &message));
         }
         if let Err(message) = self.json_patch.validate() {
             return Err(invalid("json_patch", &message));

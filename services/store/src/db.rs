@@ -5,7 +5,7 @@ use kernel::{Error, Result};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,22 +44,28 @@ fn kind_of(url: &str) -> Result<DatabaseKind> {
     }
 }
 
-/// Creates the directory of a SQLite file URL (`sqlite://./data/keyplane.db?mode=rwc`)
-/// so that the first start on a fresh machine works.
-fn ensure_sqlite_dir(url: &str) -> Result<()> {
+/// The file of a SQLite file URL (`sqlite://./data/keyplane.db?mode=rwc`);
+/// None for PostgreSQL and in-memory SQLite.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Creates the directory of a SQLite file URL so that the first start on a
+/// fresh machine works.
+fn ensure_sqlite_dir(url: &str) -> Result<()> {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
-    }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }

@@ -175,24 +175,39 @@ pub async fn tenant_call(
     send(client, format!("{base}{path}"), token, method, body).await
 }
 
-/// The newest message the outbox holds for `recipient`: `(subject, body)`.
+/// The newest message to `recipient` as delivered: `(subject, plain text)`.
 pub async fn newest_mail(server: &RunningServer, recipient: &str) -> Option<(String, String)> {
+    let mail = newest_delivered(server, recipient).await?;
+    Some((mail.subject, mail.text))
+}
+
+/// The newest message queued for `recipient`, as delivered (waits for the
+/// courier). The outbox itself keeps only the redacted text.
+pub async fn newest_delivered(
+    server: &RunningServer,
+    recipient: &str,
+) -> Option<keyplane_tests::mail::Delivered> {
     use store::sea_orm::ConnectionTrait;
     let db = &server.services.db;
     let row = db
         .conn
         .query_one_raw(keyplane_tests::statement(
             db,
-            "SELECT subject, body FROM courier_messages WHERE recipient = $1 \
+            "SELECT id FROM courier_messages WHERE recipient = $1 \
              ORDER BY created_at DESC, id DESC LIMIT 1",
             [recipient.into()],
         ))
         .await
         .unwrap()?;
-    Some((
-        row.try_get::<String>("", "subject").unwrap(),
-        row.try_get::<String>("", "body").unwrap(),
-    ))
+    let id: uuid::Uuid = row.try_get("", "id").unwrap();
+    let dir = std::path::PathBuf::from(&server.services.settings.courier.file_dir);
+    let mail = keyplane_tests::mail::delivered(&dir, id).await;
+    assert!(
+        mail.is_some(),
+        "message {id} to {recipient} was not delivered into {}",
+        dir.display()
+    );
+    mail
 }
 
 /// The invite id and token from an invite e-mail's link.

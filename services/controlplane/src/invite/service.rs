@@ -122,6 +122,7 @@ impl InviteService {
                 invite.expires_at.format("%Y-%m-%d %H:%M"),
             ),
             html_body: None,
+            secrets: vec![token.clone()],
         };
 
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
@@ -148,7 +149,9 @@ impl InviteService {
             )));
         }
         invites::insert(&txn, &invite, &hash_token(&token)).await?;
-        courier::enqueue(&txn, &mail, now).await?;
+        if let Some(courier) = &self.courier {
+            courier.enqueue(&txn, &mail).await?;
+        }
         txn.commit().await.map_err(sql::db_error)?;
         if let Some(courier) = &self.courier {
             courier.wake();

@@ -17,6 +17,7 @@ use kernel::json_patch::PatchLimits;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::public_url::TenantUrls;
 use kernel::rate_limit::PlanRateLimits;
+use kernel::sealed::SecretBox;
 use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
 use kernel::{Error, ErrorKind, Result};
 use sea_orm::TransactionTrait;
@@ -37,6 +38,8 @@ pub struct ProjectService {
     urls: TenantUrls,
     rate_limits: PlanRateLimits,
     patch_limits: PatchLimits,
+    /// Seals the config's secrets at rest (`revision::sealed`).
+    sealing: Arc<SecretBox>,
     gate: Gate,
     /// Set once at wiring time; shared by every clone of the service.
     local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
@@ -64,6 +67,7 @@ impl ProjectService {
             urls: tenancy.urls.clone(),
             rate_limits: tenancy.rate_limits,
             patch_limits: tenancy.patch_limits,
+            sealing: tenancy.sealing.clone(),
             local_cache: Arc::new(OnceLock::new()),
         }
     }
@@ -145,14 +149,15 @@ impl ProjectService {
         action: Action,
     ) -> Result<(ProjectRow, RevisionContent, Access)> {
         let (project, access) = self.gate.project(caller, id, action).await?;
-        let (_, content) = revisions::find(&self.db.conn, project.current_revision_id)
-            .await?
-            .ok_or_else(|| {
-                Error::internal(format!(
-                    "revision {} is missing",
-                    project.current_revision_id
-                ))
-            })?;
+        let (_, content) =
+            revisions::find(&self.db.conn, &self.sealing, project.current_revision_id)
+                .await?
+                .ok_or_else(|| {
+                    Error::internal(format!(
+                        "revision {} is missing",
+                        project.current_revision_id
+                    ))
+                })?;
         Ok((project, content, access))
     }
 
@@ -256,7 +261,7 @@ impl ProjectService {
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
         projects::insert(&txn, id, slug, name, caller.account_id, now).await?;
         members::insert(&txn, id, caller.account_id, Role::Owner, now).await?;
-        let revision = revisions::insert(&txn, id, content, now).await?;
+        let revision = revisions::insert(&txn, &self.sealing, id, content, now).await?;
         if !projects::switch_revision(&txn, id, None, revision, name, now).await? {
             return Err(Error::internal(
                 "a new project was changed before it was created",
@@ -305,7 +310,7 @@ impl ProjectService {
     ) -> Result<ProjectRow> {
         let now = self.clock.now();
         let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
-        let revision = revisions::insert(&txn, project.id, content, now).await?;
+        let revision = revisions::insert(&txn, &self.sealing, project.id, content, now).await?;
         let switched = projects::switch_revision(
             &txn,
             project.id,
@@ -483,7 +488,9 @@ impl ProjectService {
         let (project, _) = self.gate.project(caller, id, Action::GetProject).await?;
         let mut out = Vec::new();
         for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
-            if let Some((meta, content)) = revisions::find(&self.db.conn, revision_id).await? {
+            if let Some((meta, content)) =
+                revisions::find(&self.db.conn, &self.sealing, revision_id).await?
+            {
                 out.push(normalized_revision_json(&meta, &content));
             }
         }
@@ -523,7 +530,7 @@ impl ProjectService {
     /// Assembles a project's tenant context from its current revision.
     async fn tenant_of(&self, project: ProjectRow) -> Result<Option<TenantCtx>> {
         let Some((_, content)) =
-            revisions::find(&self.db.conn, project.current_revision_id).await?
+            revisions::find(&self.db.conn, &self.sealing, project.current_revision_id).await?
         else {
             return Ok(None);
         };

@@ -7,6 +7,7 @@ pub mod defaults;
 pub mod keys;
 pub mod model;
 pub mod normalize;
+pub mod sealed;
 pub mod store;
 
 pub use model::{RevisionContent, Warning};

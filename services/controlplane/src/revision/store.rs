@@ -5,7 +5,9 @@ use super::keys::{IDENTITY_KEYS, Kind};
 use super::model::{
     HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
 };
+use super::sealed::{self, Sealer};
 use chrono::{DateTime, Utc};
+use kernel::sealed::SecretBox;
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
@@ -13,10 +15,8 @@ use serde_json::Value as Json;
 use store::sql;
 use uuid::Uuid;
 
-const REVISIONS: &str = "project_revisions";
-const HOOKS: &str = "project_revision_hooks";
+use sealed::{HOOKS, PROVIDERS, REVISIONS};
 const SCHEMAS: &str = "project_revision_identity_schemas";
-const PROVIDERS: &str = "project_revision_third_party_providers";
 const NAMESPACES: &str = "project_revision_keto_namespaces";
 
 /// A stored revision: its identity and when it was made.
@@ -53,6 +53,17 @@ fn scalar_value(kind: Kind, value: &Json) -> Result<Value> {
     })
 }
 
+/// A secret scalar as the text that is sealed: a list as its JSON.
+fn scalar_text(kind: Kind, value: &Json) -> Result<String> {
+    match kind {
+        Kind::StrList | Kind::Object => Ok(value.to_string()),
+        _ => value
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::internal("text column")),
+    }
+}
+
 fn child_columns(
     id: Uuid,
     revision_id: Uuid,
@@ -71,10 +82,11 @@ fn child_columns(
     ]
 }
 
-/// Inserts a revision and its children; returns its id (a UUIDv7, so ids
-/// sort by creation).
+/// Inserts a revision and its children, secrets sealed with `sbox`'s
+/// current key; returns its id (a UUIDv7, so ids sort by creation).
 pub async fn insert<C: ConnectionTrait>(
     conn: &C,
+    sbox: &SecretBox,
     project_id: Uuid,
     content: &RevisionContent,
     now: DateTime<Utc>,
@@ -88,14 +100,22 @@ pub async fn insert<C: ConnectionTrait>(
         ("created_at", now.into()),
         ("updated_at", now.into()),
     ];
+    let sealer = Sealer { sbox, project_id };
     for key in IDENTITY_KEYS {
         if let Some(value) = content.scalars.get(key.column) {
-            columns.push((key.column, scalar_value(key.kind, value)?));
+            let value = if sealed::is_sealed_scalar(key.column) {
+                let text = scalar_text(key.kind, value)?;
+                Value::from(sealer.seal(REVISIONS, key.column, &text))
+            } else {
+                scalar_value(key.kind, value)?
+            };
+            columns.push((key.column, value));
         }
     }
     sql::insert(conn, REVISIONS, columns).await?;
 
     for (i, hook) in content.hooks.iter().enumerate() {
+        let hook = &sealer.seal_hook(hook);
         let mut c = child_columns(Uuid::now_v7(), id, i, now);
         c.extend([
             ("config_key", hook.config_key.clone().into()),
@@ -154,6 +174,7 @@ pub async fn insert<C: ConnectionTrait>(
         sql::insert(conn, SCHEMAS, c).await?;
     }
     for (i, p) in content.oidc_providers.iter().enumerate() {
+        let p = &sealer.seal_provider(p);
         let mut c = child_columns(Uuid::now_v7(), id, i, now);
         c.extend([
             ("provider_id", p.provider_id.clone().into()),
@@ -227,9 +248,11 @@ const FIXED_COLUMNS: [&str; 5] = [
     "created_at",
 ];
 
-/// Loads a revision's content and metadata, if it exists.
+/// Loads a revision's content and metadata, if it exists, its secrets
+/// opened with `sbox`.
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
+    sbox: &SecretBox,
     revision_id: Uuid,
 ) -> Result<Option<(RevisionMeta, RevisionContent)>> {
     let mut select = Query::select();
@@ -253,8 +276,25 @@ pub async fn find<C: ConnectionTrait>(
     };
     // Scalars are read by position: several column names are longer than
     // PostgreSQL's 63-byte identifier limit (see `sql::get_at`).
+    let sealer = Sealer {
+        sbox,
+        project_id: meta.project_id,
+    };
     for (i, key) in IDENTITY_KEYS.iter().enumerate() {
         let at = FIXED_COLUMNS.len() + i;
+        if sealed::is_sealed_scalar(key.column) {
+            if let Some(stored) = sql::get_at::<Option<String>>(&row, at)? {
+                let text = sealer.open(REVISIONS, key.column, &stored)?;
+                let value = match key.kind {
+                    Kind::StrList | Kind::Object => parse_json(Some(text), key.column)?,
+                    _ => Some(Json::from(text)),
+                };
+                content
+                    .scalars
+                    .extend(value.map(|v| (key.column.to_owned(), v)));
+            }
+            continue;
+        }
         let value = match key.kind {
             Kind::Bool => sql::get_at::<Option<bool>>(&row, at)?.map(Json::from),
             Kind::Int => sql::get_at::<Option<i64>>(&row, at)?.map(Json::from),
@@ -283,7 +323,7 @@ pub async fn find<C: ConnectionTrait>(
         "web_hook_config_auth_basic_auth_password",
     ];
     for r in children(conn, HOOKS, HOOK_COLUMNS, revision_id).await? {
-        content.hooks.push(HookRow {
+        let mut hook = HookRow {
             config_key: sql::get(&r, "config_key")?,
             hook: sql::get(&r, "hook")?,
             web_hook_config_url: sql::get(&r, "web_hook_config_url")?,
@@ -302,7 +342,9 @@ pub async fn find<C: ConnectionTrait>(
                 &r,
                 "web_hook_config_auth_basic_auth_password",
             )?,
-        });
+        };
+        sealer.open_hook(&mut hook)?;
+        content.hooks.push(hook);
     }
     for r in children(
         conn,
@@ -340,7 +382,7 @@ pub async fn find<C: ConnectionTrait>(
         let scope = parse_json(sql::get(&r, "scope")?, "scope")?
             .map(|v| serde_json::from_value::<Vec<String>>(v).map_err(Error::internal))
             .transpose()?;
-        content.oidc_providers.push(OidcProviderRow {
+        let mut provider = OidcProviderRow {
             provider_id: sql::get(&r, "provider_id")?,
             provider: sql::get(&r, "provider")?,
             client_id: sql::get(&r, "client_id")?,
@@ -356,7 +398,9 @@ pub async fn find<C: ConnectionTrait>(
             apple_team_id: sql::get(&r, "apple_team_id")?,
             apple_private_key_id: sql::get(&r, "apple_private_key_id")?,
             apple_private_key: sql::get(&r, "apple_private_key")?,
-        });
+        };
+        sealer.open_provider(&mut provider)?;
+        content.oidc_providers.push(provider);
     }
     for r in children(conn, NAMESPACES, &["namespace_id", "name"], revision_id).await? {
         content.keto_namespaces.push(KetoNamespaceRow {

@@ -5,9 +5,9 @@
 
 use crate::engine::IdentityEngine;
 use base64::Engine as _;
-use courier::outbox::{self, OutgoingMail};
-use kernel::Result;
+use courier::OutgoingMail;
 use kernel::tenant::TenantCtx;
+use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -222,21 +222,27 @@ impl IdentityEngine {
         template: MailTemplate,
         to: &str,
         model: &Value,
+        secrets: &[&str],
     ) -> Result<()> {
         let (subject, body, html) = render_mail(tenant, template, model);
-        outbox::enqueue(
-            conn,
-            &OutgoingMail {
-                nid: tenant.project_id,
-                template_type: template.key().2.to_owned(),
-                recipient: to.to_owned(),
-                subject,
-                body,
-                html_body: Some(html),
-            },
-            self.clock.now(),
-        )
-        .await?;
+        let courier = self
+            .courier
+            .as_ref()
+            .ok_or_else(|| Error::internal("mail cannot be queued: no courier is wired"))?;
+        courier
+            .enqueue(
+                conn,
+                &OutgoingMail {
+                    nid: tenant.project_id,
+                    template_type: template.key().2.to_owned(),
+                    recipient: to.to_owned(),
+                    subject,
+                    body,
+                    html_body: Some(html),
+                    secrets: secrets.iter().map(|s| (*s).to_owned()).collect(),
+                },
+            )
+            .await?;
         Ok(())
     }
 

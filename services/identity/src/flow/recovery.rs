@@ -188,6 +188,7 @@ impl IdentityEngine {
                     MailTemplate::RecoveryValid,
                     &address,
                     &model(&address, Some(("RecoveryURL", &url)), Some(identity_json)),
+                    &[&token],
                 )
                 .await?;
             }
@@ -200,6 +201,7 @@ impl IdentityEngine {
                     MailTemplate::RecoveryInvalid,
                     &address,
                     &model(&address, None, None),
+                    &[],
                 )
                 .await?;
             }

@@ -100,6 +100,7 @@ impl IdentityEngine {
                 Some(("VerificationURL", &url)),
                 Some(identity_json),
             ),
+            &[&token],
         )
         .await?;
         identities::mark_address_sent(conn, tenant.project_id, address_id, now).await
@@ -185,6 +186,7 @@ impl IdentityEngine {
                     MailTemplate::VerificationInvalid,
                     &address,
                     &model(&address, None, None),
+                    &[],
                 )
                 .await?;
             }
