@@ -133,6 +133,7 @@ The Secret's data: each non-empty secret as its KEYPLANE_* variable.
 {{- if $s.databaseUrl }}{{ $_ := set $env "KEYPLANE_DATABASE__URL" $s.databaseUrl }}{{ end }}
 {{- if $s.redisUrl }}{{ $_ := set $env "KEYPLANE_REDIS__URL" $s.redisUrl }}{{ end }}
 {{- if $s.smtpUrl }}{{ $_ := set $env "KEYPLANE_COURIER__SMTP_URL" $s.smtpUrl }}{{ end }}
+{{- if $s.encryptionKeys }}{{ $_ := set $env "KEYPLANE_ENCRYPTION__KEYS" (printf "[%s]" (join "," $s.encryptionKeys)) }}{{ end }}
 {{- if $s.stripeSecretKey }}{{ $_ := set $env "KEYPLANE_BILLING__STRIPE_SECRET_KEY" $s.stripeSecretKey }}{{ end }}
 {{- if $s.stripeWebhookSecret }}{{ $_ := set $env "KEYPLANE_BILLING__STRIPE_WEBHOOK_SECRET" $s.stripeWebhookSecret }}{{ end }}
 {{- range $k, $v := $s.extra }}{{ $_ := set $env $k $v }}{{ end }}
@@ -191,6 +192,9 @@ and `helm template` with the reason.
 {{- end }}
 {{- if and $db (not $sqlite) (not (or (hasPrefix "postgres://" $db) (hasPrefix "postgresql://" $db))) }}
 {{- fail "keyplane: secrets.databaseUrl must start with postgres:// or postgresql:// when database.driver=postgres" }}
+{{- end }}
+{{- if and (not $sqlite) (not .Values.secrets.encryptionKeys) }}
+{{- fail "keyplane: database.driver=postgres needs secrets.encryptionKeys (or existingSecret with KEYPLANE_ENCRYPTION__KEYS): every replica must seal project secrets with the same key; make one with `keyplane encryption generate-key` (docs/security.md)" }}
 {{- end }}
 {{- if and $db $sqlite }}
 {{- fail "keyplane: secrets.databaseUrl is set but database.driver=sqlite (the chart sets the SQLite URL); use database.driver=postgres" }}
