@@ -17,6 +17,7 @@ mod m20261122_000007_verification_tokens;
 mod m20261122_000008_subscriptions;
 mod m20261122_000009_custom_hostnames;
 mod m20261201_000010_ui_branding;
+mod m20261202_000001_login_throttle;
 mod m20261202_000011_sealed_mail_secrets;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_custom_hostnames::Migration),
             Box::new(m20261201_000010_ui_branding::Migration),
             Box::new(m20261202_000011_sealed_mail_secrets::Migration),
+            Box::new(m20261202_000001_login_throttle::Migration),
         ]
     }
 }

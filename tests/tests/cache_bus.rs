@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kernel::ports::{BusEvent, CacheBus};
-use kernel::rate_limit::BucketLimit;
+use kernel::rate_limit::{BackOff, BucketLimit};
 use keyplane_tests::{PrivateRedis, eventually, free_port, redis_url};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,6 +86,65 @@ async fn cache_contract(cache: Arc<dyn CacheBus>) {
     ));
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(cache.take_token("bucket:c", fast).await, Some(Ok(())));
+
+    attempts_contract(cache.as_ref()).await;
+}
+
+/// Back-off counters (failed logins), on the caller's clock: `free`
+/// attempts, then a doubling wait; refusals are not counted; forgiving
+/// takes one back, clearing forgets them all; keys are apart.
+async fn attempts_contract(cache: &dyn CacheBus) {
+    let policy = BackOff {
+        free: 2,
+        base_ms: 1_000,
+        max_ms: 60_000,
+        window_ms: 3_600_000,
+    };
+    let now = 1_800_000_000_000;
+    let take = |key: &'static str, at: u64| cache.take_attempt(key, at, policy);
+    assert_eq!(take("att:a", now).await, Some(Ok(())));
+    assert_eq!(take("att:a", now).await, Some(Ok(())));
+    assert_eq!(
+        take("att:a", now + 400).await,
+        Some(Err(Duration::from_millis(600)))
+    );
+    assert_eq!(
+        take("att:a", now + 999).await,
+        Some(Err(Duration::from_millis(1)))
+    );
+    assert_eq!(
+        take("att:a", now + 1_000).await,
+        Some(Ok(())),
+        "refusals did not count"
+    );
+    assert_eq!(
+        take("att:a", now + 1_000).await,
+        Some(Err(Duration::from_secs(2))),
+        "the third doubled the wait"
+    );
+    assert_eq!(take("att:b", now).await, Some(Ok(())), "keys are apart");
+    cache.forgive_attempt("att:a").await;
+    assert_eq!(
+        take("att:a", now + 2_000).await,
+        Some(Ok(())),
+        "one taken back: the wait after two is one second"
+    );
+    cache.clear_attempts("att:a").await;
+    assert_eq!(take("att:a", now + 2_000).await, Some(Ok(())));
+    assert_eq!(take("att:a", now + 2_000).await, Some(Ok(())), "cleared");
+    // Forgiving a counter that does not exist creates nothing.
+    cache.forgive_attempt("att:none").await;
+    assert_eq!(take("att:none", now).await, Some(Ok(())));
+    // A counter idle for the window starts over; waits are capped.
+    let mut at = now;
+    for _ in 0..10 {
+        if let Some(Err(wait)) = take("att:c", at).await {
+            at += u64::try_from(wait.as_millis()).unwrap();
+            assert_eq!(take("att:c", at).await, Some(Ok(())));
+        }
+    }
+    assert_eq!(take("att:c", at).await, Some(Err(Duration::from_secs(60))));
+    assert_eq!(take("att:c", at + 3_600_000).await, Some(Ok(())));
 }
 
 #[tokio::test]
@@ -178,6 +237,19 @@ async fn a_dead_redis_degrades_to_misses_and_local_events_quickly() {
         None,
         "no answer: rate limits fail open"
     );
+    let policy = BackOff {
+        free: 1,
+        base_ms: 1_000,
+        max_ms: 1_000,
+        window_ms: 1_000,
+    };
+    assert_eq!(
+        cache.take_attempt("att", 0, policy).await,
+        None,
+        "no answer: login throttling fails open"
+    );
+    cache.forgive_attempt("att").await;
+    cache.clear_attempts("att").await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "failures are fast: {:?}",

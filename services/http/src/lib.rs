@@ -2,6 +2,7 @@
 //! Ory error JSON, the request-context middleware (request id, tracing span,
 //! metrics, JSON for every error), body limits, and the health endpoints.
 
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod health;

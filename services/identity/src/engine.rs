@@ -1,6 +1,7 @@
 //! The identity engine: what every identity request needs, built once per
 //! process by `server` and shared as app data.
 
+use crate::flow::throttle::{LoginThrottle, LoginThrottleSettings};
 use crate::hash::{HasherSettings, PasswordHasher};
 use crate::policy::BreachChecker;
 use crate::schema::{CompiledSchema, SchemaCache};
@@ -23,6 +24,8 @@ pub struct IdentitySettings {
     pub haveibeenpwned_url: String,
     /// Seconds before a breach lookup gives up.
     pub haveibeenpwned_timeout_secs: u64,
+    /// Back-off after failed logins (`flow/throttle.rs`).
+    pub login_throttle: LoginThrottleSettings,
 }
 
 impl Default for IdentitySettings {
@@ -31,6 +34,7 @@ impl Default for IdentitySettings {
             hasher: HasherSettings::default(),
             haveibeenpwned_url: "https://api.pwnedpasswords.com".to_owned(),
             haveibeenpwned_timeout_secs: 5,
+            login_throttle: LoginThrottleSettings::default(),
         }
     }
 }
@@ -42,6 +46,9 @@ impl IdentitySettings {
             .map_err(|e| format!("identity.hasher.{e}"))?;
         url::Url::parse(&self.haveibeenpwned_url)
             .map_err(|e| format!("identity.haveibeenpwned_url: {e}"))?;
+        self.login_throttle
+            .validate()
+            .map_err(|e| format!("identity.login_throttle.{e}"))?;
         Ok(())
     }
 }
@@ -54,6 +61,7 @@ pub struct IdentityEngine {
     pub(crate) breaches: BreachChecker,
     pub(crate) schemas: SchemaCache,
     pub(crate) sessions: SessionCache,
+    pub(crate) login_throttle: LoginThrottle,
     /// Queued mail is picked up by this courier's worker (woken after each
     /// commit that queued some); without one it waits for the next poll.
     pub(crate) courier: Option<courier::Courier>,
@@ -81,6 +89,7 @@ impl IdentityEngine {
                 std::time::Duration::from_secs(settings.haveibeenpwned_timeout_secs),
             )?,
             schemas: SchemaCache::default(),
+            login_throttle: LoginThrottle::new(bus.clone(), settings.login_throttle.clone()),
             sessions: SessionCache::new(bus, clock),
             courier: None,
             webhooks,

@@ -36,6 +36,24 @@ pub trait CacheBus: Send + Sync + 'static {
         key: &str,
         limit: crate::rate_limit::BucketLimit,
     ) -> Option<Result<(), Duration>>;
+    /// Counts one attempt in the back-off counter `key` (see
+    /// [`crate::rate_limit::BackOff`]) at `now_ms` on the caller's clock:
+    /// `Some(Ok(()))` when it may go ahead (it is counted),
+    /// `Some(Err(wait))` when it must wait (it is not), `None` when the
+    /// backend is unreachable (callers fail open). Check and count are one
+    /// atomic step, so concurrent attempts cannot all slip in under the
+    /// limit; with Redis, replicas share each counter.
+    async fn take_attempt(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: crate::rate_limit::BackOff,
+    ) -> Option<Result<(), Duration>>;
+    /// Takes back one attempt counted in `key` (it turned out not to be a
+    /// failure); nothing when there is no counter.
+    async fn forgive_attempt(&self, key: &str);
+    /// Forgets the back-off counter `key`.
+    async fn clear_attempts(&self, key: &str);
     /// Delivers an event to every subscriber of every replica (this one
     /// included), as far as the backend can reach.
     async fn publish(&self, event: BusEvent);

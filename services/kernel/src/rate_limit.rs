@@ -201,9 +201,145 @@ pub fn gcra(tat: Option<u64>, now: u64, limit: BucketLimit) -> Result<u64, u64> 
     }
 }
 
+/// Exponential back-off after repeated attempts (failed logins): the first
+/// `free` attempts go ahead at once; after that each one must wait
+/// `base_ms * 2^(attempts - free)`, at most `max_ms`, after the previous
+/// one. A counter untouched for `window_ms` starts over. Milliseconds on
+/// the caller's clock (the engine's, so tests can move it rather than
+/// sleep). The Redis backend runs the same steps in Lua.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackOff {
+    pub free: u32,
+    pub base_ms: u64,
+    pub max_ms: u64,
+    pub window_ms: u64,
+}
+
+/// One back-off counter: the attempts counted and when the last one was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    pub count: u32,
+    pub last_ms: u64,
+}
+
+impl BackOff {
+    /// The wait after `count` attempts: none below `free`, then doubling
+    /// from `base_ms`, capped at `max_ms`. Saturates instead of
+    /// overflowing, whatever the count.
+    pub fn delay_ms(self, count: u32) -> u64 {
+        if count < self.free {
+            return 0;
+        }
+        let factor = 1u64.checked_shl(count - self.free).unwrap_or(u64::MAX);
+        self.base_ms.saturating_mul(factor).min(self.max_ms)
+    }
+
+    /// One more attempt at `now_ms`, given the stored counter: `Ok(counter
+    /// to store)` when it may go ahead, else `Err(ms to wait)`. A refused
+    /// attempt is not counted, so whoever waits out the delay gets in: this
+    /// is a back-off, not a lock-out.
+    pub fn attempt(self, stored: Option<Attempts>, now_ms: u64) -> Result<Attempts, u64> {
+        let current = stored
+            .filter(|a| now_ms.saturating_sub(a.last_ms) < self.window_ms)
+            .unwrap_or_default();
+        // A last attempt "in the future" (another replica's clock is ahead)
+        // counts as just now, so a wait is never longer than `max_ms`.
+        let elapsed = now_ms.saturating_sub(current.last_ms);
+        let delay = self.delay_ms(current.count);
+        if current.count >= self.free && elapsed < delay {
+            return Err(delay - elapsed);
+        }
+        Ok(Attempts {
+            count: current.count.saturating_add(1),
+            last_ms: now_ms.max(current.last_ms),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOGIN: BackOff = BackOff {
+        free: 5,
+        base_ms: 1_000,
+        max_ms: 900_000,
+        window_ms: 3_600_000,
+    };
+
+    #[test]
+    fn back_off_doubles_from_the_base_up_to_the_cap_without_overflow() {
+        assert_eq!(LOGIN.delay_ms(0), 0);
+        assert_eq!(LOGIN.delay_ms(4), 0);
+        assert_eq!(LOGIN.delay_ms(5), 1_000);
+        assert_eq!(LOGIN.delay_ms(6), 2_000);
+        assert_eq!(LOGIN.delay_ms(14), 512_000);
+        assert_eq!(LOGIN.delay_ms(15), 900_000, "capped");
+        for count in [63 + 5, 64 + 5, 1_000, u32::MAX] {
+            assert_eq!(LOGIN.delay_ms(count), 900_000, "{count}");
+        }
+        let huge = BackOff {
+            base_ms: u64::MAX,
+            max_ms: u64::MAX,
+            ..LOGIN
+        };
+        assert_eq!(huge.delay_ms(u32::MAX), u64::MAX, "saturates");
+    }
+
+    #[test]
+    fn attempts_go_ahead_until_free_then_wait_out_each_delay() {
+        let now = 1_000_000;
+        let mut stored = None;
+        for _ in 0..5 {
+            stored = LOGIN.attempt(stored, now).ok();
+            assert!(stored.is_some());
+        }
+        assert_eq!(LOGIN.attempt(stored, now), Err(1_000));
+        assert_eq!(LOGIN.attempt(stored, now + 999), Err(1));
+        // Refusals are not counted: waiting the delay out is enough.
+        let sixth = LOGIN.attempt(stored, now + 1_000);
+        assert_eq!(
+            sixth,
+            Ok(Attempts {
+                count: 6,
+                last_ms: now + 1_000
+            })
+        );
+        assert_eq!(LOGIN.attempt(sixth.ok(), now + 2_999), Err(1));
+        assert!(LOGIN.attempt(sixth.ok(), now + 3_000).is_ok());
+        // A counter idle for the window is forgotten.
+        let later = now + 1_000 + 3_600_000;
+        assert_eq!(
+            LOGIN.attempt(sixth.ok(), later),
+            Ok(Attempts {
+                count: 1,
+                last_ms: later
+            })
+        );
+    }
+
+    #[test]
+    fn a_counter_at_the_limit_of_every_figure_neither_overflows_nor_locks_out() {
+        let full = Some(Attempts {
+            count: u32::MAX,
+            last_ms: u64::MAX - 10,
+        });
+        // A clock behind the stored one waits the capped delay, no longer.
+        assert_eq!(LOGIN.attempt(full, 0), Err(900_000));
+        assert_eq!(LOGIN.attempt(full, u64::MAX), Err(900_000 - 10));
+        let many = Some(Attempts {
+            count: u32::MAX,
+            last_ms: 1_000,
+        });
+        assert_eq!(
+            LOGIN.attempt(many, 901_000),
+            Ok(Attempts {
+                count: u32::MAX,
+                last_ms: 901_000
+            }),
+            "the count saturates; the capped delay still ends"
+        );
+    }
 
     #[test]
     fn paid_plans_allow_more_in_every_bucket() {

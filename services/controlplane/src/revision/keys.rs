@@ -68,6 +68,8 @@ pub const IDENTITY_KEYS: &[Key] = keys![
     "kratos_selfservice_flows_login_after_password_default_browser_return_url" => "selfservice.flows.login.after.password.default_browser_return_url": Kind::Url,
     "kratos_selfservice_flows_login_after_webauthn_default_browser_return_url" => "selfservice.flows.login.after.webauthn.default_browser_return_url": Kind::Url,
     "kratos_selfservice_flows_login_lifespan" => "selfservice.flows.login.lifespan": Kind::Duration,
+    // Keyplane's, not Kratos': failed-login throttling (docs/identity.md).
+    "kratos_selfservice_flows_login_throttle_enabled" => "selfservice.flows.login.throttle.enabled": Kind::Bool,
     "kratos_selfservice_flows_login_ui_url" => "selfservice.flows.login.ui_url": Kind::Url,
     "kratos_selfservice_flows_logout_after_default_browser_return_url" => "selfservice.flows.logout.after.default_browser_return_url": Kind::Url,
     "kratos_selfservice_flows_recovery_after_default_browser_return_url" => "selfservice.flows.recovery.after.default_browser_return_url": Kind::Url,

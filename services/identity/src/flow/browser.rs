@@ -83,6 +83,7 @@ pub fn request_info(req: &HttpRequest, tenant: &TenantCtx) -> RequestInfo {
         url: format!("{}{}", tenant.public_url, req.uri()),
         method: req.method().to_string(),
         headers,
+        client_ip: http::client_ip::ClientIp::of(req),
     }
 }
 

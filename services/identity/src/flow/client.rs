@@ -21,6 +21,9 @@ pub struct RequestInfo {
     /// Request headers, lower-case names; secrets (cookies, authorization)
     /// are left out before they could reach a web hook.
     pub headers: BTreeMap<String, Vec<String>>,
+    /// The client's address (behind trusted proxies, the one they name);
+    /// failed logins are counted per address.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The browser side of a flow.

@@ -6,6 +6,7 @@ use super::client::{Client, Submission, check_csrf};
 use super::hooks::{HookEvent, REQUIRE_VERIFIED_ADDRESS, REVOKE_ACTIVE_SESSIONS};
 use super::model::{Flow, FlowKind, UiNode, UiText, text};
 use super::service::{Submitted, field, method_button, session_already_available};
+use super::throttle::throttled_message;
 use crate::engine::IdentityEngine;
 use crate::identity::IdentityState;
 use crate::identity::model::PASSWORD;
@@ -126,11 +127,28 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
 
+        let normalized = normalize_identifier(identifier);
+        // While in back-off the attempt is refused before any lookup or
+        // hashing: that work is what guessing would cost us. The answer is
+        // the same whether the identifier exists or not.
+        let now_ms = u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0);
+        let counted = match self
+            .login_throttle
+            .attempt(tenant, &normalized, submission.request.client_ip, now_ms)
+            .await
+        {
+            Ok(counted) => counted,
+            Err(wait_secs) => {
+                flow.ui.messages.push(throttled_message(wait_secs));
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::Invalid(Box::new(flow)));
+            }
+        };
         let identity = match identities::find_id_by_identifier(
             &self.db.conn,
             tenant.project_id,
             PASSWORD,
-            &normalize_identifier(identifier),
+            &normalized,
         )
         .await?
         {
@@ -158,7 +176,10 @@ impl IdentityEngine {
             }
         };
         let identity = match identity {
-            Some(identity) if verified && identity.state == IdentityState::Active => identity,
+            Some(identity) if verified && identity.state == IdentityState::Active => {
+                self.login_throttle.succeeded(counted).await;
+                identity
+            }
             _ => {
                 flow.ui.messages.push(UiText::error(
                     text::INVALID_CREDENTIALS,

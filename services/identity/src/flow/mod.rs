@@ -14,5 +14,6 @@ pub mod registration;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod verification;

@@ -90,6 +90,10 @@ pub mod text {
     pub const DUPLICATE_IDENTIFIER: u64 = 4000007;
     pub const FLOW_EXPIRED: u64 = 4040001;
     pub const ADDRESS_NOT_VERIFIED: u64 = 4000010;
+    /// Not Kratos': failed-login throttling (`throttle.rs`). Kratos hands
+    /// out 4000001, 4000002, ... in order (4000041 so far), so this one
+    /// stands well apart from them; 429 as in Too Many Requests.
+    pub const LOGIN_THROTTLED: u64 = 4000429;
     pub const HOOK_FAILED: u64 = 4000001;
     pub const RECOVERY_SUCCESSFUL: u64 = 1060001;
     pub const RECOVERY_EMAIL_SENT: u64 = 1060002;

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use kernel::ports::{BusEvent, CacheBus};
-use kernel::rate_limit::{BucketLimit, gcra};
+use kernel::rate_limit::{Attempts, BackOff, BucketLimit, gcra};
 use moka::Expiry;
 use moka::future::Cache;
+use moka::ops::compute::Op;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,21 +17,45 @@ struct Entry {
     ttl: Duration,
 }
 
+/// A back-off counter, kept for its policy's window after each change.
+#[derive(Clone, Copy)]
+struct Counter {
+    attempts: Attempts,
+    ttl: Duration,
+}
+
+/// Something that lives for the ttl it was (last) stored with.
+trait Ttl {
+    fn ttl(&self) -> Duration;
+}
+
+impl Ttl for Entry {
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+impl Ttl for Counter {
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
 /// Each entry lives for the ttl it was set with.
 struct PerEntryTtl;
 
-impl Expiry<String, Entry> for PerEntryTtl {
-    fn expire_after_create(&self, _key: &String, value: &Entry, _at: Instant) -> Option<Duration> {
-        Some(value.ttl)
+impl<V: Ttl> Expiry<String, V> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &String, value: &V, _at: Instant) -> Option<Duration> {
+        Some(value.ttl())
     }
     fn expire_after_update(
         &self,
         _key: &String,
-        value: &Entry,
+        value: &V,
         _at: Instant,
         _remaining: Option<Duration>,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        Some(value.ttl())
     }
 }
 
@@ -39,6 +64,8 @@ pub struct MemoryCacheBus {
     /// Token buckets (rate limits): each bucket's theoretical arrival
     /// time, in microseconds since `epoch`.
     buckets: Cache<String, Arc<Mutex<u64>>>,
+    /// Back-off counters (failed logins).
+    attempts: Cache<String, Counter>,
     epoch: Instant,
     bus: broadcast::Sender<BusEvent>,
 }
@@ -57,10 +84,15 @@ impl MemoryCacheBus {
             .max_capacity(max_entries)
             .time_to_idle(BUCKET_IDLE)
             .build();
+        let attempts = Cache::builder()
+            .max_capacity(max_entries)
+            .expire_after(PerEntryTtl)
+            .build();
         let (bus, _) = broadcast::channel(1024);
         Self {
             cache,
             buckets,
+            attempts,
             epoch: Instant::now(),
             bus,
         }
@@ -108,6 +140,51 @@ impl CacheBus for MemoryCacheBus {
             }
             Err(wait) => Err(Duration::from_micros(wait)),
         })
+    }
+
+    async fn take_attempt(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: BackOff,
+    ) -> Option<Result<(), Duration>> {
+        let ttl = Duration::from_millis(policy.window_ms);
+        let mut outcome = Ok(());
+        // Computed under the entry's lock: concurrent attempts on one key
+        // are counted one after the other.
+        self.attempts
+            .entry_by_ref(key)
+            .and_compute_with(|stored| {
+                let op = match policy.attempt(stored.map(|e| e.into_value().attempts), now_ms) {
+                    Ok(attempts) => Op::Put(Counter { attempts, ttl }),
+                    Err(wait) => {
+                        outcome = Err(Duration::from_millis(wait));
+                        Op::Nop
+                    }
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Some(outcome)
+    }
+
+    async fn forgive_attempt(&self, key: &str) {
+        self.attempts
+            .entry_by_ref(key)
+            .and_compute_with(|stored| {
+                std::future::ready(match stored.map(|e| e.into_value()) {
+                    Some(mut counter) if counter.attempts.count > 0 => {
+                        counter.attempts.count -= 1;
+                        Op::Put(counter)
+                    }
+                    _ => Op::Nop,
+                })
+            })
+            .await;
+    }
+
+    async fn clear_attempts(&self, key: &str) {
+        self.attempts.invalidate(key).await;
     }
 
     async fn publish(&self, event: BusEvent) {

@@ -3,6 +3,7 @@
 
 mod memory;
 mod redis;
+mod scripts;
 
 pub use memory::MemoryCacheBus;
 pub use redis::{RESYNC_TOPIC, RedisCacheBus, RedisOptions};

@@ -8,39 +8,19 @@
 //! drop everything they cached (`bus.resync`), since invalidations published
 //! during the gap were missed.
 
+use super::scripts::{FORGIVE_ATTEMPT, TAKE_ATTEMPT, TAKE_TOKEN};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use kernel::ports::{BusEvent, CacheBus};
-use kernel::rate_limit::BucketLimit;
+use kernel::rate_limit::{BackOff, BucketLimit};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use uuid::Uuid;
-
-/// [`kernel::rate_limit::gcra`] in Lua: the bucket's theoretical arrival
-/// time in microseconds of Redis' clock; answers 0 (token taken) or the
-/// microseconds to wait. The key expires once the bucket is full again.
-static TAKE_TOKEN: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allowed_from = new_tat - burst * interval
-if now < allowed_from then return allowed_from - now end
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return 0
-",
-    )
-});
 
 /// Topic sent to local subscribers after the Redis subscription was lost
 /// and re-established: whatever they cached may have missed invalidations.
@@ -255,6 +235,50 @@ impl CacheBus for RedisCacheBus {
             0 => Ok(()),
             wait => Err(Duration::from_micros(wait)),
         })
+    }
+
+    async fn take_attempt(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: BackOff,
+    ) -> Option<Result<(), Duration>> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        // One round trip, atomic: replicas share the counter, and
+        // concurrent attempts are counted one after the other.
+        self.run("take_attempt", async move {
+            TAKE_ATTEMPT
+                .key(key)
+                .arg(now_ms)
+                .arg(policy.free)
+                .arg(policy.base_ms)
+                .arg(policy.max_ms)
+                .arg(policy.window_ms.max(1))
+                .invoke_async::<u64>(&mut conn)
+                .await
+        })
+        .await
+        .map(|wait_ms| match wait_ms {
+            0 => Ok(()),
+            wait => Err(Duration::from_millis(wait)),
+        })
+    }
+
+    async fn forgive_attempt(&self, key: &str) {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        self.run("forgive_attempt", async move {
+            FORGIVE_ATTEMPT
+                .key(key)
+                .invoke_async::<u64>(&mut conn)
+                .await
+        })
+        .await;
+    }
+
+    async fn clear_attempts(&self, key: &str) {
+        self.delete(key).await;
     }
 
     async fn publish(&self, event: BusEvent) {
