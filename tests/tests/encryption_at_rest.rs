@@ -162,19 +162,26 @@ async fn delivered_mail_keeps_no_token_in_the_outbox() {
         .unwrap_or_else(|| panic!("no token in: {}", mail.text));
     assert!(token.len() >= 32 && !token.contains("redacted"), "{token}");
 
+    // The file is written just before the outcome is recorded.
     let db = &server.services.db;
-    let row = db
-        .conn
-        .query_one_raw(statement(
-            db,
-            "SELECT subject, body, html_body, sealed_secrets, status FROM courier_messages \
-             WHERE recipient = $1",
-            ["rita@example.com".into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get::<String>("", "status").unwrap(), "sent");
+    let outbox_row = || async {
+        db.conn
+            .query_one_raw(statement(
+                db,
+                "SELECT subject, body, html_body, sealed_secrets, status FROM courier_messages \
+                 WHERE recipient = $1",
+                ["rita@example.com".into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let sent = keyplane_tests::eventually(std::time::Duration::from_secs(10), || async {
+        outbox_row().await.try_get::<String>("", "status").unwrap() == "sent"
+    })
+    .await;
+    assert!(sent.is_some());
+    let row = outbox_row().await;
     assert_eq!(
         row.try_get::<Option<String>>("", "sealed_secrets").unwrap(),
         None

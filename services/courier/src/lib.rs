@@ -7,6 +7,7 @@
 //! server-wide `courier.smtp_url`, else the development default that writes
 //! `.eml` files.
 
+mod delivery;
 pub mod message;
 pub mod outbox;
 pub mod routes;

@@ -129,15 +129,38 @@ fn from_row(row: &sea_orm::QueryResult) -> Result<StoredMail> {
     })
 }
 
-/// Queued messages due at `now`, oldest first.
-pub async fn due<C: ConnectionTrait>(
+/// Projects that have queued messages due at `now`.
+pub async fn due_projects<C: ConnectionTrait>(
     conn: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Uuid>> {
+    let stmt = Query::select()
+        .distinct()
+        .column(col("nid"))
+        .from(col(TABLE))
+        .and_where(Expr::col(col("status")).eq(QUEUED))
+        .and_where(Expr::col(col("next_attempt_at")).lte(now))
+        .limit(limit)
+        .to_owned();
+    sql::select_all(conn, &stmt)
+        .await?
+        .iter()
+        .map(|row| sql::get(row, "nid"))
+        .collect()
+}
+
+/// One project's queued messages due at `now`, oldest first.
+pub async fn due_for_project<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<StoredMail>> {
     let stmt = Query::select()
         .columns(COLUMNS.map(col))
         .from(col(TABLE))
+        .and_where(Expr::col(col("nid")).eq(nid))
         .and_where(Expr::col(col("status")).eq(QUEUED))
         .and_where(Expr::col(col("next_attempt_at")).lte(now))
         .order_by(col("next_attempt_at"), Order::Asc)

@@ -3,22 +3,20 @@
 //! is claimed by moving it from `queued` to `processing`, which only one of
 //! them can do.
 
-use crate::message::{mailbox, render};
-use crate::outbox::{self, OutgoingMail, PROCESSING, QUEUED, StoredMail};
-use crate::routes::{MailRoute, MailRoutes};
-use crate::sealing;
+use crate::message::mailbox;
+use crate::outbox::{self, OutgoingMail};
+use crate::routes::MailRoutes;
 use crate::smtp::{self, SmtpTransport, SmtpTransports};
-use crate::transport::{FileTransport, MailTransport, SendError};
-use chrono::Duration as ChronoDuration;
+use crate::transport::{FileTransport, MailTransport};
 use kernel::clock::SharedClock;
 use kernel::sealed::SecretBox;
+use kernel::share::ProjectShares;
 use kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use store::Database;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 /// Process settings of the courier.
@@ -47,6 +45,11 @@ pub struct CourierSettings {
     /// network (the web hooks' SSRF guard, for mail). The server-wide
     /// `smtp_url` is the operator's and never checked.
     pub allow_private_networks: bool,
+    /// Messages being sent at once, all projects together.
+    pub max_concurrent_sends: usize,
+    /// Messages of one project being sent at once: a project whose SMTP
+    /// server hangs, or that queued a flood, delays only its own mail.
+    pub max_concurrent_sends_per_project: usize,
 }
 
 // Hand-written so `smtp_url`'s password stays out of logs.
@@ -61,6 +64,11 @@ impl std::fmt::Debug for CourierSettings {
             .field("max_attempts", &self.max_attempts)
             .field("retry_base_ms", &self.retry_base_ms)
             .field("allow_private_networks", &self.allow_private_networks)
+            .field("max_concurrent_sends", &self.max_concurrent_sends)
+            .field(
+                "max_concurrent_sends_per_project",
+                &self.max_concurrent_sends_per_project,
+            )
             .finish()
     }
 }
@@ -76,6 +84,8 @@ impl Default for CourierSettings {
             max_attempts: 10,
             retry_base_ms: 1000,
             allow_private_networks: false,
+            max_concurrent_sends: 16,
+            max_concurrent_sends_per_project: 2,
         }
     }
 }
@@ -89,6 +99,15 @@ impl CourierSettings {
         }
         if self.max_attempts < 1 {
             return Err("courier.max_attempts: must be at least 1".to_owned());
+        }
+        if self.max_concurrent_sends < 1 {
+            return Err("courier.max_concurrent_sends: must be at least 1".to_owned());
+        }
+        if !(1..=self.max_concurrent_sends).contains(&self.max_concurrent_sends_per_project) {
+            return Err(
+                "courier.max_concurrent_sends_per_project: must be between 1 and max_concurrent_sends"
+                    .to_owned(),
+            );
         }
         Ok(())
     }
@@ -110,23 +129,22 @@ impl CourierSettings {
 /// Sends what the outbox holds. Cheap to clone.
 #[derive(Clone)]
 pub struct Courier {
-    db: Database,
-    clock: SharedClock,
-    default_transport: Arc<dyn MailTransport>,
-    smtp: Arc<SmtpTransports>,
+    pub(crate) db: Database,
+    pub(crate) clock: SharedClock,
+    pub(crate) default_transport: Arc<dyn MailTransport>,
+    pub(crate) smtp: Arc<SmtpTransports>,
     /// Set once after the control plane exists (which itself holds the
     /// courier to wake it); until then every project gets the defaults.
-    routes: Arc<OnceLock<Arc<dyn MailRoutes>>>,
-    settings: CourierSettings,
+    pub(crate) routes: Arc<OnceLock<Arc<dyn MailRoutes>>>,
+    pub(crate) settings: CourierSettings,
     wake: Arc<Notify>,
     /// Seals the tokens of queued mail (`sealing`).
-    sealing: Arc<SecretBox>,
+    pub(crate) sealing: Arc<SecretBox>,
+    /// Sends in flight, all projects (`delivery`).
+    pub(crate) slots: Arc<Semaphore>,
+    /// Each project's share of them.
+    pub(crate) shares: ProjectShares,
 }
-
-/// A message left `processing` this long belongs to a worker that died.
-const STALE_AFTER: ChronoDuration = ChronoDuration::minutes(5);
-const BATCH: u64 = 50;
-const MAX_BACKOFF_MS: u64 = 3_600_000;
 
 impl Courier {
     /// A courier sending through `default_transport` unless a project's
@@ -141,6 +159,8 @@ impl Courier {
         settings.validate().map_err(Error::internal)?;
         Ok(Self {
             sealing,
+            slots: Arc::new(Semaphore::new(settings.max_concurrent_sends)),
+            shares: ProjectShares::new(settings.max_concurrent_sends_per_project),
             db,
             clock,
             default_transport,
@@ -189,113 +209,6 @@ impl Courier {
         self.wake.notify_one();
     }
 
-    /// The wait before attempt `n + 1`: base·2^n, at most an hour.
-    fn backoff(base_ms: u64, send_count: i32) -> ChronoDuration {
-        let factor = 1u64 << send_count.clamp(0, 40);
-        let ms = base_ms.saturating_mul(factor).min(MAX_BACKOFF_MS);
-        ChronoDuration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
-    }
-
-    /// The project's route, looked up once per batch: a config change
-    /// reaches the next batch (and so every retry), while a burst of one
-    /// project's mail costs one lookup.
-    async fn route(
-        &self,
-        nid: Uuid,
-        batch: &mut HashMap<Uuid, Option<MailRoute>>,
-    ) -> std::result::Result<Option<MailRoute>, SendError> {
-        if let Some(route) = batch.get(&nid) {
-            return Ok(route.clone());
-        }
-        let Some(routes) = self.routes.get() else {
-            return Ok(None);
-        };
-        let route = routes
-            .route(nid)
-            .await
-            .map_err(|e| SendError::transient(format!("project mail settings: {e}")))?;
-        batch.insert(nid, route.clone());
-        Ok(route)
-    }
-
-    async fn attempt(
-        &self,
-        mail: &StoredMail,
-        batch: &mut HashMap<Uuid, Option<MailRoute>>,
-    ) -> std::result::Result<(), SendError> {
-        let route = self.route(mail.mail.nid, batch).await?.unwrap_or_default();
-        let from = mailbox(
-            route
-                .from_address
-                .as_deref()
-                .unwrap_or(&self.settings.from_address),
-            route
-                .from_name
-                .as_deref()
-                .unwrap_or(&self.settings.from_name),
-        )
-        .map_err(SendError::transient)?;
-        // A message that cannot be rendered, or a project URI that cannot be
-        // parsed, fails like a refused connection: it waits for a retry, by
-        // which time the project's owner may have fixed the config.
-        let opened = sealing::open(
-            &self.sealing,
-            mail.id,
-            &mail.mail,
-            mail.sealed_secrets.as_deref(),
-        )
-        .map_err(|e| SendError::transient(e.to_string()))?;
-        let message =
-            render(&opened, mail.id, from, &route.headers).map_err(SendError::transient)?;
-        let transport = match &route.connection_uri {
-            Some(uri) => self
-                .smtp
-                .get(uri, self.settings.allow_private_networks)
-                .await
-                .map_err(|e| SendError::transient(format!("courier.smtp.connection_uri: {e}")))?
-                as Arc<dyn MailTransport>,
-            None => self.default_transport.clone(),
-        };
-        transport.send(message).await
-    }
-
-    /// Delivers every due message once; returns how many were sent.
-    pub async fn deliver_due(&self) -> Result<usize> {
-        let conn = &self.db.conn;
-        let now = self.clock.now();
-        outbox::requeue_stale(conn, now - STALE_AFTER, now).await?;
-        let mut routes = HashMap::new();
-        let mut sent = 0;
-        for mail in outbox::due(conn, now, BATCH).await? {
-            if !outbox::transition(conn, mail.id, QUEUED, PROCESSING, now).await? {
-                continue;
-            }
-            let outcome = self.attempt(&mail, &mut routes).await;
-            let now = self.clock.now();
-            match outcome {
-                Ok(()) => {
-                    outbox::record_sent(conn, mail.id, now).await?;
-                    sent += 1;
-                }
-                Err(error) => {
-                    let attempts = mail.send_count + 1;
-                    let retry_at = (!error.permanent && attempts < self.settings.max_attempts)
-                        .then(|| now + Self::backoff(self.settings.retry_base_ms, mail.send_count));
-                    tracing::warn!(
-                        message_id = %mail.id,
-                        nid = %mail.mail.nid,
-                        attempts,
-                        permanent = error.permanent,
-                        error = %error.message,
-                        "mail delivery failed"
-                    );
-                    outbox::record_failure(conn, mail.id, &error.message, retry_at, now).await?;
-                }
-            }
-        }
-        Ok(sent)
-    }
-
     /// Runs the worker until the process ends.
     pub fn spawn_worker(&self) {
         let courier = self.clone();
@@ -318,6 +231,7 @@ impl Courier {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use chrono::Duration as ChronoDuration;
 
     #[test]
     fn backoff_doubles_from_the_base_and_is_capped() {
