@@ -329,3 +329,97 @@ async fn project_secrets_are_shown_to_owners_only_and_write_only_to_others() {
     );
     server.stop().await;
 }
+
+/// A schema whose identifier has no `maxLength` (a project may write one):
+/// the identifier's index row must still fit PostgreSQL's B-tree limit
+/// (2704 bytes), so an oversized identifier or address is a 400 naming the
+/// trait on both databases, not a 500 from the index.
+#[tokio::test]
+async fn identifiers_longer_than_their_index_allows_are_400s_naming_the_trait() {
+    use base64::Engine;
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Long ids").await;
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": { "traits": { "type": "object", "properties": {
+            "username": { "type": "string", "ory.sh/kratos": {
+                "credentials": { "password": { "identifier": true } } } },
+            "email": { "type": "string", "ory.sh/kratos": {
+                "recovery": { "via": "email" }, "verification": { "via": "email" } } }
+        } } }
+    });
+    let url = format!(
+        "base64://{}",
+        base64::engine::general_purpose::STANDARD.encode(schema.to_string())
+    );
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::PATCH,
+        &format!("/projects/{}", project.id),
+        Some(
+            json!([{ "op": "replace", "path": "/services/identity/config/identity",
+            "value": { "default_schema_id": "long", "schemas": [{ "id": "long", "url": url }] } }]),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let create = |traits: Value| {
+        let (server, slug, token) = (&server, project.slug.clone(), token.clone());
+        async move {
+            tenant_call(
+                server,
+                &slug,
+                &token,
+                Method::POST,
+                "/admin/identities",
+                Some(json!({ "schema_id": "long", "traits": traits,
+                    "credentials": { "password": { "config": { "password": "a long enough passphrase 42" } } } })),
+            )
+            .await
+        }
+    };
+    // Random text: PostgreSQL compresses index rows, so a repeated letter
+    // would fit.
+    let noise = |len: usize| {
+        let mut text = String::new();
+        while text.len() < len {
+            text.push_str(&uuid::Uuid::new_v4().simple().to_string());
+        }
+        text.truncate(len);
+        text
+    };
+    for (traits, field) in [
+        (json!({ "username": noise(5000) }), "username"),
+        (
+            json!({ "username": "ok", "email": format!("{}@example.com", noise(5000)) }),
+            "email",
+        ),
+    ] {
+        let (status, err) = create(traits).await;
+        let shown: String = err.to_string().chars().take(400).collect();
+        assert_eq!(status, 400, "{shown}");
+        let reason = err["error"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+            + err["error"]["message"].as_str().unwrap_or_default();
+        assert!(reason.contains(field) && reason.contains("1024"), "{shown}");
+    }
+    // At the limit it is stored, and nothing was half-written before.
+    let (status, body) = create(json!({ "username": noise(1024) })).await;
+    let shown: String = body.to_string().chars().take(400).collect();
+    assert_eq!(status, 201, "{shown}");
+    let (status, list) = tenant_call(
+        &server,
+        &project.slug,
+        &token,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}

@@ -20,7 +20,17 @@ pub struct TraitExtensions {
     pub verifiable_addresses: Vec<(String, String)>,
     /// `recovery.via` → `(via, value)`.
     pub recovery_addresses: Vec<(String, String)>,
+    /// Pointers (`/email`) of identifiers and addresses longer than
+    /// [`MAX_IDENTIFIER_BYTES`].
+    pub oversized: Vec<String>,
 }
+
+/// The longest identifier or address, in bytes. Each is a key of a unique
+/// index, and PostgreSQL refuses an index row over 2704 bytes (the value
+/// may not compress); 1024 leaves room for the other columns, and is far
+/// above any real e-mail address (254) or user name. A schema without
+/// `maxLength` does not lift it.
+pub const MAX_IDENTIFIER_BYTES: usize = 1024;
 
 /// One trait that failed validation, for an admin 400 or a UI node message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,18 +72,30 @@ impl CompiledSchema {
                 }
             })
             .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        let oversized = self.extensions(traits).oversized;
+        if oversized.is_empty() {
+            return Ok(());
+        }
+        Err(oversized
+            .into_iter()
+            .map(|pointer| TraitError {
+                message: format!(
+                    "{} is an identifier or address, and may be at most {MAX_IDENTIFIER_BYTES} bytes long",
+                    pointer.trim_start_matches('/').replace('/', ".")
+                ),
+                pointer,
+            })
+            .collect())
     }
 
     /// Reads the extension for these (already valid) traits.
     pub fn extensions(&self, traits: &Value) -> TraitExtensions {
         let mut out = TraitExtensions::default();
         if let Some(traits_schema) = self.schema.pointer("/properties/traits") {
-            walk(traits_schema, traits, &mut out);
+            walk(traits_schema, traits, "", &mut out);
         }
         for list in [
             &mut out.password_identifiers,
@@ -87,6 +109,7 @@ impl CompiledSchema {
         out.verifiable_addresses.dedup();
         out.recovery_addresses.sort();
         out.recovery_addresses.dedup();
+        out.oversized.dedup();
         out
     }
 
@@ -165,13 +188,22 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-fn walk(schema: &Value, value: &Value, out: &mut TraitExtensions) {
+fn walk(schema: &Value, value: &Value, pointer: &str, out: &mut TraitExtensions) {
     if let Some(ext) = schema.get("ory.sh/kratos") {
         let found = strings(value);
         let flag = |path: &str| ext.pointer(path).and_then(Value::as_bool) == Some(true);
+        let indexed = ["/credentials/password/identifier", "/credentials/webauthn/identifier"]
+            .iter()
+            .any(|path| flag(path))
+            || ext.pointer("/verification/via").is_some()
+            || ext.pointer("/recovery/via").is_some();
         for raw in &found {
             let v = normalize_identifier(raw);
             if v.is_empty() {
+                continue;
+            }
+            if indexed && v.len() > MAX_IDENTIFIER_BYTES {
+                out.oversized.push(pointer.to_owned());
                 continue;
             }
             if flag("/credentials/password/identifier") {
@@ -195,14 +227,14 @@ fn walk(schema: &Value, value: &Value, out: &mut TraitExtensions) {
         Value::Object(map) => {
             for (key, child) in map {
                 if let Some(child_schema) = schema.pointer(&format!("/properties/{key}")) {
-                    walk(child_schema, child, out);
+                    walk(child_schema, child, &format!("{pointer}/{key}"), out);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
-                for item in items {
-                    walk(item_schema, item, out);
+                for (i, item) in items.iter().enumerate() {
+                    walk(item_schema, item, &format!("{pointer}/{i}"), out);
                 }
             }
         }
