@@ -6,10 +6,12 @@ use crate::error::WebHookFailure;
 use crate::guard::{GuardedResolver, check_literal_host};
 use crate::render::{MAX_RENDERED_BYTES, WorkerCommand};
 use crate::settings::WebHookSettings;
+use crate::slots::{RenderSlots, worker_slots};
 use kernel::{Error, Result};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// The web hook runner: one HTTP client (connection pool) for every tenant.
 #[derive(Clone)]
@@ -49,6 +51,7 @@ impl WebHooks {
             .user_agent(concat!("keyplane-webhook/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::internal(format!("building the web hook client: {e}")))?;
+        let workers = worker_slots();
         let program = match &settings.jsonnet_worker {
             Some(path) => path.into(),
             None => std::env::current_exe()
@@ -61,7 +64,7 @@ impl WebHooks {
                     program,
                     timeout: Duration::from_millis(settings.jsonnet_timeout_ms),
                     memory_mb: settings.jsonnet_memory_mb,
-                    slots: Arc::new(tokio::sync::Semaphore::new(crate::render::worker_slots())),
+                    slots: RenderSlots::new(workers, settings.jsonnet_per_project(workers)),
                 },
                 request_timeout,
                 allow_private: settings.allow_private_networks,
@@ -69,12 +72,13 @@ impl WebHooks {
         })
     }
 
-    /// Runs one `web_hook` hook with its Kratos `config` object. With
-    /// `response.ignore` the hook runs in the background and this returns
-    /// at once (a bad `config` is still reported); otherwise a transport
-    /// error, timeout or non-2xx answer is an error.
+    /// Runs one `web_hook` hook of `project` with its Kratos `config`
+    /// object. With `response.ignore` the hook runs in the background and
+    /// this returns at once (a bad `config` is still reported); otherwise
+    /// a transport error, timeout or non-2xx answer is an error.
     pub async fn run(
         &self,
+        project: Uuid,
         config: &Value,
         ctx: &WebHookContext,
     ) -> std::result::Result<(), WebHookFailure> {
@@ -83,17 +87,18 @@ impl WebHooks {
         if config.ignore_response {
             let this = self.clone();
             tokio::spawn(async move {
-                if let Err(failure) = this.deliver(&config, &ctx).await {
+                if let Err(failure) = this.deliver(project, &config, &ctx).await {
                     tracing::warn!(host = config.url.host_str(), %failure, "web hook failed (its answer is ignored)");
                 }
             });
             return Ok(());
         }
-        self.deliver(&config, &ctx).await
+        self.deliver(project, &config, &ctx).await
     }
 
     async fn deliver(
         &self,
+        project: Uuid,
         config: &HookConfig,
         ctx: &Value,
     ) -> std::result::Result<(), WebHookFailure> {
@@ -104,7 +109,7 @@ impl WebHooks {
             None => None,
             Some(source) => {
                 let template = self.load_template(source).await?;
-                let rendered = self.inner.worker.render(&template, ctx).await?;
+                let rendered = self.inner.worker.render(project, &template, ctx).await?;
                 Some(encode_body(config.encoding, &rendered)?)
             }
         };

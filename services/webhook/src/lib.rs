@@ -13,6 +13,7 @@ pub mod guard;
 pub mod hooks;
 pub mod render;
 pub mod settings;
+mod slots;
 
 pub use context::WebHookContext;
 pub use error::WebHookFailure;

@@ -5,6 +5,7 @@
 //! same code in the worker and in unit tests.
 
 use crate::error::WebHookFailure;
+use crate::slots::RenderSlots;
 use jrsonnet_evaluator::{State, Val, apply_tla, trace::PathResolver};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +14,7 @@ use std::io::{Read, Write};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
 
 /// The argument that makes the server binary act as the Jsonnet worker
 /// (`keyplane render-jsonnet`).
@@ -162,32 +164,33 @@ pub(crate) struct WorkerCommand {
     pub timeout: Duration,
     pub memory_mb: u64,
     /// Bounds the workers alive at once: a burst of sign-ups must not fork
-    /// hundreds of processes, each allowed `memory_mb`.
-    pub slots: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-/// Workers allowed at once: two per core, so rendering keeps the CPUs busy
-/// without starving the server.
-pub(crate) fn worker_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+    /// hundreds of processes, each allowed `memory_mb`; and one project's
+    /// burst must not take every slot (see `slots`).
+    pub slots: RenderSlots,
 }
 
 impl WorkerCommand {
-    /// Renders in a fresh worker process; a template that runs past the
-    /// deadline is killed.
-    pub async fn render(&self, template: &str, ctx: &Value) -> Result<Value, WebHookFailure> {
+    /// Renders `project`'s template in a fresh worker process; a template
+    /// that runs past the deadline is killed.
+    pub async fn render(
+        &self,
+        project: Uuid,
+        template: &str,
+        ctx: &Value,
+    ) -> Result<Value, WebHookFailure> {
         let failed = |m: String| WebHookFailure::Template(m);
         let input = serde_json::to_vec(&WorkerInput {
             template: template.to_owned(),
             ctx: ctx.clone(),
         })
         .map_err(|e| failed(format!("cannot encode the context: {e}")))?;
-        // Waiting for a slot counts against the same deadline.
+        // Waiting for a slot counts against the same deadline: a project
+        // flooding past its share runs out of time in its own queue.
         let started = tokio::time::Instant::now();
-        let _slot = tokio::time::timeout(self.timeout, self.slots.acquire())
+        let _slot = tokio::time::timeout(self.timeout, self.slots.enter(project))
             .await
             .map_err(|_| failed("too many templates are rendering at once".into()))?
-            .map_err(|_| failed("the template renderer is shut down".into()))?;
+            .ok_or_else(|| failed("the template renderer is shut down".into()))?;
         let deadline = self.timeout.saturating_sub(started.elapsed());
         let cpu_secs = self.timeout.as_secs() + 1;
         let mut child = tokio::process::Command::new(&self.program)

@@ -11,6 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use webhook::{WebHookContext, WebHookFailure, WebHookSettings, WebHooks};
 
+/// The project every hook here runs for.
+const PROJECT: uuid::Uuid = uuid::Uuid::from_u128(1);
+
 /// One request as the receiver saw it.
 #[derive(Debug)]
 struct Received {
@@ -100,6 +103,7 @@ fn settings() -> WebHookSettings {
         request_timeout_ms: 5_000,
         jsonnet_timeout_ms: 2_000,
         jsonnet_memory_mb: 256,
+        jsonnet_max_concurrent_per_project: None,
         jsonnet_worker: Some(env!("CARGO_BIN_EXE_keyplane-jsonnet-worker").to_owned()),
         allow_private_networks: true,
     }
@@ -149,7 +153,10 @@ async fn the_rendered_body_arrives_with_basic_auth() {
         "body": b64(TEMPLATE),
         "auth": {"type": "basic_auth", "config": {"user": "hook-user", "password": "hook-pass"}},
     });
-    hooks(&settings()).run(&config, &ctx()).await.unwrap();
+    hooks(&settings())
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap();
     let got = next(&mut rx).await;
     assert_eq!(got.method, "POST");
     assert_eq!(got.path, "/hook");
@@ -175,7 +182,7 @@ async fn api_keys_go_in_a_header_or_a_cookie() {
         "url": format!("{base}/h"), "method": "PUT", "body": template,
         "auth": {"type": "api_key", "config": {"name": "X-Api-Key", "value": "k-123", "in": "header"}},
     });
-    webhooks.run(&header, &ctx()).await.unwrap();
+    webhooks.run(PROJECT, &header, &ctx()).await.unwrap();
     let got = next(&mut rx).await;
     assert_eq!(got.method, "PUT");
     assert_eq!(got.headers["x-api-key"], "k-123");
@@ -185,7 +192,7 @@ async fn api_keys_go_in_a_header_or_a_cookie() {
         "url": format!("{base}/c"), "method": "POST", "body": template,
         "auth": {"type": "api_key", "config": {"name": "hook_key", "value": "c-456", "in": "cookie"}},
     });
-    webhooks.run(&cookie, &ctx()).await.unwrap();
+    webhooks.run(PROJECT, &cookie, &ctx()).await.unwrap();
     let got = next(&mut rx).await;
     assert_eq!(got.headers["cookie"], "hook_key=c-456");
     assert!(!got.headers.contains_key("x-api-key"));
@@ -199,7 +206,10 @@ async fn an_ignored_response_returns_at_once_and_still_delivers() {
         "response": {"ignore": true},
     });
     let started = Instant::now();
-    hooks(&settings()).run(&config, &ctx()).await.unwrap();
+    hooks(&settings())
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "run waited {:?}",
@@ -213,7 +223,10 @@ async fn an_ignored_response_returns_at_once_and_still_delivers() {
 async fn an_error_status_is_rejected() {
     let (base, _rx) = receiver(500, Duration::ZERO, "oops").await;
     let config = json!({"url": format!("{base}/x"), "body": b64("{}")});
-    let err = hooks(&settings()).run(&config, &ctx()).await.unwrap_err();
+    let err = hooks(&settings())
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap_err();
     assert_eq!(err, WebHookFailure::Rejected { status: 500 });
     assert!(err.to_string().contains("500"));
 }
@@ -230,7 +243,7 @@ async fn a_slow_target_times_out() {
     });
     let config = json!({"url": format!("{base}/slow"), "body": b64("{}")});
     let started = Instant::now();
-    let err = webhooks.run(&config, &ctx()).await.unwrap_err();
+    let err = webhooks.run(PROJECT, &config, &ctx()).await.unwrap_err();
     assert!(
         matches!(&err, WebHookFailure::Delivery(m) if m.contains("300 ms")),
         "{err:?}"
@@ -243,7 +256,10 @@ async fn the_body_template_can_be_fetched_over_http() {
     let (base, mut rx) =
         receiver(200, Duration::ZERO, "function(ctx) { id: ctx.identity.id }").await;
     let config = json!({"url": format!("{base}/hook"), "body": format!("{base}/body.jsonnet")});
-    hooks(&settings()).run(&config, &ctx()).await.unwrap();
+    hooks(&settings())
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap();
     let fetch = next(&mut rx).await;
     assert_eq!(
         (fetch.method.as_str(), fetch.path.as_str()),
@@ -257,7 +273,10 @@ async fn template_failure(template: &str, settings: &WebHookSettings) -> (String
     let (base, mut rx) = receiver(200, Duration::ZERO, "").await;
     let config = json!({"url": format!("{base}/x"), "body": b64(template)});
     let started = Instant::now();
-    let err = hooks(settings).run(&config, &ctx()).await.unwrap_err();
+    let err = hooks(settings)
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap_err();
     let elapsed = started.elapsed();
     assert!(
         rx.try_recv().is_err(),
@@ -328,13 +347,13 @@ async fn private_targets_are_refused_unless_allowed() {
         format!("http://[::1]:{port}/x"),
     ] {
         let config = json!({"url": url, "body": b64("{}")});
-        let err = guarded.run(&config, &ctx()).await.unwrap_err();
+        let err = guarded.run(PROJECT, &config, &ctx()).await.unwrap_err();
         assert!(matches!(err, WebHookFailure::Delivery(_)), "{url}: {err:?}");
     }
     // The template URL is guarded too.
     let config =
         json!({"url": "https://hooks.example.com/x", "body": format!("http://127.0.0.1:{port}/t")});
-    let err = guarded.run(&config, &ctx()).await.unwrap_err();
+    let err = guarded.run(PROJECT, &config, &ctx()).await.unwrap_err();
     assert!(matches!(err, WebHookFailure::Template(_)), "{err:?}");
     assert!(rx.try_recv().is_err(), "nothing reached the receiver");
 }
@@ -342,6 +361,9 @@ async fn private_targets_are_refused_unless_allowed() {
 #[tokio::test]
 async fn a_bad_config_fails_even_when_the_answer_is_ignored() {
     let config = json!({"url": "https://hooks.example.com/x", "body": "file:///etc/passwd", "response": {"ignore": true}});
-    let err = hooks(&settings()).run(&config, &ctx()).await.unwrap_err();
+    let err = hooks(&settings())
+        .run(PROJECT, &config, &ctx())
+        .await
+        .unwrap_err();
     assert!(matches!(err, WebHookFailure::InvalidConfig(_)), "{err:?}");
 }

@@ -143,7 +143,11 @@ impl IdentityEngine {
         let mut ctx = None;
         for config in hooks.web_hooks(true) {
             let ctx = ctx.get_or_insert_with(|| event.context(self));
-            if let Err(failure) = self.webhooks.run(config, ctx).await {
+            if let Err(failure) = self
+                .webhooks
+                .run(event.tenant.project_id, config, ctx)
+                .await
+            {
                 tracing::info!(%failure, "a web hook failed the flow");
                 return Err(UiText::error(
                     text::HOOK_FAILED,
@@ -161,7 +165,11 @@ impl IdentityEngine {
         let mut ctx = None;
         for config in hooks.web_hooks(false) {
             let ctx = ctx.get_or_insert_with(|| event.context(self));
-            if let Err(failure) = self.webhooks.run(config, ctx).await {
+            if let Err(failure) = self
+                .webhooks
+                .run(event.tenant.project_id, config, ctx)
+                .await
+            {
                 tracing::info!(%failure, "an ignored web hook could not be started");
             }
         }

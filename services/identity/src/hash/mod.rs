@@ -11,13 +11,13 @@
 
 mod formats;
 mod pool;
-mod share;
 
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
+use kernel::share::ProjectShares;
 use kernel::{Error, Result};
 use uuid::Uuid;
 
@@ -143,7 +143,10 @@ pub struct PasswordHasher {
 struct Inner {
     settings: HasherSettings,
     pool: pool::HashPool,
-    shares: share::ProjectShares,
+    /// Each project's share of the threads (see `kernel::share`): one
+    /// tenant's login flood neither takes every thread nor queues ahead
+    /// of other tenants.
+    shares: ProjectShares,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -162,7 +165,7 @@ impl PasswordHasher {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 pool: pool::HashPool::start(settings.permits(), settings.thread_niceness),
-                shares: share::ProjectShares::new(settings.per_project()),
+                shares: ProjectShares::new(settings.per_project()),
             }),
         }
     }
@@ -227,7 +230,7 @@ impl PasswordHasher {
     }
 
     /// Runs `work` on one of the hashing threads (see `pool`), within
-    /// `project`'s share of them (see `share`).
+    /// `project`'s share of them (see `kernel::share`).
     async fn run_blocking<T, F>(&self, project: Uuid, work: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
