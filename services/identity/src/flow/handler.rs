@@ -482,11 +482,14 @@ pub async fn submit_recovery(
                     };
                     show_flow(&engine, &tenant, &req, &client, shown, Some(cookie))
                 }
+                // The new flow carries the message (4060006): a flow with
+                // its messages is a 400 in the spec (its 410 is the error
+                // JSON of an expired flow).
                 Recovered::Invalid(flow) => {
                     let shown = Shown {
                         kind: FlowKind::Recovery,
                         flow: &flow,
-                        json_status: StatusCode::GONE,
+                        json_status: StatusCode::BAD_REQUEST,
                     };
                     show_flow(&engine, &tenant, &req, &client, shown, None)
                 }

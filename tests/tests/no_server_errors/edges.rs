@@ -1,0 +1,113 @@
+//! Edge values the generator draws from.
+
+/// Strings that have broken parsers, databases and templates before.
+pub const ODD_STRINGS: &[&str] = &[
+    "",
+    " ",
+    "null",
+    "0",
+    "-1",
+    "true",
+    "../../etc/passwd",
+    "%00",
+    "a\u{0}b",
+    "é",
+    "🦀",
+    "\u{202e}txet",
+    "e\u{301}",
+    "a\r\nX-Injected: 1",
+    "<script>alert(1)</script>",
+    "' OR '1'='1",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "\u{fffd}\u{ffff}",
+    "\\",
+    "\"",
+    "#/components/schemas/x",
+    "file:///etc/passwd",
+    "http://169.254.169.254/latest/meta-data/",
+    "*",
+    "%",
+    "1e400",
+];
+
+/// Number literals at or past the limits of i64, u64 and f64.
+pub const HUGE_NUMBERS: &[&str] = &[
+    "1e400",
+    "-1e400",
+    "123456789012345678901234567890",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "0.0000000000000000000000000000001",
+    "-0",
+];
+
+/// Path parameters with odd, percent-encoded or oversized values.
+pub const ODD_SEGMENTS: &[&str] = &[
+    "abc",
+    "0",
+    "-1",
+    "null",
+    "00000000-0000-0000-0000-000000000000",
+    "..",
+    ".",
+    "%2e%2e",
+    "%00",
+    "%2F",
+    "a%2Fb",
+    "%zz",
+    "%",
+    "%ff%fe",
+    "%C3%A9",
+    "%E2%80%AE",
+    "%F0%9F%A6%80",
+    "%20",
+    "%3B",
+    ";a=b",
+    "default",
+    "preset%3A%2F%2Femail",
+];
+
+/// Query integers at and past the edges of i64, and not integers.
+pub const ODD_INTEGERS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "99999999999999999999999999",
+    "1e3",
+    "1.5",
+    "0x10",
+    "+5",
+    "",
+    "abc",
+    "%00",
+];
+
+/// JSON pointers into identities and project configurations.
+pub const POINTERS: &[&str] = &[
+    "/name",
+    "/traits/email",
+    "/traits",
+    "/state",
+    "/metadata_public",
+    "/metadata_public/a/b",
+    "/schema_id",
+    "/credentials",
+    "/services/permission/config/namespaces",
+    "/services/permission/config/namespaces/0",
+    "/services/identity/config/selfservice/methods/password/enabled",
+    "/services/identity/config/session/lifespan",
+    "/services/identity/config/identity/schemas",
+    "/services/identity/config/courier/smtp/connection_uri",
+    "/services/identity/config/selfservice/flows/registration/after",
+    "/",
+    "",
+    "/~1/~0/-",
+    "/services/identity/config/identity/schemas/-",
+];

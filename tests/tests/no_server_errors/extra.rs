@@ -1,0 +1,156 @@
+//! Keyplane's routes beyond Ory's document: the rest of the control plane
+//! (members, API keys, revisions, hostnames, invites, subscriptions, `/me`),
+//! the hosted UI, and the GET forms of two self-service submits. Bodies use
+//! the spec's schemas where it has them (docs/control-plane.md).
+
+use super::spec::{Alt, Auth, BodyKind, Operation, Side};
+use serde_json::{Value, json};
+
+const FLOW_KINDS: [&str; 5] = [
+    "login",
+    "registration",
+    "settings",
+    "recovery",
+    "verification",
+];
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({ "type": "object", "properties": properties, "required": required })
+}
+
+fn cp(method: &str, path: &str) -> Operation {
+    Operation::new(method, path, Side::ControlPlane, Auth::Owner)
+}
+
+fn tenant(method: &str, path: &str) -> Operation {
+    let auth = if path.starts_with("/ui/sessions") || path.starts_with("/ui/welcome") {
+        Auth::Session
+    } else {
+        Auth::Public
+    };
+    Operation::new(method, path, Side::Tenant, auth)
+}
+
+pub fn operations() -> Vec<Operation> {
+    use BodyKind::{Form, Json, Raw};
+    let patch = json!({ "type": "array", "items": schema("jsonPatch") });
+    let role = object(
+        json!({ "role": { "type": "string", "enum": ["OWNER", "DEVELOPER", "VIEWER"] } }),
+        &["role"],
+    );
+    let token = object(
+        json!({ "name": { "type": "string" },
+                "expires_at": { "type": "string", "format": "date-time" } }),
+        &["name"],
+    );
+    let hostname = object(
+        json!({ "hostname": { "type": "string" }, "cookie_domain": { "type": "string" },
+                "cors_enabled": { "type": "boolean" },
+                "cors_allowed_origins": { "type": "array", "items": { "type": "string" } } }),
+        &["hostname"],
+    );
+    let answer = object(json!({ "token": { "type": "string" } }), &["token"]);
+    let mock = object(
+        json!({ "plan_or_price": schema("NullPlan"), "identity_id": schema("UUID"),
+                "project_id": schema("UUID") }),
+        &["plan_or_price", "identity_id"],
+    );
+    let stripe_event = object(
+        json!({ "id": { "type": "string" }, "object": { "type": "string", "enum": ["event"] },
+                "type": { "type": "string", "enum": [
+                    "checkout.session.completed", "customer.subscription.updated",
+                    "customer.subscription.deleted", "invoice.paid"] },
+                "created": { "type": "integer" },
+                "data": object(json!({ "object": { "type": "object" } }), &["object"]) }),
+        &["id", "type", "data"],
+    );
+    let revoke = object(
+        json!({ "csrf_token": { "type": "string" }, "session_id": schema("UUID") }),
+        &["csrf_token"],
+    );
+    let invite_form = object(
+        json!({ "csrf_token": { "type": "string" }, "token": { "type": "string" },
+                "action": { "type": "string", "enum": ["accept", "decline"] } }),
+        &["csrf_token", "action"],
+    );
+    let ui_query: &[(&str, &str)] = &[
+        ("flow", "string"),
+        ("return_to", "string"),
+        ("id", "string"),
+    ];
+
+    let mut ops = vec![
+        cp("GET", "/me"),
+        cp("GET", "/console/active-project"),
+        cp("PUT", "/console/active-project").body(Json, schema("activeProject")),
+        cp("PUT", "/projects/{project_id}/members/{member_id}").body(Json, role),
+        cp("GET", "/projects/{project_id}/access"),
+        cp("GET", "/projects/{project_id}/quotas/members"),
+        cp("GET", "/projects/{project_id}/tokens"),
+        cp("POST", "/projects/{project_id}/tokens").body(Json, token),
+        cp("DELETE", "/projects/{project_id}/tokens/{token_id}"),
+        cp("GET", "/projects/{project_id}/revisions"),
+        cp("PATCH", "/projects/{project_id}/revision/{revision_id}").body(Json, patch),
+        cp("GET", "/projects/{project_id}/hostnames"),
+        cp("POST", "/projects/{project_id}/hostnames").body(Json, hostname.clone()),
+        cp("PUT", "/projects/{project_id}/hostnames/{hostname_id}").body(Json, hostname),
+        cp("DELETE", "/projects/{project_id}/hostnames/{hostname_id}"),
+        cp(
+            "POST",
+            "/projects/{project_id}/hostnames/{hostname_id}/verify",
+        ),
+        cp("GET", "/projects/{project_id}/quotas/custom-domains"),
+        cp("GET", "/projects/{project_id}/invites"),
+        cp("POST", "/projects/{project_id}/invites").body(Json, schema("InvitePayload")),
+        cp("DELETE", "/projects/{project_id}/invites/{invite_id}"),
+        cp("GET", "/invites"),
+        cp("POST", "/invites/{invite_id}/accept").body(Json, answer.clone()),
+        cp("POST", "/invites/{invite_id}/decline").body(Json, answer),
+        cp("POST", "/subscriptions").body(Json, schema("CreateSubscriptionPayload")),
+        cp("POST", "/subscriptions/mock").body(Json, mock),
+        cp("GET", "/subscriptions/{subscription_id}"),
+        cp("PUT", "/subscriptions/{subscription_id}")
+            .body(Json, schema("UpdateSubscriptionPayload")),
+        cp("GET", "/stripe/customer"),
+        Operation::new(
+            "POST",
+            "/billing/webhooks/stripe",
+            Side::ControlPlane,
+            Auth::Nobody,
+        )
+        .body(Raw, stripe_event)
+        .header("Stripe-Signature"),
+        Operation::new(
+            "GET",
+            "/metrics/prometheus",
+            Side::ControlPlane,
+            Auth::Nobody,
+        ),
+        tenant("GET", "/"),
+        // The links in recovery and verification mails: GET forms of the
+        // spec's submissions, answering as they do.
+        tenant("GET", "/self-service/recovery")
+            .query(&[("flow", "string"), ("token", "string")])
+            .alt(400, Alt::Flow),
+        tenant("GET", "/self-service/verification")
+            .query(&[("flow", "string"), ("token", "string")])
+            .alt(400, Alt::Flow),
+        tenant("GET", "/ui"),
+        tenant("GET", "/ui/welcome").query(ui_query),
+        tenant("GET", "/ui/sessions").query(ui_query),
+        tenant("POST", "/ui/sessions/revoke").body(Form, revoke),
+        tenant("GET", "/ui/error").query(ui_query),
+        tenant("GET", "/ui/assets/ui.css"),
+        tenant("GET", "/ui/assets/ui.js"),
+        tenant("GET", "/ui/invites/{invite_id}").query(&[("token", "string")]),
+        tenant("POST", "/ui/invites/{invite_id}").body(Form, invite_form),
+    ];
+    for kind in FLOW_KINDS {
+        ops.push(tenant("GET", &format!("/ui/{kind}")).query(ui_query));
+    }
+    ops
+}
