@@ -423,3 +423,78 @@ async fn identifiers_longer_than_their_index_allows_are_400s_naming_the_trait() 
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }
+
+/// Concurrent read-then-write transactions: on SQLite a deferred
+/// transaction that read first failed at once with "database is locked"
+/// (a 500) when another connection wrote in between; write transactions
+/// now take the lock at BEGIN and wait their turn. Found by
+/// `no_server_errors`; the same calls on PostgreSQL.
+#[tokio::test]
+async fn concurrent_identity_writes_never_answer_500() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Busy").await;
+    let slug = project.slug.as_str();
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let (status, body) = tenant_call(
+            &server,
+            slug,
+            &token,
+            Method::POST,
+            "/admin/identities",
+            Some(json!({ "schema_id": "default", "traits": { "email": format!("c{i}@example.com") } })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let calls = ids.iter().enumerate().map(|(i, id)| {
+        let (server, token) = (&server, &token);
+        async move {
+            let put = tenant_call(
+                server,
+                slug,
+                token,
+                Method::PUT,
+                &format!("/admin/identities/{id}"),
+                Some(json!({ "schema_id": "default", "state": "active",
+                    "traits": { "email": format!("new{i}@example.com") } })),
+            )
+            .await;
+            let sessions = tenant_call(
+                server,
+                slug,
+                token,
+                Method::DELETE,
+                &format!("/admin/identities/{id}/sessions"),
+                None,
+            )
+            .await;
+            let delete = tenant_call(
+                server,
+                slug,
+                token,
+                Method::DELETE,
+                &format!("/admin/identities/{id}"),
+                None,
+            )
+            .await;
+            [put, sessions, delete]
+        }
+    });
+    for answers in futures_util::future::join_all(calls).await {
+        for (status, body) in answers {
+            assert!(status < 500, "{status} {body}");
+        }
+    }
+    let (_, list) = tenant_call(
+        &server,
+        slug,
+        &token,
+        Method::GET,
+        "/admin/identities",
+        None,
+    )
+    .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+}

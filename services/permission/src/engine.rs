@@ -13,7 +13,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::clock::SharedClock;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use sea_orm::TransactionTrait;
 use store::Database;
 use store::sql::db_error;
 
@@ -126,7 +125,7 @@ impl PermissionEngine {
             changes.push((action, namespaces.tuple(&tuple).map_err(at)?));
         }
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(db_error)?;
+        let txn = self.db.begin_write().await?;
         for (action, tuple) in &changes {
             match action {
                 PatchAction::Insert => {

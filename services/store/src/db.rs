@@ -4,7 +4,10 @@
 use kernel::{Error, Result};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +31,22 @@ impl Database {
     /// `SELECT 1`: what readiness checks.
     pub async fn ping(&self) -> Result<()> {
         self.conn.ping().await.map_err(Error::internal)
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock at `BEGIN IMMEDIATE`: a deferred transaction that reads first
+    /// and writes later fails at once with "database is locked" (no busy
+    /// wait) when another connection committed in between, since WAL cannot
+    /// upgrade its stale read snapshot; an immediate one waits for the lock
+    /// within the busy timeout instead. PostgreSQL ignores the mode.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+            .map_err(crate::sql::db_error)
     }
 }
 

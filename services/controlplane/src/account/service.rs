@@ -9,7 +9,6 @@ use kernel::{Error, ErrorKind, Result};
 use moka::future::Cache;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::TransactionTrait;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -344,7 +343,7 @@ impl AccountService {
         caller: Caller,
         project: Option<Uuid>,
     ) -> Result<ActiveProject> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         accounts::set_active_project(&txn, caller.account_id, project, self.clock.now()).await?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(ActiveProject {

@@ -14,7 +14,6 @@ use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::tenant::{CUSTOM_HOSTS_CHANGED_TOPIC, CustomHostRoute};
 use kernel::{Error, Result};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use store::{Database, sql};
@@ -187,7 +186,7 @@ impl HostnameService {
             created_at: now,
             updated_at: now,
         };
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         // The project row's lock serializes counting with other creations.
         projects::touch(&txn, project, now).await?;
         let available = quota::for_project(&txn, &project_row, now)

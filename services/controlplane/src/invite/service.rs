@@ -16,7 +16,6 @@ use kernel::clock::SharedClock;
 use kernel::{Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::TransactionTrait;
 use std::sync::{Arc, OnceLock};
 use store::{Database, sql};
 use uuid::Uuid;
@@ -125,7 +124,7 @@ impl InviteService {
             secrets: vec![token.clone()],
         };
 
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         // Serializes seat counting with other invites and removals.
         projects::touch(&txn, project, now).await?;
         if let Some(account) = accounts::find_account_id_by_email(&txn, &email).await?
@@ -219,7 +218,7 @@ impl InviteService {
         } else {
             InviteStatus::Declined
         };
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         projects::touch(&txn, invite.project_id, now).await?;
         if !invites::transition(
             &txn,

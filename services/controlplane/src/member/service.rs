@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::{Error, Result};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use store::{Database, sql};
@@ -67,7 +67,7 @@ impl MemberService {
     /// Changes a member's role or removes it (`None`), keeping one owner.
     async fn change(&self, project: Uuid, member: Uuid, role: Option<Role>) -> Result<()> {
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         projects::touch(&txn, project, now).await?;
         let current = members::role_of(&txn, project, member)
             .await?

@@ -20,7 +20,6 @@ use kernel::rate_limit::PlanRateLimits;
 use kernel::sealed::SecretBox;
 use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
 use kernel::{Error, ErrorKind, Result};
-use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 use store::{Database, sql};
@@ -258,7 +257,7 @@ impl ProjectService {
     ) -> Result<ProjectRow> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         projects::insert(&txn, id, slug, name, caller.account_id, now).await?;
         members::insert(&txn, id, caller.account_id, Role::Owner, now).await?;
         let revision = revisions::insert(&txn, &self.sealing, id, content, now).await?;
@@ -309,7 +308,7 @@ impl ProjectService {
         content: &RevisionContent,
     ) -> Result<ProjectRow> {
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let revision = revisions::insert(&txn, &self.sealing, project.id, content, now).await?;
         let switched = projects::switch_revision(
             &txn,
@@ -470,7 +469,7 @@ impl ProjectService {
     /// from every replica's cache).
     pub async fn purge(&self, caller: Caller, id: Uuid) -> Result<Vec<String>> {
         let (project, _) = self.gate.project(caller, id, Action::PurgeProject).await?;
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         store::purge_tenant_rows(&txn, project.id).await?;
         let keys = accounts::delete_project_tokens(&txn, project.id).await?;
         crate::invite::store::delete_for_project(&txn, project.id).await?;

@@ -20,7 +20,7 @@ use billing::{
 use chrono::{DateTime, Duration, Utc};
 use kernel::clock::SharedClock;
 use kernel::{Error, Result};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use store::{Database, sql};
 use uuid::Uuid;
@@ -346,7 +346,7 @@ impl BillingService {
         now: DateTime<Utc>,
         edit: impl FnOnce(&mut SubscriptionRow),
     ) -> Result<Option<SubscriptionRow>> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         if !subscriptions::lock(&txn, id, now).await? {
             return Ok(None);
         }
@@ -438,7 +438,7 @@ impl BillingService {
         project_ids: &[Uuid],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         subscriptions::insert(&txn, row).await?;
         for project in project_ids {
             projects::set_subscription(&txn, *project, row.id, now).await?;
@@ -475,7 +475,7 @@ impl BillingService {
             _ => None,
         };
         let now = self.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         if !subscriptions::record_event(&txn, &event.id, &event.event_type, now).await? {
             txn.rollback().await.map_err(sql::db_error)?;
             return Ok(WebhookOutcome::Replayed);

@@ -15,7 +15,6 @@ use crate::schema::normalize_identifier;
 use crate::session::model::SessionView;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde_json::json;
 use store::sql;
@@ -222,7 +221,7 @@ impl IdentityEngine {
             ),
             _ => None,
         };
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         if let (Some(new_hash), Some(credential)) = (rehash, identity.credential(PASSWORD)) {
             identities::update_credential_config(
                 &txn,

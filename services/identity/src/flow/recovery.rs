@@ -19,7 +19,6 @@ use crate::session::service::new_token;
 use chrono::{DateTime, Utc};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use store::sql;
@@ -162,7 +161,7 @@ impl IdentityEngine {
                     .filter(|i| i.state == IdentityState::Active),
                 None => None,
             };
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         match &found {
             Some(identity) => {
                 let token = new_token();
@@ -236,7 +235,7 @@ impl IdentityEngine {
     ) -> Result<Recovered> {
         self.ensure_recovery_enabled(tenant)?;
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let claimed =
             tokens::claim(&txn, TokenKind::Recovery, tenant.project_id, token, now).await?;
         let identity = match claimed {
@@ -331,7 +330,7 @@ impl IdentityEngine {
         flow.expires_at = expires_at;
         flow.state = Some("sent_email".to_owned());
         let token = new_token();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         super::store::insert(
             &txn,
             tenant.project_id,

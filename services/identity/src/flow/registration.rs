@@ -18,7 +18,6 @@ use crate::policy::PasswordPolicy;
 use crate::session::model::SessionView;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde_json::json;
 use store::sql;
@@ -175,7 +174,7 @@ impl IdentityEngine {
             self.save_flow(tenant, &mut flow).await?;
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         if let Err(err) = identities::insert(&txn, tenant.project_id, &identity).await {
             drop(txn);
             duplicate_to_ui(&mut flow, err)?;

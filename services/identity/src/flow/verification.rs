@@ -17,7 +17,7 @@ use crate::identity::store as identities;
 use crate::session::service::new_token;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use store::sql;
 use uuid::Uuid;
 
@@ -173,7 +173,7 @@ impl IdentityEngine {
                 }
                 None => None,
             };
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         match &found {
             Some((identity, address_id)) => {
                 self.queue_verification(&txn, tenant, identity, *address_id, &address, &flow)
@@ -215,7 +215,7 @@ impl IdentityEngine {
     ) -> Result<Flow> {
         self.ensure_verification_enabled(tenant)?;
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let claimed =
             tokens::claim(&txn, TokenKind::Verification, tenant.project_id, token, now).await?;
         let verified = match &claimed {

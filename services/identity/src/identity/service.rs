@@ -13,7 +13,6 @@ use crate::schema::{TraitError, TraitExtensions, normalize_identifier};
 use chrono::{DateTime, Utc};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, ErrorKind, Result};
-use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 use store::sql;
 use uuid::Uuid;
@@ -173,7 +172,7 @@ impl IdentityEngine {
         tenant: &TenantCtx,
         identity: &Identity,
     ) -> Result<()> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         identities::insert(&txn, tenant.project_id, identity)
             .await
             .map_err(duplicate_identifier)?;
@@ -297,7 +296,7 @@ impl IdentityEngine {
         id: Uuid,
         draft_of: impl FnOnce(&Identity) -> Result<IdentityDraft>,
     ) -> Result<Identity> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let current = identities::find(&txn, tenant.project_id, id)
             .await?
             .ok_or_else(identity_not_found)?;
@@ -315,7 +314,7 @@ impl IdentityEngine {
     /// Deletes an identity and its sessions. Absent → still `Ok` (the spec
     /// answers 204 either way), but the caller learns whether it existed.
     pub async fn delete_identity(&self, tenant: &TenantCtx, id: Uuid) -> Result<bool> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let hashes = crate::session::store::all_token_hashes(&txn, tenant.project_id, id).await?;
         let existed = identities::delete(&txn, tenant.project_id, id).await?;
         txn.commit().await.map_err(sql::db_error)?;

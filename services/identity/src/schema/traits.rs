@@ -192,9 +192,12 @@ fn walk(schema: &Value, value: &Value, pointer: &str, out: &mut TraitExtensions)
     if let Some(ext) = schema.get("ory.sh/kratos") {
         let found = strings(value);
         let flag = |path: &str| ext.pointer(path).and_then(Value::as_bool) == Some(true);
-        let indexed = ["/credentials/password/identifier", "/credentials/webauthn/identifier"]
-            .iter()
-            .any(|path| flag(path))
+        let indexed = [
+            "/credentials/password/identifier",
+            "/credentials/webauthn/identifier",
+        ]
+        .iter()
+        .any(|path| flag(path))
             || ext.pointer("/verification/via").is_some()
             || ext.pointer("/recovery/via").is_some();
         for raw in &found {

@@ -12,7 +12,6 @@ use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::TransactionTrait;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use store::sql;
@@ -267,7 +266,7 @@ impl IdentityEngine {
         only: Option<Uuid>,
     ) -> Result<u64> {
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let filter = SessionFilter {
             active: Some(true),
             except,
@@ -312,7 +311,7 @@ impl IdentityEngine {
 
     /// Deletes all sessions of an identity (`adminDeleteIdentitySessions`).
     pub async fn admin_delete_sessions(&self, tenant: &TenantCtx, identity_id: Uuid) -> Result<()> {
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         identities::find(&txn, tenant.project_id, identity_id)
             .await?
             .ok_or_else(identity_not_found)?;
@@ -326,7 +325,7 @@ impl IdentityEngine {
     /// `adminExtendSession`: the session now lives a full lifespan from now.
     pub async fn admin_extend_session(&self, tenant: &TenantCtx, id: Uuid) -> Result<SessionView> {
         let now = self.clock.now();
-        let txn = self.db.conn.begin().await.map_err(sql::db_error)?;
+        let txn = self.db.begin_write().await?;
         let mut session = sessions::find(&txn, tenant.project_id, id)
             .await?
             .ok_or_else(identity_not_found)?;
