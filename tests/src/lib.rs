@@ -77,13 +77,8 @@ pub async fn test_settings() -> Settings {
     settings.serve.grpc_port = 0;
     settings.serve.workers = 2;
     settings.serve.shutdown_timeout_secs = 5;
-    settings.database.url = fresh_database_url(database_kind_from_env()).await;
+    use_database(&mut settings, fresh_database_url(database_kind_from_env()).await);
     settings.database.max_connections = 8;
-    // As in production: PostgreSQL needs the key set (SQLite makes its own
-    // key file next to the database, as `make run` does).
-    if settings.database.url.starts_with("postgres") {
-        settings.encryption.keys = vec![POSTGRES_ENCRYPTION_KEY.to_owned()];
-    }
     // Fast hashing keeps the suite quick (production default: cost 12), and
     // breach checks go to a closed local port instead of the internet (the
     // default revision ignores network errors). Tests of either set their own.
@@ -300,6 +295,18 @@ impl Served for KeyplaneProcess {
 pub struct KeyplaneProcess {
     pub port: u16,
     child: Option<Child>,
+}
+
+/// Points `settings` at the database `url`. As in production, PostgreSQL
+/// needs the encryption keys set (every replica the same), while SQLite
+/// makes its own key file next to the database, as `make run` does.
+pub fn use_database(settings: &mut Settings, url: String) {
+    settings.encryption.keys = if url.starts_with("postgres") {
+        vec![POSTGRES_ENCRYPTION_KEY.to_owned()]
+    } else {
+        Vec::new()
+    };
+    settings.database.url = url;
 }
 
 /// The encryption key of test servers on PostgreSQL: one for every

@@ -422,7 +422,7 @@ async fn a_revoked_key_is_refused_by_another_server_process_within_a_second() {
     let url = fresh_database_url(DatabaseKind::Postgres).await;
     let prefix = format!("kptest-{}", uuid::Uuid::new_v4().simple());
     let mut settings = keyplane_tests::test_settings().await;
-    settings.database.url = url.clone();
+    keyplane_tests::use_database(&mut settings, url.clone());
     settings.redis.url = Some(redis_url());
     settings.redis.prefix = Some(prefix.clone());
     let one = keyplane_tests::spawn(settings).await;

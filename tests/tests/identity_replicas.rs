@@ -21,7 +21,7 @@ async fn a_revoked_session_is_refused_by_another_replica_within_a_second() {
     let mut replicas = Vec::new();
     for _ in 0..2 {
         let mut settings = test_settings().await;
-        settings.database.url = url.clone();
+        keyplane_tests::use_database(&mut settings, url.clone());
         settings.redis.url = Some(redis_url());
         settings.redis.prefix = Some(prefix.clone());
         replicas.push(spawn(settings).await);

@@ -237,7 +237,7 @@ async fn a_second_process_uses_a_new_revision_within_a_second() {
     let mut replicas = Vec::new();
     for _ in 0..2 {
         let mut settings = test_settings().await;
-        settings.database.url = url.clone();
+        keyplane_tests::use_database(&mut settings, url.clone());
         settings.redis.url = Some(redis_url());
         settings.redis.prefix = Some(prefix.clone());
         replicas.push(spawn(settings).await);
