@@ -77,7 +77,10 @@ pub async fn test_settings() -> Settings {
     settings.serve.grpc_port = 0;
     settings.serve.workers = 2;
     settings.serve.shutdown_timeout_secs = 5;
-    use_database(&mut settings, fresh_database_url(database_kind_from_env()).await);
+    use_database(
+        &mut settings,
+        fresh_database_url(database_kind_from_env()).await,
+    );
     settings.database.max_connections = 8;
     // Fast hashing keeps the suite quick (production default: cost 12), and
     // breach checks go to a closed local port instead of the internet (the
