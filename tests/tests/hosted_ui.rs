@@ -23,7 +23,8 @@ fn base(server: &RunningServer, slug: &str) -> String {
     format!("http://{}:{}", tenant_host(slug), server.addr.port())
 }
 
-/// The newest link containing `path` in any mail to `to`.
+/// The newest link containing `path` in any mail to `to`, as delivered
+/// (the outbox keeps the tokens redacted).
 async fn latest_link(server: &RunningServer, to: &str, path: &str) -> Option<String> {
     use store::sea_orm::ConnectionTrait;
     let db = &server.services.db;
@@ -31,18 +32,21 @@ async fn latest_link(server: &RunningServer, to: &str, path: &str) -> Option<Str
         .conn
         .query_all_raw(keyplane_tests::statement(
             db,
-            "SELECT body FROM courier_messages WHERE recipient = $1 \
+            "SELECT id FROM courier_messages WHERE recipient = $1 \
              ORDER BY created_at DESC, id DESC",
             [to.into()],
         ))
         .await
         .unwrap();
-    rows.iter().find_map(|row| {
-        let body: String = row.try_get("", "body").unwrap();
-        body.split_whitespace()
-            .find(|w| w.contains(path))
-            .map(str::to_owned)
-    })
+    let dir = std::path::PathBuf::from(&server.services.settings.courier.file_dir);
+    for row in rows {
+        let id: uuid::Uuid = row.try_get("", "id").unwrap();
+        let mail = keyplane_tests::mail::delivered(&dir, id).await?;
+        if let Some(link) = mail.text.split_whitespace().find(|w| w.contains(path)) {
+            return Some(link.to_owned());
+        }
+    }
+    None
 }
 
 /// Waits for a mailed link containing `path` other than `not` (the page
