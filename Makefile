@@ -1,7 +1,7 @@
 # Keyplane: the two commands that matter are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench services build bin chart
+.PHONY: run test test-sqlite test-postgres lint fmt bench services build bin chart fuzz
 
 ## Run the server on the embedded default: SQLite under ./data, in-process cache.
 run:
@@ -41,3 +41,10 @@ bench:
 ## Lint and render the Helm chart (charts/keyplane) and check the manifests.
 chart:
 	bash .ci/chart-check
+
+## Fuzz every parser that takes untrusted input for FUZZ_SECONDS each
+## (tests/fuzz, docs/fuzzing.md); fails if any target crashes. Installs
+## cargo-fuzz when absent. `make fuzz FUZZ_SECONDS=600` is the long run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
