@@ -54,13 +54,32 @@ pub fn render_in_process(template: &str, ctx: &Value) -> Result<Value, String> {
     let value = state
         .evaluate_snippet("body.jsonnet", template)
         .map_err(|e| e.to_string())?;
+    // jrsonnet turns a function that returns its parameter into the builtin
+    // `std.id`, whose parameter is `x`, so `function(ctx) ctx` would fail
+    // as "parameter ctx is not defined"; Kratos sends the context. (An
+    // identity over another parameter name stays an error, as in Kratos.)
+    if let Val::Func(f) = &value
+        && f.is_identity()
+        && template
+            .split_whitespace()
+            .collect::<String>()
+            .contains("function(ctx)")
+    {
+        return Ok(ctx.clone());
+    }
     // IStr's interior mutability is its interning refcount; its hash and
     // equality never change, which is what the lint worries about.
     #[allow(clippy::mutable_key_type)]
     let mut tla = HashMap::new();
     tla.insert("ctx".into(), jrsonnet_evaluator::tla::TlaArg::Val(ctx_val));
     let value = apply_tla(&tla, value).map_err(|e| e.to_string())?;
-    serde_json::to_value(&value).map_err(|e| format!("the result is not JSON: {e}"))
+    // Manifested as JSON text, as go-jsonnet does for Kratos: jrsonnet's
+    // serde bridge would cast every whole number to i64, turning 1e20 into
+    // 9223372036854775807.
+    let json = value
+        .manifest(jrsonnet_evaluator::manifest::JsonFormat::minify())
+        .map_err(|e| format!("the result is not JSON: {e}"))?;
+    serde_json::from_str(&json).map_err(|e| format!("the result is not JSON: {e}"))
 }
 
 /// jrsonnet's serde bridge turns 64-bit integers into *strings* (so that
@@ -317,6 +336,13 @@ mod tests {
         let err = render_in_process("error 'boom'", &ctx).unwrap_err();
         assert!(err.contains("boom"), "{err}");
         assert!(render_in_process("{ a: ", &ctx).is_err(), "syntax error");
+        // Found by the webhook_jsonnet fuzz target: the identity template
+        // returns the whole context, and whole numbers past i64 survive.
+        assert_eq!(render_in_process("function( ctx ) ctx", &ctx).unwrap(), ctx);
+        assert_eq!(
+            render_in_process("function(ctx) { n: ctx.n }", &json!({ "n": 1e20 })).unwrap(),
+            json!({ "n": 1e20 })
+        );
         assert!(
             render_in_process("function(x) x", &ctx).is_err(),
             "unknown argument"
