@@ -48,25 +48,23 @@ impl ProjectShares {
         self.share
     }
 
+    /// `project`'s semaphore (a new one starts with every place free).
+    async fn semaphore(&self, project: Uuid) -> Arc<Semaphore> {
+        let share = self.share;
+        self.semaphores
+            .get_with(project, async move { Arc::new(Semaphore::new(share)) })
+            .await
+    }
+
     /// One of `project`'s places if one is free now, without waiting.
     pub async fn try_enter(&self, project: Uuid) -> Option<OwnedSemaphorePermit> {
-        let share = self.share;
-        let semaphore = self
-            .semaphores
-            .get_with(project, async move { Arc::new(Semaphore::new(share)) })
-            .await;
-        semaphore.try_acquire_owned().ok()
+        self.semaphore(project).await.try_acquire_owned().ok()
     }
 
     /// Waits for one of `project`'s places; held until the job is done.
     /// None only if the semaphore was closed, which nothing here does.
     pub async fn enter(&self, project: Uuid) -> Option<OwnedSemaphorePermit> {
-        let share = self.share;
-        let semaphore = self
-            .semaphores
-            .get_with(project, async move { Arc::new(Semaphore::new(share)) })
-            .await;
-        semaphore.acquire_owned().await.ok()
+        self.semaphore(project).await.acquire_owned().await.ok()
     }
 }
 
