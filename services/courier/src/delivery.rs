@@ -8,6 +8,7 @@
 
 use crate::message::{mailbox, render};
 use crate::outbox::{self, PROCESSING, QUEUED, StoredMail};
+use crate::routes::MailRoute;
 use crate::sealing;
 use crate::transport::{MailTransport, SendError};
 use crate::worker::Courier;
@@ -37,8 +38,12 @@ impl Courier {
         let now = self.clock.now();
         outbox::requeue_stale(conn, now - STALE_AFTER, now).await?;
         let mut started = 0;
+        let limit = u64::try_from(self.shares.share()).unwrap_or(u64::MAX);
         'projects: for nid in outbox::due_projects(conn, now, PROJECTS_PER_PASS).await? {
-            let limit = u64::try_from(self.shares.share()).unwrap_or(u64::MAX);
+            // Read once per project and pass, when a message of it starts:
+            // a config change reaches the next attempt, and a project's
+            // flood costs one lookup a pass, not one a message.
+            let mut route: Option<std::result::Result<MailRoute, SendError>> = None;
             for mail in outbox::due_for_project(conn, nid, now, limit).await? {
                 let Some(place) = self.shares.try_enter(nid).await else {
                     // The project's share is busy: the rest waits queued.
@@ -50,9 +55,13 @@ impl Courier {
                 if !outbox::transition(conn, mail.id, QUEUED, PROCESSING, now).await? {
                     continue; // another replica took it
                 }
+                let route = match &route {
+                    Some(known) => known.clone(),
+                    None => route.insert(self.route(nid).await).clone(),
+                };
                 let courier = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = courier.deliver(&mail).await {
+                    if let Err(e) = courier.deliver(&mail, route).await {
                         tracing::warn!(message_id = %mail.id, error = %e, "courier: outcome not recorded");
                     }
                     drop((place, slot));
@@ -64,10 +73,18 @@ impl Courier {
         Ok(started)
     }
 
-    /// Sends one claimed message and records the outcome.
-    async fn deliver(&self, mail: &StoredMail) -> Result<()> {
+    /// Sends one claimed message over `route` (or fails it with the
+    /// reason the route could not be read) and records the outcome.
+    async fn deliver(
+        &self,
+        mail: &StoredMail,
+        route: std::result::Result<MailRoute, SendError>,
+    ) -> Result<()> {
         let conn = &self.db.conn;
-        let outcome = self.attempt(mail).await;
+        let outcome = match route {
+            Ok(route) => self.attempt(mail, &route).await,
+            Err(error) => Err(error),
+        };
         let now = self.clock.now();
         match outcome {
             Ok(()) => outbox::record_sent(conn, mail.id, now).await,
@@ -88,9 +105,10 @@ impl Courier {
         }
     }
 
-    /// The project's route, read at send time: a config change reaches the
-    /// next attempt (so a fixed SMTP setting gets waiting mail out).
-    async fn route(&self, nid: Uuid) -> std::result::Result<crate::MailRoute, SendError> {
+    /// The project's route, read when its mail is sent: a config change
+    /// reaches the next attempt (so a fixed SMTP setting gets waiting mail
+    /// out).
+    async fn route(&self, nid: Uuid) -> std::result::Result<MailRoute, SendError> {
         let Some(routes) = self.routes.get() else {
             return Ok(Default::default());
         };
@@ -101,8 +119,11 @@ impl Courier {
             .map_err(|e| SendError::transient(format!("project mail settings: {e}")))
     }
 
-    async fn attempt(&self, mail: &StoredMail) -> std::result::Result<(), SendError> {
-        let route = self.route(mail.mail.nid).await?;
+    async fn attempt(
+        &self,
+        mail: &StoredMail,
+        route: &MailRoute,
+    ) -> std::result::Result<(), SendError> {
         let from = mailbox(
             route
                 .from_address
