@@ -26,22 +26,8 @@ fn base(server: &RunningServer, slug: &str) -> String {
 /// The newest link containing `path` in any mail to `to`, as delivered
 /// (the outbox keeps the tokens redacted).
 async fn latest_link(server: &RunningServer, to: &str, path: &str) -> Option<String> {
-    use store::sea_orm::ConnectionTrait;
-    let db = &server.services.db;
-    let rows = db
-        .conn
-        .query_all_raw(keyplane_tests::statement(
-            db,
-            "SELECT id FROM courier_messages WHERE recipient = $1 \
-             ORDER BY created_at DESC, id DESC",
-            [to.into()],
-        ))
-        .await
-        .unwrap();
-    let dir = std::path::PathBuf::from(&server.services.settings.courier.file_dir);
-    for row in rows {
-        let id: uuid::Uuid = row.try_get("", "id").unwrap();
-        let mail = keyplane_tests::mail::delivered(&dir, id).await?;
+    for id in common::mail_ids(server, to).await {
+        let mail = common::delivered(server, id).await?;
         if let Some(link) = mail.text.split_whitespace().find(|w| w.contains(path)) {
             return Some(link.to_owned());
         }

@@ -187,27 +187,41 @@ pub async fn newest_delivered(
     server: &RunningServer,
     recipient: &str,
 ) -> Option<keyplane_tests::mail::Delivered> {
+    let id = *mail_ids(server, recipient).await.first()?;
+    let mail = delivered(server, id).await;
+    assert!(
+        mail.is_some(),
+        "message {id} to {recipient} was not delivered"
+    );
+    mail
+}
+
+/// The outbox ids of the messages to `recipient`, newest first.
+pub async fn mail_ids(server: &RunningServer, recipient: &str) -> Vec<uuid::Uuid> {
     use store::sea_orm::ConnectionTrait;
     let db = &server.services.db;
-    let row = db
-        .conn
-        .query_one_raw(keyplane_tests::statement(
+    db.conn
+        .query_all_raw(keyplane_tests::statement(
             db,
             "SELECT id FROM courier_messages WHERE recipient = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 1",
+             ORDER BY created_at DESC, id DESC",
             [recipient.into()],
         ))
         .await
-        .unwrap()?;
-    let id: uuid::Uuid = row.try_get("", "id").unwrap();
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap())
+        .collect()
+}
+
+/// Outbox message `id` as the courier delivered it into the server's mail
+/// directory (waits for the delivery).
+pub async fn delivered(
+    server: &RunningServer,
+    id: uuid::Uuid,
+) -> Option<keyplane_tests::mail::Delivered> {
     let dir = std::path::PathBuf::from(&server.services.settings.courier.file_dir);
-    let mail = keyplane_tests::mail::delivered(&dir, id).await;
-    assert!(
-        mail.is_some(),
-        "message {id} to {recipient} was not delivered into {}",
-        dir.display()
-    );
-    mail
+    keyplane_tests::mail::delivered(&dir, id).await
 }
 
 /// The invite id and token from an invite e-mail's link.
