@@ -19,6 +19,7 @@ mod m20261122_000009_custom_hostnames;
 mod m20261201_000010_ui_branding;
 mod m20261202_000001_login_throttle;
 mod m20261202_000011_sealed_mail_secrets;
+mod m20261202_000012_flow_internal_context;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_ui_branding::Migration),
             Box::new(m20261202_000011_sealed_mail_secrets::Migration),
             Box::new(m20261202_000001_login_throttle::Migration),
+            Box::new(m20261202_000012_flow_internal_context::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{call, create_project, newest_mail, owner, tenant_host};
+use common::{create_project, newest_mail, owner, patch_identity, tenant_host};
 use keyplane_server::RunningServer;
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -169,30 +169,6 @@ async fn login(browser: &Browser, email: &str, password: &str) -> reqwest::Respo
 
 async fn whoami(browser: &Browser) -> (StatusCode, Value) {
     browser.get_json("/sessions/whoami").await
-}
-
-/// Patches the project's identity config (JSON Patch ops on its paths).
-async fn patch_identity(server: &RunningServer, token: &str, project: &str, ops: Value) {
-    let ops: Vec<Value> = ops
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|op| {
-            let mut op = op.clone();
-            let path = format!("/services/identity/config{}", op["path"].as_str().unwrap());
-            op["path"] = json!(path);
-            op
-        })
-        .collect();
-    let (status, body) = call(
-        server,
-        token,
-        Method::PATCH,
-        &format!("/projects/{project}"),
-        Some(json!(ops)),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
 }
 
 /// The link in the newest mail to `to` that contains `path`.

@@ -32,16 +32,7 @@ fn with_password(
     body
 }
 
-/// The SDK as the project owner on the tenant's admin API.
-fn admin(
-    server: &keyplane_server::RunningServer,
-    slug: &str,
-    token: &str,
-) -> ory_client::apis::configuration::Configuration {
-    let mut config = tenant(server, slug);
-    config.bearer_access_token = Some(token.to_owned());
-    config
-}
+use common::tenant_admin as admin;
 
 #[tokio::test]
 async fn identity_crud_with_the_sdk() {

@@ -69,7 +69,16 @@ pub fn error_body(err: &Error) -> Value {
     if let Some(details) = &err.details {
         body.insert("details".into(), details.as_ref().clone());
     }
-    json!({ "error": body })
+    // Errors that send a browser somewhere (`session_aal2_required`) carry
+    // the URL next to `error` too, as Ory's do.
+    match err
+        .details
+        .as_ref()
+        .and_then(|d| d.get("redirect_browser_to"))
+    {
+        Some(url) => json!({ "error": body, "redirect_browser_to": url }),
+        None => json!({ "error": body }),
+    }
 }
 
 impl ResponseError for ApiError {

@@ -145,23 +145,6 @@ impl IdentityEngine {
             .ok_or_else(|| Error::internal("the project has no identity schema"))
     }
 
-    /// A Go duration (`1h`, `15m`) from the tenant's identity config, or
-    /// `default` when unset or malformed.
-    pub(crate) fn config_duration(
-        &self,
-        tenant: &TenantCtx,
-        pointer: &str,
-        default: std::time::Duration,
-    ) -> std::time::Duration {
-        tenant
-            .config
-            .identity
-            .pointer(pointer)
-            .and_then(serde_json::Value::as_str)
-            .and_then(kernel::duration::parse_go_duration)
-            .unwrap_or(default)
-    }
-
     /// The URL clients fetch a schema from, on the tenant's own host.
     pub(crate) fn schema_url(&self, tenant: &TenantCtx, schema_id: &str) -> String {
         format!("{}/schemas/{schema_id}", tenant.public_url)

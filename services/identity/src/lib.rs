@@ -11,6 +11,7 @@ pub mod identity;
 pub mod policy;
 pub mod schema;
 pub mod session;
+pub mod strategy;
 
 pub use engine::{IdentityEngine, IdentitySettings};
 

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod duration;
 pub mod error;
+pub mod identity_config;
 pub mod json_patch;
 pub mod net;
 pub mod ports;

@@ -29,6 +29,8 @@ pub const MIN_KEY_LEN: usize = 32;
 struct SealingKey {
     id: String,
     key: LessSafeKey,
+    /// For keyed digests (`digest`), derived apart from the AES key.
+    mac: ring::hmac::Key,
 }
 
 /// The process's encryption keys: the first seals, every one opens.
@@ -74,9 +76,12 @@ impl SecretBox {
             }
             let key = UnboundKey::new(&AES_256_GCM, &material)
                 .map_err(|_| "the AES key could not be built".to_owned())?;
+            let mac_material =
+                Sha256::digest([b"keyplane digest key v1\0", text.as_bytes()].concat());
             sealing.push(SealingKey {
                 id,
                 key: LessSafeKey::new(key),
+                mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac_material),
             });
         }
         Ok(Self {
@@ -153,6 +158,35 @@ impl SecretBox {
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buffer)
             .map_err(|_| OpenError::Corrupt)?;
         String::from_utf8(plain.to_vec()).map_err(|_| OpenError::Corrupt)
+    }
+
+    /// A keyed digest (HMAC-SHA-256) of `value` for `context`, with the
+    /// current key: for secrets that are only ever compared (one-time
+    /// recovery codes), so a copy of the table without the keys cannot be
+    /// searched for them.
+    pub fn digest(&self, context: &str, value: &str) -> String {
+        Self::digest_with(&self.keys[0], context, value)
+    }
+
+    /// Whether `stored` is the digest of `value` under any key (values
+    /// digested before a rotation still match).
+    pub fn digest_matches(&self, context: &str, value: &str, stored: &str) -> bool {
+        let Ok(tag) = hex::decode(stored) else {
+            return false;
+        };
+        let message = Self::digest_message(context, value);
+        self.keys
+            .iter()
+            .any(|key| ring::hmac::verify(&key.mac, &message, &tag).is_ok())
+    }
+
+    fn digest_with(key: &SealingKey, context: &str, value: &str) -> String {
+        let message = Self::digest_message(context, value);
+        hex::encode(ring::hmac::sign(&key.mac, &message).as_ref())
+    }
+
+    fn digest_message(context: &str, value: &str) -> Vec<u8> {
+        [context.as_bytes(), b"\0", value.as_bytes()].concat()
     }
 
     /// Whether a stored value should be re-sealed: it is plain text (from

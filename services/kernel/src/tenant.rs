@@ -1,6 +1,7 @@
 //! The tenant context: which project a request runs for, and the config the
 //! engines use, assembled from that project's current revision.
 
+use crate::identity_config::IdentityConfig;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -48,13 +49,35 @@ pub struct NamespaceRef {
 }
 
 /// Typed tenant config, assembled from the revision tables. `identity` is
-/// the whole Kratos-shaped document, for the keys the engines read by path.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// the whole Kratos-shaped document (the hosted UI and the courier read
+/// their sections of it); `identity_config` is what the identity engine
+/// reads, typed once per revision.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TenantConfig {
     pub identity: serde_json::Value,
+    pub identity_config: IdentityConfig,
     pub identity_schemas: Vec<IdentitySchemaRef>,
     pub namespaces: Vec<NamespaceRef>,
     pub max_read_depth: i64,
+}
+
+impl TenantConfig {
+    /// The config of a revision: the typed identity config is built here,
+    /// from the document, so the two never disagree.
+    pub fn new(
+        identity: serde_json::Value,
+        identity_schemas: Vec<IdentitySchemaRef>,
+        namespaces: Vec<NamespaceRef>,
+        max_read_depth: i64,
+    ) -> Self {
+        Self {
+            identity_config: IdentityConfig::from_document(&identity),
+            identity,
+            identity_schemas,
+            namespaces,
+            max_read_depth,
+        }
+    }
 }
 
 /// Everything a tenant request needs to know about its project.

@@ -373,12 +373,12 @@ mod tests {
                 name,
                 state: ProjectState::Running,
                 revision_id: uuid::Uuid::nil(),
-                config: Arc::new(TenantConfig {
-                    identity: serde_json::Value::Null,
-                    identity_schemas: Vec::new(),
-                    namespaces: Vec::new(),
-                    max_read_depth: 5,
-                }),
+                config: Arc::new(TenantConfig::new(
+                    serde_json::Value::Null,
+                    Vec::new(),
+                    Vec::new(),
+                    5,
+                )),
             }))
         }
 

@@ -7,4 +7,19 @@
   if (summary) {
     summary.focus();
   }
+  // Buttons that run a function of a script the engine's nodes load
+  // (WebAuthn triggers: `window.f(<json>)` in the node's `onclick`, which
+  // the page's CSP would not run inline): called with the JSON on click.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-trigger]");
+    if (!button) {
+      return;
+    }
+    var run = window[button.getAttribute("data-trigger")];
+    if (typeof run !== "function") {
+      return;
+    }
+    event.preventDefault();
+    run(JSON.parse(button.getAttribute("data-trigger-options")));
+  });
 })();

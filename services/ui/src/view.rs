@@ -29,7 +29,7 @@ pub struct ErrorLink {
 #[derive(Debug, Default, Serialize)]
 pub struct NodeView {
     /// How the template draws it: `hidden`, `input`, `checkbox`, `submit`,
-    /// `text`, `img`, `a` or `script`.
+    /// `button`, `text`, `img`, `a` or `script`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
@@ -58,6 +58,11 @@ pub struct NodeView {
     pub referrerpolicy: Option<String>,
     pub script_type: Option<String>,
     pub is_async: bool,
+    /// `button` nodes: the function of the node's `onclick`
+    /// (`window.f(<json>)`) and its JSON argument. The page's CSP allows no
+    /// inline handler, so `ui.js` calls it on click (WebAuthn triggers).
+    pub trigger: Option<String>,
+    pub trigger_options: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +134,21 @@ fn input_value(attributes: &Value) -> String {
     }
 }
 
+/// The function and JSON argument of an `onclick` of the form
+/// `window.f(<json>)`, the only form the engine writes; anything else is
+/// not run.
+fn onclick_call(attributes: &Value) -> Option<(String, String)> {
+    let call = attributes.get("onclick")?.as_str()?.trim();
+    let (function, rest) = call.strip_prefix("window.")?.split_once('(')?;
+    let options = rest.strip_suffix(')')?;
+    let named = !function.is_empty()
+        && function
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    (named && serde_json::from_str::<Value>(options).is_ok())
+        .then(|| (function.to_owned(), options.to_owned()))
+}
+
 fn node_view(t: &Translator<'_>, section: &str, node: &UiNode) -> NodeView {
     let attributes = &node.attributes;
     let label = node.meta.get("label").and_then(|l| text_of(t, l));
@@ -143,8 +163,12 @@ fn node_view(t: &Translator<'_>, section: &str, node: &UiNode) -> NodeView {
     match node.kind.as_str() {
         "input" => {
             let input_type = string_attr(attributes, "type").unwrap_or_else(|| "text".into());
+            let call = (input_type == "button")
+                .then(|| onclick_call(attributes))
+                .flatten();
             view.kind = match input_type.as_str() {
                 "hidden" => "hidden",
+                "button" if call.is_some() => "button",
                 "submit" | "button" => "submit",
                 "checkbox" => "checkbox",
                 _ => "input",
@@ -153,6 +177,10 @@ fn node_view(t: &Translator<'_>, section: &str, node: &UiNode) -> NodeView {
             view.checked = attributes.get("value") == Some(&Value::Bool(true));
             view.value = input_value(attributes);
             view.input_type = input_type;
+            if let Some((function, options)) = call {
+                view.trigger = Some(function);
+                view.trigger_options = Some(options);
+            }
             view.required = bool_attr(attributes, "required");
             view.disabled = bool_attr(attributes, "disabled");
             // Password managers fill the login identifier only when told.
@@ -214,10 +242,37 @@ fn node_view(t: &Translator<'_>, section: &str, node: &UiNode) -> NodeView {
 /// visible nodes (the identifier) belong in the first of them.
 const CREDENTIAL_GROUPS: &[&str] = &["password", "webauthn", "profile", "link", "code"];
 
+/// The methods one signs up and in with by saying who one is: each of their
+/// forms is sent on its own, so each carries the `default` group's visible
+/// nodes (the login identifier) and the traits another of them holds (the
+/// engine gives a registration's traits to the first such method only).
+const FIRST_FACTOR_GROUPS: &[&str] = &["password", "webauthn"];
+
+/// Whether `node`, of another group, is also drawn in `group`'s section.
+fn shared_with(ui: &UiContainer, group: &str, home: &str, node: &UiNode) -> bool {
+    // A first-factor method's form of its own: a field or button to send.
+    let first_factor = FIRST_FACTOR_GROUPS.contains(&group)
+        && ui
+            .nodes
+            .iter()
+            .any(|n| n.group == group && n.kind == "input" && !is_hidden(n));
+    if node.group == "default" {
+        return group == home || is_hidden(node) || first_factor;
+    }
+    first_factor
+        && FIRST_FACTOR_GROUPS.contains(&node.group.as_str())
+        && node.kind == "input"
+        && node.name().starts_with("traits.")
+        && !ui
+            .nodes
+            .iter()
+            .any(|n| n.group == group && n.name() == node.name())
+}
+
 /// The flow's form: one section per method group, each carrying the
 /// `default` group's hidden nodes (the CSRF token) so it can be sent on its
 /// own; the `default` group's visible nodes go with the first credential
-/// method.
+/// method (and each first-factor method).
 pub fn form_view(t: &Translator<'_>, ui: &UiContainer) -> FormView {
     let mut groups: Vec<&str> = Vec::new();
     for node in &ui.nodes {
@@ -241,9 +296,7 @@ pub fn form_view(t: &Translator<'_>, ui: &UiContainer) -> FormView {
         let nodes: Vec<NodeView> = ui
             .nodes
             .iter()
-            .filter(|n| {
-                n.group == group || (n.group == "default" && (group == home || is_hidden(n)))
-            })
+            .filter(|n| n.group == group || shared_with(ui, group, home, n))
             .map(|n| node_view(t, group, n))
             .filter(|n| n.kind != "unknown")
             .collect();
@@ -267,8 +320,13 @@ pub fn form_view(t: &Translator<'_>, ui: &UiContainer) -> FormView {
         for node in &section.nodes {
             for message in node.messages.iter().filter(|m| m.kind == "error") {
                 let field = node.label.clone().unwrap_or_else(|| node.name.clone());
+                let text = format!("{field}: {}", message.text);
+                // A shared node's error is listed once, at its first form.
+                if errors.iter().any(|e| e.text == text) {
+                    continue;
+                }
                 errors.push(ErrorLink {
-                    text: format!("{field}: {}", message.text),
+                    text,
                     target: Some(node.id.clone()),
                 });
             }
@@ -390,5 +448,107 @@ mod tests {
         assert_eq!(form.errors.len(), 1);
         assert_eq!(form.errors[0].target.as_deref(), Some("password-password"));
         assert!(form.errors[0].text.contains("it is too short"));
+    }
+
+    #[test]
+    fn first_factor_forms_each_carry_the_identifier_and_the_traits() {
+        let catalogues = Catalogues::default();
+        let t = catalogues.translator("en");
+        let input = |group: &str, name: &str, kind: &str| {
+            node(group, "input", json!({"name": name, "type": kind}), None)
+        };
+        let names = |form: &FormView, group: &str| -> Vec<String> {
+            let section = form.sections.iter().find(|s| s.group == group).unwrap();
+            section.nodes.iter().map(|n| n.name.clone()).collect()
+        };
+        let ui = |nodes| UiContainer {
+            action: "http://t.example/self-service/x?flow=1".into(),
+            method: "POST".into(),
+            nodes,
+            messages: vec![],
+        };
+        // Login: the identifier with the password and with the key.
+        let login = form_view(
+            &t,
+            &ui(vec![
+                input("default", "csrf_token", "hidden"),
+                input("default", "identifier", "text"),
+                input("password", "password", "password"),
+                input("password", "method", "submit"),
+                input("webauthn", "method", "submit"),
+            ]),
+        );
+        assert_eq!(
+            names(&login, "password"),
+            ["csrf_token", "identifier", "password", "method"]
+        );
+        assert_eq!(
+            names(&login, "webauthn"),
+            ["csrf_token", "identifier", "method"]
+        );
+        // Registration: the password's traits go with the key as well.
+        let registration = form_view(
+            &t,
+            &ui(vec![
+                input("default", "csrf_token", "hidden"),
+                input("password", "traits.email", "email"),
+                input("password", "password", "password"),
+                input("webauthn", "webauthn_register_displayname", "text"),
+            ]),
+        );
+        assert_eq!(
+            names(&registration, "webauthn"),
+            [
+                "csrf_token",
+                "traits.email",
+                "webauthn_register_displayname"
+            ]
+        );
+        // Settings: the profile's traits stay in the profile.
+        let settings = form_view(
+            &t,
+            &ui(vec![
+                input("default", "csrf_token", "hidden"),
+                input("profile", "traits.email", "email"),
+                input("password", "password", "password"),
+                input("webauthn", "webauthn_register_displayname", "text"),
+            ]),
+        );
+        assert_eq!(names(&settings, "password"), ["csrf_token", "password"]);
+        assert_eq!(
+            names(&settings, "webauthn"),
+            ["csrf_token", "webauthn_register_displayname"]
+        );
+    }
+
+    #[test]
+    fn an_onclick_trigger_is_a_button_the_script_runs() {
+        let catalogues = Catalogues::default();
+        let t = catalogues.translator("en");
+        let trigger = |onclick: &str| {
+            node(
+                "webauthn",
+                "input",
+                json!({"name": "webauthn_login_trigger", "type": "button", "value": "", "onclick": onclick}),
+                None,
+            )
+        };
+        let view = node_view(
+            &t,
+            "webauthn",
+            &trigger(r#"window.__oryWebAuthnLogin({"publicKey":{"challenge":"AA"}})"#),
+        );
+        assert_eq!(view.kind, "button");
+        assert_eq!(view.trigger.as_deref(), Some("__oryWebAuthnLogin"));
+        assert_eq!(
+            view.trigger_options.as_deref(),
+            Some(r#"{"publicKey":{"challenge":"AA"}}"#)
+        );
+        // Anything but `window.f(<json>)` is not run: a plain button.
+        for onclick in ["alert(1)", "window.f(1); alert(2)", "window.a.b({})"] {
+            let view = node_view(&t, "webauthn", &trigger(onclick));
+            assert_eq!(view.kind, "submit", "{onclick}");
+            assert_eq!(view.trigger, None);
+        }
     }
 }

@@ -57,6 +57,13 @@ pub fn tenant(server: &impl Served, slug: &str) -> Configuration {
     config
 }
 
+/// The SDK as the project owner on the tenant's admin API.
+pub fn tenant_admin(server: &impl Served, slug: &str, token: &str) -> Configuration {
+    let mut config = tenant(server, slug);
+    config.bearer_access_token = Some(token.to_owned());
+    config
+}
+
 /// The id of the first identity schema a tenant serves (its default);
 /// None when the request fails or the tenant serves none (e.g. it is not
 /// routable yet).
@@ -160,6 +167,36 @@ pub async fn call(
 ) -> (u16, serde_json::Value) {
     let url = format!("{}{path}", server.url());
     send(keyplane_tests::client(), url, token, method, body).await
+}
+
+/// Patches a project's identity config: JSON Patch ops whose paths are
+/// relative to `/services/identity/config`.
+pub async fn patch_identity(
+    server: &RunningServer,
+    token: &str,
+    project: &str,
+    ops: serde_json::Value,
+) {
+    let ops: Vec<serde_json::Value> = ops
+        .as_array()
+        .expect("an array of ops")
+        .iter()
+        .map(|op| {
+            let mut op = op.clone();
+            let path = format!("/services/identity/config{}", op["path"].as_str().unwrap());
+            op["path"] = serde_json::json!(path);
+            op
+        })
+        .collect();
+    let (status, body) = call(
+        server,
+        token,
+        reqwest::Method::PATCH,
+        &format!("/projects/{project}"),
+        Some(serde_json::json!(ops)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// A tenant admin call with reqwest on the project's host.

@@ -17,6 +17,10 @@ const AXE: &str = include_str!("../../fixtures/axe-core/axe.min.js");
 pub struct Chrome {
     pub client: Client,
     driver: Child,
+    /// `http://127.0.0.1:<port>` of the chromedriver, for the extension
+    /// commands fantoccini has no method for (virtual authenticators).
+    #[allow(dead_code)] // only the WebAuthn tests use it
+    driver_url: String,
     _profile: PathBuf,
 }
 
@@ -71,6 +75,7 @@ impl Chrome {
                     return Self {
                         client,
                         driver,
+                        driver_url: url,
                         _profile: profile,
                     };
                 }
@@ -218,6 +223,118 @@ impl Chrome {
             scroll.as_u64().unwrap() <= width,
             "the page is {scroll}px wide at {width}px"
         );
+    }
+}
+
+/// Virtual authenticators (W3C WebAuthn §11, which chromedriver
+/// implements): WebDriver extension commands sent straight to the driver
+/// with the session's id, as fantoccini's `issue_cmd` would need the `http`
+/// crate's types. Only the WebAuthn tests use these.
+#[allow(dead_code)]
+impl Chrome {
+    async fn extension(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let session = self.client.session_id().await.unwrap().expect("a session");
+        let url = format!("{}/session/{session}/{path}", self.driver_url);
+        let mut request = reqwest::Client::new().request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+        answer["value"].clone()
+    }
+
+    /// Adds a virtual authenticator with `options` (`protocol`,
+    /// `transport`, `hasResidentKey`, `hasUserVerification`,
+    /// `isUserVerified`, ...; it consents by itself); its id.
+    pub async fn add_virtual_authenticator(&self, options: Value) -> String {
+        let mut options = options;
+        options["isUserConsenting"] = json!(true);
+        let id = self
+            .extension(
+                reqwest::Method::POST,
+                "webauthn/authenticator",
+                Some(options),
+            )
+            .await;
+        id.as_str().expect("an authenticator id").to_owned()
+    }
+
+    /// A USB security key for a second factor: no resident keys, no user
+    /// verification.
+    pub async fn add_security_key(&self) -> String {
+        self.add_virtual_authenticator(json!({
+            "protocol": "ctap2", "transport": "usb", "hasResidentKey": false,
+            "hasUserVerification": false, "isUserVerified": false,
+        }))
+        .await
+    }
+
+    /// A platform authenticator for passkeys: resident keys, and the user
+    /// verified (a fingerprint, say).
+    pub async fn add_platform_authenticator(&self) -> String {
+        self.add_virtual_authenticator(json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserVerified": true,
+        }))
+        .await
+    }
+
+    /// The credentials the authenticator `id` holds (`credentialId`,
+    /// `isResidentCredential`, `rpId`, `userHandle`, `signCount`, ...).
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        let path = format!("webauthn/authenticator/{id}/credentials");
+        let list = self.extension(reqwest::Method::GET, &path, None).await;
+        list.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Whether the authenticator `id` verifies its user from now on.
+    pub async fn set_user_verified(&self, id: &str, verified: bool) {
+        let path = format!("webauthn/authenticator/{id}/uv");
+        self.extension(
+            reqwest::Method::POST,
+            &path,
+            Some(json!({ "isUserVerified": verified })),
+        )
+        .await;
+    }
+
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        let path = format!("webauthn/authenticator/{id}");
+        self.extension(reqwest::Method::DELETE, &path, None).await;
+    }
+
+    /// Clicks `css`, a button whose script leads to another page (a
+    /// WebAuthn trigger: the ceremony, then the form sent), and waits for
+    /// that page; panics with the alert the script raised, if any.
+    pub async fn click_script(&self, css: &str) {
+        self.client
+            .execute("window.__keyplaneOldPage = true;", vec![])
+            .await
+            .unwrap();
+        self.toggle(css).await;
+        for _ in 0..200 {
+            match self
+                .client
+                .execute(
+                    "return window.__keyplaneOldPage ? 'old' : document.readyState",
+                    vec![],
+                )
+                .await
+            {
+                Ok(state) if state == "complete" => return,
+                Ok(_) => {}
+                // chromedriver dismisses an alert and names it in the error
+                // of the next command.
+                Err(err) => panic!("clicking {css}: {err}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let at = self.path().await;
+        let text = self.text("main").await;
+        panic!("clicking {css} led to no new page (at {at}: {text})");
     }
 }
 

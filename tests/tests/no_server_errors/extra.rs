@@ -131,6 +131,13 @@ pub fn operations() -> Vec<Operation> {
             Auth::Nobody,
         ),
         tenant("GET", "/"),
+        // Removing a second factor (later Kratos' `deleteIdentityCredentials`).
+        Operation::new(
+            "DELETE",
+            "/admin/identities/{id}/credentials/{type}",
+            Side::Tenant,
+            Auth::ApiKey,
+        ),
         // The links in recovery and verification mails: GET forms of the
         // spec's submissions, answering as they do.
         tenant("GET", "/self-service/recovery")

@@ -162,9 +162,9 @@ pub fn permission_config(content: &RevisionContent) -> Value {
 
 /// The typed config the engines use.
 pub fn tenant_config(content: &RevisionContent) -> TenantConfig {
-    TenantConfig {
-        identity: identity_config(content),
-        identity_schemas: content
+    TenantConfig::new(
+        identity_config(content),
+        content
             .identity_schemas
             .iter()
             .map(|s| IdentitySchemaRef {
@@ -173,7 +173,7 @@ pub fn tenant_config(content: &RevisionContent) -> TenantConfig {
                 is_default: s.is_default,
             })
             .collect(),
-        namespaces: content
+        content
             .keto_namespaces
             .iter()
             .map(|n| NamespaceRef {
@@ -181,8 +181,8 @@ pub fn tenant_config(content: &RevisionContent) -> TenantConfig {
                 name: n.name.clone(),
             })
             .collect(),
-        max_read_depth: content
+        content
             .keto_read_max_depth
             .unwrap_or(DEFAULT_MAX_READ_DEPTH),
-    }
+    )
 }

@@ -32,7 +32,9 @@ pub fn default_identity_config(public_url: &str) -> Value {
         "session": {
             "lifespan": "24h",
             "cookie": { "persistent": true, "same_site": "Lax" },
-            "whoami": { "required_aal": "aal1" }
+            // A second factor someone set up is asked for: a session
+            // without it is not enough for whoami (Ory Network's default).
+            "whoami": { "required_aal": "highest_available" }
         },
         "selfservice": {
             "default_browser_return_url": ui("welcome"),

@@ -54,13 +54,8 @@ fn secure(tenant: &TenantCtx) -> bool {
     tenant.public_url.starts_with("https://")
 }
 
-fn same_site(tenant: &TenantCtx, pointer: &str) -> SameSite {
-    match tenant
-        .config
-        .identity
-        .pointer(pointer)
-        .and_then(Value::as_str)
-    {
+fn same_site(configured: Option<&str>) -> SameSite {
+    match configured {
         Some("Strict") => SameSite::Strict,
         Some("None") => SameSite::None,
         _ => SameSite::Lax,
@@ -136,7 +131,9 @@ pub fn set_csrf_cookie(response: &mut HttpResponseBuilder, tenant: &TenantCtx, c
                 .path("/")
                 .http_only(true)
                 .secure(secure(tenant))
-                .same_site(same_site(tenant, "/cookies/same_site"))
+                .same_site(same_site(
+                    tenant.config.identity_config.cookies_same_site.as_deref(),
+                ))
                 .max_age(CookieDuration::days(365))
                 .finish(),
             tenant,
@@ -152,17 +149,19 @@ pub fn session_cookie(
     token: &str,
     expires_at: DateTime<Utc>,
 ) -> Cookie<'static> {
-    let persistent = tenant
-        .config
-        .identity
-        .pointer("/session/cookie/persistent")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let persistent = tenant.config.identity_config.session.cookie_persistent;
     let mut cookie = Cookie::build(session_cookie_name(tenant), token.to_owned())
         .path("/")
         .http_only(true)
         .secure(secure(tenant))
-        .same_site(same_site(tenant, "/session/cookie/same_site"))
+        .same_site(same_site(
+            tenant
+                .config
+                .identity_config
+                .session
+                .cookie_same_site
+                .as_deref(),
+        ))
         .finish();
     if persistent {
         let seconds = (expires_at - Utc::now()).num_seconds().max(0);

@@ -3,6 +3,7 @@
 //! the request facts web hooks receive. Built by the HTTP handlers.
 
 use super::model::{Flow, FlowKind};
+use super::service::{config, flow_config};
 use crate::engine::IdentityEngine;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
@@ -177,40 +178,27 @@ impl IdentityEngine {
         if let Some(url) = return_to {
             return url.to_owned();
         }
-        let config = &tenant.config.identity;
-        let flow_key = format!("/selfservice/flows/{}/after", kind.as_str());
-        let mut pointers = Vec::new();
-        if let Some(method) = method {
-            pointers.push(format!("{flow_key}/{method}/default_browser_return_url"));
-        }
-        pointers.push(format!("{flow_key}/default_browser_return_url"));
-        pointers.push("/selfservice/default_browser_return_url".to_owned());
-        pointers
-            .iter()
-            .find_map(|p| config.pointer(p).and_then(Value::as_str))
+        flow_config(tenant, kind)
+            .after
+            .return_url_for(method)
+            .or(config(tenant).default_browser_return_url.as_deref())
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{}/", tenant.public_url))
     }
 
     /// The UI URL of `kind` (where browsers are sent with `?flow=`).
     pub fn ui_url(&self, tenant: &TenantCtx, kind: FlowKind) -> String {
-        tenant
-            .config
-            .identity
-            .pointer(&format!("/selfservice/flows/{}/ui_url", kind.as_str()))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        flow_config(tenant, kind)
+            .ui_url
+            .clone()
             .unwrap_or_else(|| format!("{}/ui/{}", tenant.public_url, kind.as_str()))
     }
 
     /// The error UI URL (browsers are sent there with `?id=`).
     pub fn error_ui_url(&self, tenant: &TenantCtx) -> String {
-        tenant
-            .config
-            .identity
-            .pointer("/selfservice/flows/error/ui_url")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        config(tenant)
+            .error_ui_url
+            .clone()
             .unwrap_or_else(|| format!("{}/ui/error", tenant.public_url))
     }
 
@@ -226,18 +214,7 @@ impl IdentityEngine {
         };
         let base = url::Url::parse(&tenant.public_url).map_err(Error::internal)?;
         let target = base.join(return_to).map_err(|_| refused())?;
-        let mut allowed: Vec<String> = tenant
-            .config
-            .identity
-            .pointer("/selfservice/allowed_return_urls")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut allowed = config(tenant).allowed_return_urls.clone();
         allowed.push(tenant.public_url.clone());
         if allowed.iter().any(|a| return_url_matches(a, &target)) {
             Ok(target.to_string())

@@ -14,7 +14,6 @@ use super::model::{Flow, FlowKind};
 use super::recovery::{NewRecoveryLink, Recovered};
 use super::service::Submitted;
 use crate::engine::IdentityEngine;
-use crate::identity::model::PASSWORD;
 use crate::session::handler::required_token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
@@ -245,6 +244,16 @@ async fn init_browser(
             let url = engine.after_url(&tenant, FlowKind::Login, None, return_to.as_deref());
             Ok(see_other(&url).finish())
         }
+        // A session below the level asked for steps up first, then comes
+        // back here.
+        Err(err) if !json && err.id.as_deref() == Some("session_aal2_required") => {
+            let back = format!(
+                "{}/self-service/{}/browser",
+                tenant.public_url,
+                kind.as_str()
+            );
+            Ok(see_other(&step_up_url(&tenant, &back)).finish())
+        }
         // Settings need a session: a browser without one signs in first.
         Err(err) if !json && kind == FlowKind::Settings && err.kind == ErrorKind::Unauthorized => {
             let back = format!("{}/self-service/settings/browser", tenant.public_url);
@@ -279,6 +288,16 @@ async fn get_flow(
     Ok(HttpResponse::Ok().json(flow))
 }
 
+/// The login flow that brings a browser's session to AAL2, then sends it to
+/// `return_to`.
+fn step_up_url(tenant: &TenantCtx, return_to: &str) -> String {
+    format!(
+        "{}/self-service/login/browser?aal=aal2&return_to={}",
+        tenant.public_url,
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    )
+}
+
 fn flow_id(query: &SubmitQuery) -> Result<Uuid, Error> {
     query
         .flow
@@ -308,14 +327,20 @@ pub async fn submit_login(
                     .cookie(cookie)
                     .json(json!({ "session": value.session }))
             } else {
-                see_other(&engine.after_url(
+                let after = engine.after_url(
                     &tenant,
                     FlowKind::Login,
-                    Some(PASSWORD),
+                    flow.active.as_deref(),
                     flow.return_to.as_deref(),
-                ))
-                .cookie(cookie)
-                .finish()
+                );
+                // Signed in below what whoami will ask of this identity:
+                // on to the second factor first.
+                let next = if value.step_up_required {
+                    step_up_url(&tenant, &after)
+                } else {
+                    after
+                };
+                see_other(&next).cookie(cookie).finish()
             }
         }
         Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
@@ -346,7 +371,7 @@ pub async fn submit_registration(
                 see_other(&engine.after_url(
                     &tenant,
                     FlowKind::Registration,
-                    Some(PASSWORD),
+                    flow.active.as_deref(),
                     flow.return_to.as_deref(),
                 ))
             };

@@ -11,6 +11,7 @@
 
 use super::client::RequestInfo;
 use super::model::{Flow, FlowKind, UiText, text};
+use super::service::flow_config;
 use crate::engine::IdentityEngine;
 use crate::identity::Identity;
 use kernel::tenant::TenantCtx;
@@ -45,7 +46,8 @@ impl Hooks {
             .filter_map(|h| h.get("config"))
             .filter(move |config| {
                 let ignored = config
-                    .pointer("/response/ignore")
+                    .get("response")
+                    .and_then(|r| r.get("ignore"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 ignored != blocking
@@ -55,14 +57,6 @@ impl Hooks {
 
 fn hook_name(hook: &Value) -> Option<&str> {
     hook.get("hook").and_then(Value::as_str)
-}
-
-fn list(config: &Value, pointer: &str) -> Vec<Value> {
-    config
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// What a web hook of a flow is told about the request. The JSON the
@@ -91,21 +85,11 @@ impl HookEvent<'_> {
 
 impl IdentityEngine {
     pub(crate) fn before_hooks(&self, tenant: &TenantCtx, kind: FlowKind) -> Hooks {
-        Hooks(list(
-            &tenant.config.identity,
-            &format!("/selfservice/flows/{}/before/hooks", kind.as_str()),
-        ))
+        Hooks(flow_config(tenant, kind).before_hooks.clone())
     }
 
     pub(crate) fn after_hooks(&self, tenant: &TenantCtx, kind: FlowKind, method: &str) -> Hooks {
-        let config = &tenant.config.identity;
-        let base = format!("/selfservice/flows/{}/after", kind.as_str());
-        let specific = list(config, &format!("{base}/{method}/hooks"));
-        if specific.is_empty() {
-            Hooks(list(config, &format!("{base}/hooks")))
-        } else {
-            Hooks(specific)
-        }
+        Hooks(flow_config(tenant, kind).after.hooks_for(method).to_vec())
     }
 
     /// The `before` hooks of a flow being started: a failing blocking web

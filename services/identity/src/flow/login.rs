@@ -1,22 +1,23 @@
-//! The login flow for API clients and browsers, with the password method
-//! and the `require_verified_address`, `revoke_active_sessions` and
-//! `web_hook` hooks.
+//! The login flow for API clients and browsers: the enabled methods
+//! (`strategy`) put their nodes on it and judge submissions naming them;
+//! this module owns what surrounds them: the levels asked for (`aal`,
+//! `refresh`), the `require_verified_address`, `revoke_active_sessions`
+//! and `web_hook` hooks, and the session issued or brought up to date.
 
 use super::client::{Client, Submission, check_csrf};
 use super::hooks::{HookEvent, REQUIRE_VERIFIED_ADDRESS, REVOKE_ACTIVE_SESSIONS};
-use super::model::{Flow, FlowKind, UiNode, UiText, text};
-use super::service::{Submitted, field, method_button, session_already_available};
-use super::throttle::throttled_message;
+use super::model::{Flow, FlowKind, UiText, text};
+use super::service::{Submitted, config, session_already_available};
 use crate::engine::IdentityEngine;
-use crate::identity::IdentityState;
-use crate::identity::model::PASSWORD;
+use crate::identity::Identity;
 use crate::identity::store as identities;
 use crate::schema::normalize_identifier;
-use crate::session::model::SessionView;
+use crate::session::model::{Session, SessionView};
+use crate::strategy::{self, Context, LoginTarget, Outcome};
+use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde::Serialize;
-use serde_json::json;
 use store::sql;
 use uuid::Uuid;
 
@@ -25,31 +26,29 @@ use uuid::Uuid;
 pub struct LoginSuccess {
     pub session: SessionView,
     pub session_token: String,
+    /// The session is below the level `session.whoami.required_aal` asks
+    /// of this identity: a browser goes on to the second factor.
+    #[serde(skip)]
+    pub step_up_required: bool,
 }
 
-fn login_nodes() -> Vec<UiNode> {
-    vec![
-        UiNode::input(
-            "default",
-            "identifier",
-            "text",
-            Some(json!("")),
-            true,
-            Some(UiText::info(text::LABEL_ID, "ID")),
-        ),
-        UiNode::input(
-            "password",
-            "password",
-            "password",
-            None,
-            true,
-            Some(UiText::info(text::LABEL_PASSWORD, "Password")),
-        ),
-        method_button("password", "password", UiText::info(text::LOGIN, "Sign in")),
-    ]
+/// Kratos' 401 for `aal=aal2` without a session to step up.
+fn session_required_for_aal2() -> Error {
+    Error::unauthorized("aal2 can only be requested if a session exists already.")
+        .with_id("session_aal1_required")
+        .with_message("An active session is required to sign in with a second factor.")
 }
 
 impl IdentityEngine {
+    /// The current session of the client, if valid.
+    async fn current_session(
+        &self,
+        tenant: &TenantCtx,
+        token: Option<&str>,
+    ) -> Option<(Session, Identity)> {
+        self.authenticate_session(tenant, token?).await.ok()
+    }
+
     /// `initializeSelfServiceLoginFlowWithoutBrowser` and `…ForBrowsers`.
     pub async fn init_login(
         &self,
@@ -58,28 +57,60 @@ impl IdentityEngine {
         refresh: bool,
         aal: Option<String>,
     ) -> Result<Flow> {
-        if let Some(token) = client.session_token.as_deref()
-            && !refresh
-            && self.authenticate_session(tenant, token).await.is_ok()
-        {
-            return Err(session_already_available());
-        }
-        if let Some(aal) = aal.as_deref()
-            && !matches!(aal, "aal1" | "aal2")
-        {
-            return Err(Error::bad_request(format!("unknown `aal` {aal}")));
-        }
-        let nodes = if self.password_method_enabled(tenant) {
-            login_nodes()
-        } else {
-            Vec::new()
+        let requested = match aal.as_deref() {
+            None | Some("") => Aal::Aal1,
+            Some(text) => Aal::parse(text)
+                .ok_or_else(|| Error::bad_request(format!("unknown `aal` {text}")))?,
         };
-        let mut flow = self.flow_for(tenant, FlowKind::Login, client, nodes);
+        let current = self
+            .current_session(tenant, client.session_token.as_deref())
+            .await;
+        if let Some((session, _)) = &current {
+            let reached = Aal::parse(&session.aal).unwrap_or(Aal::Aal1);
+            if !refresh && requested <= reached {
+                return Err(session_already_available());
+            }
+        } else if requested == Aal::Aal2 {
+            return Err(session_required_for_aal2());
+        }
+        let owner = current.as_ref().map(|(_, identity)| identity);
+        let target = LoginTarget {
+            aal: requested,
+            refresh,
+            identity: owner,
+        };
+        let mut flow = self.flow_for(tenant, FlowKind::Login, client, Vec::new());
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: None,
+        };
+        for method in strategy::enabled(config(tenant)) {
+            if method.login_aal(config(tenant)) == Some(requested) {
+                method.populate_login(&ctx, target, &mut flow)?;
+            }
+        }
+        if requested == Aal::Aal2 {
+            if flow.ui.nodes.len() <= 1 {
+                return Err(Error::bad_request(
+                    "No second factor is set up for this account: add one in the settings first.",
+                ));
+            }
+            flow.ui.messages.push(UiText::info(
+                text::LOGIN_MFA,
+                "Please complete the second authentication challenge.",
+            ));
+        } else if refresh && owner.is_some() {
+            flow.ui.messages.push(UiText::info(
+                text::LOGIN_REAUTH,
+                "Please confirm this action by verifying that it is you.",
+            ));
+        }
         flow.refresh = Some(refresh);
-        flow.requested_aal = Some(aal.unwrap_or_else(|| "aal1".to_owned()));
+        flow.requested_aal = Some(requested.as_str().to_owned());
         self.run_before_hooks(tenant, FlowKind::Login, &flow, &client.request)
             .await?;
-        self.store_flow(tenant, FlowKind::Login, None, &flow)
+        self.store_flow(tenant, FlowKind::Login, owner.map(|i| i.id), &flow)
             .await?;
         Ok(flow)
     }
@@ -88,110 +119,73 @@ impl IdentityEngine {
         Ok(self.load_flow(tenant, FlowKind::Login, id).await?.0)
     }
 
-    /// `submitSelfServiceLoginFlow` with `method=password`.
+    /// `submitSelfServiceLoginFlow`: the method named by `method` judges
+    /// the submission.
     pub async fn submit_login(
         &self,
         tenant: &TenantCtx,
         flow_id: Uuid,
         submission: &Submission,
     ) -> Result<Submitted<LoginSuccess>> {
-        let (mut flow, _) = self.load_flow(tenant, FlowKind::Login, flow_id).await?;
+        let (mut flow, owner_id) = self.load_flow(tenant, FlowKind::Login, flow_id).await?;
         check_csrf(&flow, submission)?;
-        let body = &submission.body;
-        match field(body, "method") {
-            Some(PASSWORD) if self.password_method_enabled(tenant) => {}
-            Some(other) => {
-                return Err(Error::bad_request(format!(
-                    "the login method `{other}` is not enabled for this project"
-                )));
-            }
-            None => return Err(Error::bad_request("the field `method` is missing")),
+        let method_id = strategy::method_of(&submission.body)
+            .ok_or_else(|| Error::bad_request("the field `method` is missing"))?;
+        let not_enabled = || {
+            Error::bad_request(format!(
+                "the login method `{method_id}` is not enabled for this project"
+            ))
+        };
+        let method = strategy::find(config(tenant), method_id).ok_or_else(not_enabled)?;
+        let requested = flow
+            .requested_aal
+            .as_deref()
+            .and_then(Aal::parse)
+            .unwrap_or(Aal::Aal1);
+        let method_aal = method.login_aal(config(tenant)).ok_or_else(not_enabled)?;
+        // A flow for a signed-in identity (refresh, step up) is answered
+        // for that identity's current session only.
+        let current = self
+            .current_session(tenant, submission.session_token.as_deref())
+            .await
+            .filter(|(session, _)| Some(session.identity_id) == owner_id);
+        if requested == Aal::Aal2 && current.is_none() {
+            return Err(session_required_for_aal2());
+        }
+        if method_aal != requested {
+            return Err(Error::bad_request(format!(
+                "the method `{method_id}` gives {}, this flow asks for {}",
+                method_aal.as_str(),
+                requested.as_str()
+            )));
         }
         flow.ui.reset_messages();
-        flow.active = Some(PASSWORD.to_owned());
-        let identifier = field(body, "identifier")
-            .or_else(|| field(body, "password_identifier"))
-            .unwrap_or("");
-        let password = field(body, "password").unwrap_or("");
-        flow.ui.set_value("identifier", json!(identifier));
-        let mut missing = false;
-        for (name, value) in [("identifier", identifier), ("password", password)] {
-            if value.is_empty() {
-                missing = true;
-                flow.ui.node_error(name, UiText::missing(name));
-            }
-        }
-        if missing {
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(Submitted::Invalid(Box::new(flow)));
-        }
-
-        let normalized = normalize_identifier(identifier);
-        // While in back-off the attempt is refused before any lookup or
-        // hashing: that work is what guessing would cost us. The answer is
-        // the same whether the identifier exists or not.
-        let now_ms = u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0);
-        let counted = match self
-            .login_throttle
-            .attempt(tenant, &normalized, submission.request.client_ip, now_ms)
-            .await
-        {
-            Ok(counted) => counted,
-            Err(wait_secs) => {
-                flow.ui.messages.push(throttled_message(wait_secs));
+        flow.active = Some(method_id.to_owned());
+        let target = LoginTarget {
+            aal: requested,
+            refresh: flow.refresh == Some(true),
+            identity: current.as_ref().map(|(_, identity)| identity),
+        };
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: Some(submission),
+        };
+        let authenticated = match method.login(&ctx, target, &mut flow).await? {
+            Some(Outcome::Done(authenticated)) => authenticated,
+            Some(_) => {
                 self.save_flow(tenant, &mut flow).await?;
                 return Ok(Submitted::Invalid(Box::new(flow)));
             }
+            None => return Err(not_enabled()),
         };
-        let identity = match identities::find_id_by_identifier(
-            &self.db.conn,
-            tenant.project_id,
-            PASSWORD,
-            &normalized,
-        )
-        .await?
-        {
-            Some(id) => identities::find(&self.db.conn, tenant.project_id, id).await?,
-            None => None,
-        };
-        let stored_hash = identity
-            .as_ref()
-            .and_then(|i| i.credential(PASSWORD))
-            .and_then(|c| c.hashed_password())
-            .map(str::to_owned);
-        let verified = match &stored_hash {
-            Some(hash) => {
-                self.hasher
-                    .verify(tenant.project_id, password.to_owned(), hash.clone())
-                    .await?
-            }
-            None => {
-                // Spend the same time as a real check, so response times do
-                // not tell which identifiers exist.
-                self.hasher
-                    .hash(tenant.project_id, password.to_owned())
-                    .await?;
-                false
-            }
-        };
-        let identity = match identity {
-            Some(identity) if verified && identity.state == IdentityState::Active => {
-                self.login_throttle.succeeded(counted).await;
-                identity
-            }
-            _ => {
-                flow.ui.messages.push(UiText::error(
-                    text::INVALID_CREDENTIALS,
-                    "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.",
-                    None,
-                ));
-                self.save_flow(tenant, &mut flow).await?;
-                return Ok(Submitted::Invalid(Box::new(flow)));
-            }
-        };
+        let identity = authenticated.identity;
 
-        let hooks = self.after_hooks(tenant, FlowKind::Login, PASSWORD);
-        if hooks.has(REQUIRE_VERIFIED_ADDRESS) && !identifier_verified(&identity, identifier) {
+        let hooks = self.after_hooks(tenant, FlowKind::Login, method_id);
+        if hooks.has(REQUIRE_VERIFIED_ADDRESS)
+            && let Some(identifier) = &authenticated.identifier
+            && !identifier_verified(&identity, identifier)
+        {
             flow.ui.messages.push(UiText::error(
                 text::ADDRESS_NOT_VERIFIED,
                 "Account not active yet. Did you forget to verify your email address?",
@@ -212,42 +206,31 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
 
-        // An imported or outdated hash is upgraded to the configured hasher.
-        let rehash = match &stored_hash {
-            Some(hash) if self.hasher.needs_rehash(hash) => Some(
-                self.hasher
-                    .hash(tenant.project_id, password.to_owned())
-                    .await?,
-            ),
-            _ => None,
+        // The current session of the same identity is brought up to date
+        // (same id and token); anyone else gets a new session.
+        let (session, token) = match (current, submission.session_token.clone()) {
+            (Some((session, _)), Some(token)) if session.identity_id == identity.id => {
+                let session = self
+                    .record_authentication(tenant, session, method_id, method_aal)
+                    .await?;
+                (session, token)
+            }
+            _ => {
+                let txn = self.db.begin_write().await?;
+                let issued = self
+                    .issue_session(&txn, tenant, &identity, method_id)
+                    .await?;
+                txn.commit().await.map_err(sql::db_error)?;
+                issued
+            }
         };
-        let txn = self.db.begin_write().await?;
-        if let (Some(new_hash), Some(credential)) = (rehash, identity.credential(PASSWORD)) {
-            identities::update_credential_config(
-                &txn,
-                tenant.project_id,
-                credential.id,
-                &json!({ "hashed_password": new_hash }),
-                self.clock.now(),
-            )
-            .await?;
-        }
-        let (session, token) = self
-            .issue_session(&txn, tenant, &identity, PASSWORD)
-            .await?;
-        txn.commit().await.map_err(sql::db_error)?;
-        // The `revoke_active_sessions` hook ends every other session of the
-        // identity; a refresh replaces the session it re-authenticated.
         if hooks.has(REVOKE_ACTIVE_SESSIONS) {
             self.revoke(tenant, identity.id, Some(session.id), None)
                 .await?;
-        } else if flow.refresh == Some(true)
-            && let Some(old) = submission.session_token.as_deref()
-            && let Ok((old, _)) = self.authenticate_session(tenant, old).await
-            && old.identity_id == identity.id
-        {
-            self.revoke(tenant, identity.id, None, Some(old.id)).await?;
         }
+        let identity = identities::find(&self.db.conn, tenant.project_id, identity.id)
+            .await?
+            .unwrap_or(identity);
         let event = HookEvent {
             tenant,
             flow: &flow,
@@ -255,11 +238,16 @@ impl IdentityEngine {
             request: &submission.request,
         };
         self.fire_ignored_web_hooks(&hooks, &event).await;
-        flow.active = Some(PASSWORD.to_owned());
+        let step_up_required = config(tenant).session.whoami_required_aal
+            == RequiredAal::HighestAvailable
+            && self
+                .ensure_highest_aal(tenant, &session, &identity)
+                .is_err();
         Ok(Submitted::done(
             LoginSuccess {
                 session: self.session_view(tenant, &session, &identity),
                 session_token: token,
+                step_up_required,
             },
             flow,
         ))
@@ -268,7 +256,7 @@ impl IdentityEngine {
 
 /// Whether the address the user logged in with (or, failing that, any of
 /// the identity's addresses) is verified.
-fn identifier_verified(identity: &crate::identity::Identity, identifier: &str) -> bool {
+fn identifier_verified(identity: &Identity, identifier: &str) -> bool {
     let identifier = normalize_identifier(identifier);
     let addresses = &identity.verifiable_addresses;
     match addresses.iter().find(|a| a.value == identifier) {

@@ -181,11 +181,8 @@ pub fn render_mail(
     let configured = |part: &str| {
         tenant
             .config
-            .identity
-            .pointer(&format!(
-                "/courier/templates/{flow}/{validity}/email/{part}"
-            ))
-            .and_then(Value::as_str)
+            .identity_config
+            .mail_template(flow, validity, part)
             .and_then(configured_template)
     };
     let pick = |part: &str, default: &str, escape: bool| {
@@ -194,8 +191,8 @@ pub fn render_mail(
     };
     (
         pick("subject", subject, false).trim().to_owned(),
-        pick("body/plaintext", plaintext, false),
-        pick("body/html", html, true),
+        pick("body.plaintext", plaintext, false),
+        pick("body.html", html, true),
     )
 }
 

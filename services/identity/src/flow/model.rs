@@ -103,6 +103,30 @@ pub mod text {
     pub const VERIFICATION_TOKEN_INVALID: u64 = 4070006;
     pub const LABEL_EMAIL: u64 = 1070007;
     pub const LABEL_SUBMIT: u64 = 1070005;
+    pub const LOGIN_REAUTH: u64 = 1010003;
+    pub const LOGIN_MFA: u64 = 1010004;
+    pub const LABEL_TOTP_CODE: u64 = 1010006;
+    pub const LABEL_LOOKUP: u64 = 1010007;
+    pub const USE_TOTP: u64 = 1010009;
+    pub const USE_LOOKUP: u64 = 1010010;
+    pub const UNLINK_TOTP: u64 = 1050004;
+    pub const TOTP_QR: u64 = 1050005;
+    pub const TOTP_SECRET: u64 = 1050006;
+    pub const LOOKUP_REVEAL: u64 = 1050007;
+    pub const LOOKUP_REGENERATE: u64 = 1050008;
+    pub const LOOKUP_SECRET: u64 = 1050009;
+    pub const LOOKUP_LABEL: u64 = 1050010;
+    pub const LOOKUP_CONFIRM: u64 = 1050011;
+    pub const LOOKUP_USED: u64 = 1050014;
+    pub const LOOKUP_LIST: u64 = 1050015;
+    pub const LOOKUP_DISABLE: u64 = 1050016;
+    pub const TOTP_SECRET_LABEL: u64 = 1050017;
+    pub const LABEL_VERIFY_OTP: u64 = 1070006;
+    pub const TOTP_WRONG: u64 = 4000008;
+    pub const NO_TOTP_DEVICE: u64 = 4000011;
+    pub const LOOKUP_ALREADY_USED: u64 = 4000012;
+    pub const NO_LOOKUP: u64 = 4000014;
+    pub const LOOKUP_INVALID: u64 = 4000016;
 }
 
 /// One form field (`uiNode` with `uiNodeInputAttributes`).
@@ -228,4 +252,9 @@ pub struct Flow {
     pub state: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What the methods keep between requests and never show (a TOTP
+    /// secret awaiting its first code, WebAuthn ceremony state): stored in
+    /// its own column, left out of every answer.
+    #[serde(skip)]
+    pub internal: Value,
 }

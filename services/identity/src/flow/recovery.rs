@@ -25,8 +25,6 @@ use store::sql;
 use uuid::Uuid;
 
 pub const LINK: &str = "link";
-const DEFAULT_LINK_LIFESPAN: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// `adminCreateSelfServiceRecoveryLinkBody`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +94,7 @@ pub(crate) fn link_email(flow: &mut Flow, body: &Value, kind: FlowKind) -> Resul
 
 impl IdentityEngine {
     fn ensure_recovery_enabled(&self, tenant: &TenantCtx) -> Result<()> {
-        if self.config_flag(tenant, "/selfservice/flows/recovery/enabled", true) {
+        if super::service::config(tenant).recovery.enabled {
             Ok(())
         } else {
             Err(Error::bad_request(
@@ -106,11 +104,7 @@ impl IdentityEngine {
     }
 
     pub(crate) fn link_lifespan(&self, tenant: &TenantCtx) -> std::time::Duration {
-        self.config_duration(
-            tenant,
-            "/selfservice/methods/link/config/lifespan",
-            DEFAULT_LINK_LIFESPAN,
-        )
+        super::service::config(tenant).methods.link_lifespan
     }
 
     /// `initializeSelfServiceRecoveryFlowWithoutBrowser` and `…ForBrowsers`.
@@ -261,12 +255,8 @@ impl IdentityEngine {
             .issue_session(&txn, tenant, &identity, "link_recovery")
             .await?;
         let mut settings = self.settings_flow_for(tenant, client, &identity)?;
-        let minutes = self
-            .config_duration(
-                tenant,
-                "/selfservice/flows/settings/privileged_session_max_age",
-                std::time::Duration::from_secs(15 * 60),
-            )
+        let minutes = super::service::config(tenant)
+            .privileged_session_max_age
             .as_secs()
             / 60;
         settings.ui.messages.push(UiText {

@@ -1,25 +1,20 @@
-//! The registration flow for API clients and browsers, with the password
-//! method, the `session` and `web_hook` hooks, and the verification mail
-//! sent to every new address when verification is on.
+//! The registration flow for API clients and browsers: the enabled
+//! methods (`strategy`) put their nodes on it and build the identity; this
+//! module stores it with the `session` and `web_hook` hooks, and sends the
+//! verification mail to every new address when verification is on.
 
 use super::client::{Client, Submission, check_csrf};
 use super::hooks::{HookEvent, SESSION};
-use super::model::{Flow, FlowKind, UiNode, UiText, text};
-use super::service::{
-    Submitted, duplicate_to_ui, field, method_button, session_already_available,
-    trait_errors_to_ui, trait_nodes,
-};
+use super::model::{Flow, FlowKind};
+use super::service::{Submitted, config, duplicate_to_ui, session_already_available};
 use crate::engine::IdentityEngine;
-use crate::identity::model::PASSWORD;
-use crate::identity::service::IdentityDraft;
 use crate::identity::store as identities;
-use crate::identity::{Exposure, IdentityState, IdentityView};
-use crate::policy::PasswordPolicy;
+use crate::identity::{Exposure, IdentityView};
 use crate::session::model::SessionView;
+use crate::strategy::{self, Context, Outcome};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde::Serialize;
-use serde_json::json;
 use store::sql;
 use uuid::Uuid;
 
@@ -34,30 +29,8 @@ pub struct RegistrationSuccess {
 }
 
 impl IdentityEngine {
-    fn registration_nodes(&self, tenant: &TenantCtx) -> Result<Vec<UiNode>> {
-        if !self.password_method_enabled(tenant) {
-            return Ok(Vec::new());
-        }
-        let (schema, _) = self.schema(tenant, &self.default_schema_id(tenant)?)?;
-        let mut nodes = trait_nodes(&schema, "password", None);
-        nodes.push(UiNode::input(
-            "password",
-            "password",
-            "password",
-            None,
-            true,
-            Some(UiText::info(text::LABEL_PASSWORD, "Password")),
-        ));
-        nodes.push(method_button(
-            "password",
-            "password",
-            UiText::info(text::REGISTRATION, "Sign up"),
-        ));
-        Ok(nodes)
-    }
-
     fn ensure_registration_enabled(&self, tenant: &TenantCtx) -> Result<()> {
-        if self.config_flag(tenant, "/selfservice/flows/registration/enabled", true) {
+        if config(tenant).registration.enabled {
             Ok(())
         } else {
             Err(Error::bad_request(
@@ -74,8 +47,15 @@ impl IdentityEngine {
         {
             return Err(session_already_available());
         }
-        let nodes = self.registration_nodes(tenant)?;
-        let flow = self.flow_for(tenant, FlowKind::Registration, client, nodes);
+        let mut flow = self.flow_for(tenant, FlowKind::Registration, client, Vec::new());
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: None,
+        };
+        for method in strategy::enabled(config(tenant)) {
+            method.populate_registration(&ctx, &mut flow)?;
+        }
         self.run_before_hooks(tenant, FlowKind::Registration, &flow, &client.request)
             .await?;
         self.store_flow(tenant, FlowKind::Registration, None, &flow)
@@ -87,7 +67,8 @@ impl IdentityEngine {
         Ok(self.load_flow(tenant, FlowKind::Registration, id).await?.0)
     }
 
-    /// `submitSelfServiceRegistrationFlow` with `method=password`.
+    /// `submitSelfServiceRegistrationFlow`: the method named by `method`
+    /// builds the identity; this stores it, runs the hooks, signs in.
     pub async fn submit_registration(
         &self,
         tenant: &TenantCtx,
@@ -99,68 +80,30 @@ impl IdentityEngine {
             .load_flow(tenant, FlowKind::Registration, flow_id)
             .await?;
         check_csrf(&flow, submission)?;
-        let body = &submission.body;
-        match field(body, "method") {
-            Some(PASSWORD) if self.password_method_enabled(tenant) => {}
-            Some(other) => {
-                return Err(Error::bad_request(format!(
-                    "the registration method `{other}` is not enabled for this project"
-                )));
-            }
-            None => return Err(Error::bad_request("the field `method` is missing")),
-        }
-        flow.ui.reset_messages();
-        flow.active = Some(PASSWORD.to_owned());
-        let password = field(body, "password").unwrap_or("").to_owned();
-        let schema_id = self.default_schema_id(tenant)?;
-        let (schema, _) = self.schema(tenant, &schema_id)?;
-        let traits = submission.traits(&schema).unwrap_or_else(|| json!({}));
-        for node in trait_nodes(&schema, "password", Some(&traits)) {
-            if let Some(value) = node.attributes.get("value") {
-                flow.ui.set_value(node.name(), value.clone());
-            }
-        }
-
-        if let Err(errors) = schema.validate(&traits) {
-            trait_errors_to_ui(&mut flow.ui, &errors);
-        }
-        if password.is_empty() {
-            flow.ui.node_error("password", UiText::missing("password"));
-        } else if traits.is_object() {
-            let identifier = schema
-                .extensions(&traits)
-                .password_identifiers
-                .into_iter()
-                .next();
-            let policy = PasswordPolicy::from_identity_config(&tenant.config.identity);
-            if let Err(violation) = policy
-                .check(&self.breaches, identifier.as_deref(), &password)
-                .await
-            {
-                flow.ui.node_error(
-                    "password",
-                    UiText::error(violation.id, violation.text, Some(violation.context)),
-                );
-            }
-        }
-        if has_errors(&flow) {
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(Submitted::Invalid(Box::new(flow)));
-        }
-
-        let hash = self.hasher.hash(tenant.project_id, password).await?;
-        let draft = IdentityDraft {
-            schema_id,
-            traits,
-            state: IdentityState::Active,
-            metadata_public: None,
-            metadata_admin: None,
-            password_hash: Some(hash),
-            oidc: Vec::new(),
-            verifiable_addresses: Vec::new(),
+        let method_id = strategy::method_of(&submission.body)
+            .ok_or_else(|| Error::bad_request("the field `method` is missing"))?;
+        let not_enabled = || {
+            Error::bad_request(format!(
+                "the registration method `{method_id}` is not enabled for this project"
+            ))
         };
-        let identity = self.materialize(tenant, Uuid::new_v4(), draft, None)?;
-        let hooks = self.after_hooks(tenant, FlowKind::Registration, PASSWORD);
+        let method = strategy::find(config(tenant), method_id).ok_or_else(not_enabled)?;
+        flow.ui.reset_messages();
+        flow.active = Some(method_id.to_owned());
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: Some(submission),
+        };
+        let identity = match method.register(&ctx, &mut flow).await? {
+            Some(Outcome::Done(identity)) => identity,
+            Some(_) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::Invalid(Box::new(flow)));
+            }
+            None => return Err(not_enabled()),
+        };
+        let hooks = self.after_hooks(tenant, FlowKind::Registration, method_id);
         let url = self.schema_url(tenant, &identity.schema_id);
         let view = identity.view(&url, Exposure::Public, &[]);
         let event = HookEvent {
@@ -183,7 +126,7 @@ impl IdentityEngine {
         }
         let session = if hooks.has(SESSION) {
             Some(
-                self.issue_session(&txn, tenant, &identity, PASSWORD)
+                self.issue_session(&txn, tenant, &identity, method_id)
                     .await?,
             )
         } else {
@@ -197,7 +140,6 @@ impl IdentityEngine {
             self.wake_courier();
         }
         self.fire_ignored_web_hooks(&hooks, &event).await;
-        flow.active = Some(PASSWORD.to_owned());
         Ok(Submitted::done(
             RegistrationSuccess {
                 identity: view,

@@ -4,13 +4,11 @@
 use super::model::{Flow, FlowKind, UiContainer, UiNode, UiText, text};
 use super::store as flows;
 use crate::engine::IdentityEngine;
+use kernel::identity_config::{FlowConfig, IdentityConfig};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde_json::{Value, json};
-use std::time::Duration;
 use uuid::Uuid;
-
-const DEFAULT_FLOW_LIFESPAN: Duration = Duration::from_secs(3600);
 
 /// The result of a submission: done (with the flow, whose type and
 /// `return_to` say how to answer), or the flow back with messages on its
@@ -35,33 +33,29 @@ pub fn session_already_available() -> Error {
         .with_id("session_already_available")
 }
 
+/// The tenant's typed identity config.
+pub fn config(tenant: &TenantCtx) -> &IdentityConfig {
+    &tenant.config.identity_config
+}
+
+/// The config of the flows of `kind`.
+pub fn flow_config(tenant: &TenantCtx, kind: FlowKind) -> &FlowConfig {
+    let config = config(tenant);
+    match kind {
+        FlowKind::Login => &config.login,
+        FlowKind::Registration => &config.registration,
+        FlowKind::Settings => &config.settings,
+        FlowKind::Recovery => &config.recovery,
+        FlowKind::Verification => &config.verification,
+    }
+}
+
 /// Reads a JSON string field of a submission.
 pub fn field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str)
 }
 
 impl IdentityEngine {
-    pub(crate) fn flow_lifespan(&self, tenant: &TenantCtx, kind: FlowKind) -> Duration {
-        self.config_duration(
-            tenant,
-            &format!("/selfservice/flows/{}/lifespan", kind.as_str()),
-            DEFAULT_FLOW_LIFESPAN,
-        )
-    }
-
-    pub(crate) fn config_flag(&self, tenant: &TenantCtx, pointer: &str, default: bool) -> bool {
-        tenant
-            .config
-            .identity
-            .pointer(pointer)
-            .and_then(Value::as_bool)
-            .unwrap_or(default)
-    }
-
-    pub(crate) fn password_method_enabled(&self, tenant: &TenantCtx) -> bool {
-        self.config_flag(tenant, "/selfservice/methods/password/enabled", true)
-    }
-
     /// A new API flow of `kind` with `nodes`, not yet stored.
     pub(crate) fn new_flow(
         &self,
@@ -85,7 +79,7 @@ impl IdentityEngine {
                 None,
             ),
         );
-        let lifespan = chrono::Duration::from_std(self.flow_lifespan(tenant, kind))
+        let lifespan = chrono::Duration::from_std(flow_config(tenant, kind).lifespan)
             .unwrap_or(chrono::Duration::hours(1));
         Flow {
             id,
@@ -111,6 +105,7 @@ impl IdentityEngine {
             state: None,
             created_at: now,
             updated_at: now,
+            internal: Value::Null,
         }
     }
 

@@ -1,64 +1,69 @@
-//! The settings flow for API clients and browsers: `profile` (traits) and
-//! `password`, then the `web_hook` hooks.
-//! Only the flow's own identity, with a valid session, may read or submit
-//! it; a password change (and a change of login identifiers) needs a
-//! privileged session (authenticated within `privileged_session_max_age`).
+//! The settings flow for API clients and browsers: the enabled methods
+//! (`strategy`: profile, password, totp, lookup_secret) put their nodes on
+//! it and apply the changes named by `method`; this module owns who may
+//! see and submit it (only the flow's own identity, with a valid session
+//! at the level `required_aal` asks), the privileged-session rule and the
+//! `web_hook` hooks.
 
 use super::client::{Client, Submission, check_csrf, flow_csrf_token};
 use super::hooks::HookEvent;
 use super::model::{Flow, FlowKind, UiNode, UiText, text};
-use super::registration::has_errors;
-use super::service::{
-    Submitted, duplicate_to_ui, field, method_button, trait_errors_to_ui, trait_nodes,
-};
+use super::service::{Submitted, config};
 use crate::engine::IdentityEngine;
-use crate::identity::model::PASSWORD;
-use crate::identity::service::IdentityDraft;
 use crate::identity::{Exposure, Identity};
-use crate::policy::PasswordPolicy;
 use crate::session::model::Session;
+use crate::strategy::{self, Context, Outcome, SettingsTarget};
+use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde_json::{Value, json};
-use std::time::Duration;
 use uuid::Uuid;
 
-const DEFAULT_PRIVILEGED_MAX_AGE: Duration = Duration::from_secs(15 * 60);
-
-fn refresh_required() -> Error {
+/// Kratos' 403 for a change that needs a recent login.
+pub(crate) fn refresh_required() -> Error {
     Error::forbidden("The login session is too old and thus not allowed to update these fields. Please re-authenticate.")
         .with_id("session_refresh_required")
         .with_message("The login session is too old and thus not allowed to update these fields.")
 }
 
+/// Whether `session` was authenticated within `privileged_session_max_age`.
+pub(crate) fn is_privileged(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    session: &Session,
+) -> bool {
+    let max_age = chrono::Duration::from_std(config(tenant).privileged_session_max_age)
+        .unwrap_or(chrono::Duration::minutes(15));
+    session.authenticated_at + max_age > engine.clock.now()
+}
+
 impl IdentityEngine {
-    fn settings_nodes(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Vec<UiNode>> {
-        let (schema, _) = self.schema(tenant, &identity.schema_id)?;
-        let mut nodes = Vec::new();
-        if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) {
-            nodes.extend(trait_nodes(&schema, "profile", Some(&identity.traits)));
-            nodes.push(method_button(
-                "profile",
-                "profile",
-                UiText::info(text::LABEL_SAVE, "Save"),
-            ));
+    /// Fills the flow's form anew for `identity`: the anti-CSRF token, then
+    /// every enabled method's nodes.
+    fn populate_settings(
+        &self,
+        tenant: &TenantCtx,
+        identity: &Identity,
+        flow: &mut Flow,
+    ) -> Result<()> {
+        let csrf = flow_csrf_token(flow).unwrap_or("").to_owned();
+        flow.ui.nodes = vec![UiNode::input(
+            "default",
+            "csrf_token",
+            "hidden",
+            Some(json!(csrf)),
+            true,
+            None,
+        )];
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: None,
+        };
+        for method in strategy::enabled(config(tenant)) {
+            method.populate_settings(&ctx, identity, flow)?;
         }
-        if self.password_method_enabled(tenant) {
-            nodes.push(UiNode::input(
-                "password",
-                "password",
-                "password",
-                None,
-                true,
-                Some(UiText::info(text::LABEL_PASSWORD, "Password")),
-            ));
-            nodes.push(method_button(
-                "password",
-                "password",
-                UiText::info(text::LABEL_SAVE, "Save"),
-            ));
-        }
-        Ok(nodes)
+        Ok(())
     }
 
     pub(crate) fn public_identity(&self, tenant: &TenantCtx, identity: &Identity) -> Result<Value> {
@@ -66,14 +71,18 @@ impl IdentityEngine {
         serde_json::to_value(identity.view(&url, Exposure::Public, &[])).map_err(Error::internal)
     }
 
-    fn is_privileged(&self, tenant: &TenantCtx, session: &Session) -> bool {
-        let max_age = self.config_duration(
-            tenant,
-            "/selfservice/flows/settings/privileged_session_max_age",
-            DEFAULT_PRIVILEGED_MAX_AGE,
-        );
-        let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::minutes(15));
-        session.authenticated_at + max_age > self.clock.now()
+    /// The session of `token` and its identity, at the level the settings
+    /// flow requires (`selfservice.flows.settings.required_aal`).
+    async fn settings_session(
+        &self,
+        tenant: &TenantCtx,
+        token: &str,
+    ) -> Result<(Session, Identity)> {
+        let (session, identity) = self.authenticate_session(tenant, token).await?;
+        if config(tenant).settings_required_aal == RequiredAal::HighestAvailable {
+            self.ensure_highest_aal(tenant, &session, &identity)?;
+        }
+        Ok((session, identity))
     }
 
     /// `initializeSelfServiceSettingsFlowWithoutBrowser` and `…ForBrowsers`.
@@ -82,7 +91,7 @@ impl IdentityEngine {
             .session_token
             .as_deref()
             .ok_or_else(crate::session::service::no_active_session)?;
-        let (_, identity) = self.authenticate_session(tenant, token).await?;
+        let (_, identity) = self.settings_session(tenant, token).await?;
         let flow = self.settings_flow_for(tenant, client, &identity)?;
         self.run_before_hooks(tenant, FlowKind::Settings, &flow, &client.request)
             .await?;
@@ -98,8 +107,8 @@ impl IdentityEngine {
         client: &Client,
         identity: &Identity,
     ) -> Result<Flow> {
-        let nodes = self.settings_nodes(tenant, identity)?;
-        let mut flow = self.flow_for(tenant, FlowKind::Settings, client, nodes);
+        let mut flow = self.flow_for(tenant, FlowKind::Settings, client, Vec::new());
+        self.populate_settings(tenant, identity, &mut flow)?;
         flow.identity = Some(self.public_identity(tenant, identity)?);
         flow.state = Some("show_form".to_owned());
         Ok(flow)
@@ -113,7 +122,7 @@ impl IdentityEngine {
         id: Uuid,
         session_token: &str,
     ) -> Result<(Flow, Session, Identity)> {
-        let (session, identity) = self.authenticate_session(tenant, session_token).await?;
+        let (session, identity) = self.settings_session(tenant, session_token).await?;
         let (flow, owner) = self.load_flow(tenant, FlowKind::Settings, id).await?;
         if owner != Some(identity.id) {
             return Err(Error::forbidden(
@@ -132,7 +141,8 @@ impl IdentityEngine {
         Ok(self.own_settings_flow(tenant, id, session_token).await?.0)
     }
 
-    /// `submitSelfServiceSettingsFlow` with `method=profile` or `method=password`.
+    /// `submitSelfServiceSettingsFlow`: the method named by `method`
+    /// applies the change.
     pub async fn submit_settings(
         &self,
         tenant: &TenantCtx,
@@ -147,13 +157,18 @@ impl IdentityEngine {
             .own_settings_flow(tenant, flow_id, session_token)
             .await?;
         check_csrf(&flow, submission)?;
-        let body = &submission.body;
         flow.ui.reset_messages();
-        let method = field(body, "method")
+        let method_id = strategy::method_of(&submission.body)
             .ok_or_else(|| Error::bad_request("the field `method` is missing"))?;
+        let not_enabled = || {
+            Error::bad_request(format!(
+                "the settings method `{method_id}` is not enabled for this project"
+            ))
+        };
+        let method = strategy::find(config(tenant), method_id).ok_or_else(not_enabled)?;
         // Blocking web hooks run before the change is written (with the
         // identity as it is), so a refusal leaves it untouched.
-        let hooks = self.after_hooks(tenant, FlowKind::Settings, method);
+        let hooks = self.after_hooks(tenant, FlowKind::Settings, method_id);
         let event = HookEvent {
             tenant,
             flow: &flow,
@@ -165,41 +180,46 @@ impl IdentityEngine {
             self.save_flow(tenant, &mut flow).await?;
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
-        let updated = match method {
-            "profile" if self.config_flag(tenant, "/selfservice/methods/profile/enabled", true) => {
-                self.settings_profile(tenant, &mut flow, &session, &identity, submission)
-                    .await?
-            }
-            PASSWORD if self.password_method_enabled(tenant) => {
-                self.settings_password(tenant, &mut flow, &session, &identity, body)
-                    .await?
-            }
-            other => {
-                return Err(Error::bad_request(format!(
-                    "the settings method `{other}` is not enabled for this project"
-                )));
-            }
+        let ctx = Context {
+            engine: self,
+            tenant,
+            submission: Some(submission),
         };
-        flow.active = Some(method.to_owned());
-        let Some(updated) = updated else {
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(Submitted::Invalid(Box::new(flow)));
+        let target = SettingsTarget {
+            session: &session,
+            identity: &identity,
         };
+        flow.active = Some(method_id.to_owned());
+        let updated = match method.settings(&ctx, target, &mut flow).await? {
+            Some(Outcome::Done(updated)) => updated,
+            Some(Outcome::Invalid) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::Invalid(Box::new(flow)));
+            }
+            Some(Outcome::Continue) => {
+                self.populate_settings(tenant, &identity, &mut flow)?;
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::done(flow.clone(), flow));
+            }
+            Some(Outcome::Shown) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Ok(Submitted::done(flow.clone(), flow));
+            }
+            None => return Err(not_enabled()),
+        };
+        // A second factor just set up on this session counts as used on
+        // it: the session is not sent to prove it again straight away.
+        if method.login_aal(config(tenant)) == Some(Aal::Aal2)
+            && method.has_credential(&updated)
+            && Aal::parse(&session.aal) != Some(Aal::Aal2)
+        {
+            self.record_authentication(tenant, session, method_id, Aal::Aal2)
+                .await?;
+        }
+        self.forget_identity_sessions(tenant, updated.id).await?;
         flow.state = Some("success".to_owned());
         flow.identity = Some(self.public_identity(tenant, &updated)?);
-        let csrf = flow_csrf_token(&flow).unwrap_or("").to_owned();
-        flow.ui.nodes = self.settings_nodes(tenant, &updated)?;
-        flow.ui.nodes.insert(
-            0,
-            UiNode::input(
-                "default",
-                "csrf_token",
-                "hidden",
-                Some(json!(csrf)),
-                true,
-                None,
-            ),
-        );
+        self.populate_settings(tenant, &updated, &mut flow)?;
         flow.ui.messages.push(UiText::success(
             text::SETTINGS_SAVED,
             "Your changes have been saved!",
@@ -213,92 +233,5 @@ impl IdentityEngine {
         };
         self.fire_ignored_web_hooks(&hooks, &event).await;
         Ok(Submitted::done(flow.clone(), flow))
-    }
-
-    /// Returns the updated identity, or `None` with messages on the flow.
-    async fn settings_profile(
-        &self,
-        tenant: &TenantCtx,
-        flow: &mut Flow,
-        session: &Session,
-        identity: &Identity,
-        submission: &Submission,
-    ) -> Result<Option<Identity>> {
-        let (schema, _) = self.schema(tenant, &identity.schema_id)?;
-        let traits = submission
-            .traits(&schema)
-            .ok_or_else(|| Error::bad_request("the field `traits` is missing"))?;
-        for node in trait_nodes(&schema, "profile", Some(&traits)) {
-            if let Some(value) = node.attributes.get("value") {
-                flow.ui.set_value(node.name(), value.clone());
-            }
-        }
-        if let Err(errors) = schema.validate(&traits) {
-            trait_errors_to_ui(&mut flow.ui, &errors);
-            return Ok(None);
-        }
-        let before = schema.extensions(&identity.traits);
-        let after = schema.extensions(&traits);
-        if before.password_identifiers != after.password_identifiers
-            && !self.is_privileged(tenant, session)
-        {
-            return Err(refresh_required());
-        }
-        let draft = IdentityDraft {
-            traits,
-            ..IdentityDraft::keeping(identity)
-        };
-        match self
-            .replace_identity(tenant, identity.id, |_| Ok(draft))
-            .await
-        {
-            Ok(updated) => Ok(Some(updated)),
-            Err(err) => {
-                duplicate_to_ui(flow, err)?;
-                Ok(None)
-            }
-        }
-    }
-
-    async fn settings_password(
-        &self,
-        tenant: &TenantCtx,
-        flow: &mut Flow,
-        session: &Session,
-        identity: &Identity,
-        body: &Value,
-    ) -> Result<Option<Identity>> {
-        if !self.is_privileged(tenant, session) {
-            return Err(refresh_required());
-        }
-        let password = field(body, "password").unwrap_or("").to_owned();
-        if password.is_empty() {
-            flow.ui.node_error("password", UiText::missing("password"));
-            return Ok(None);
-        }
-        let identifier = identity
-            .credential(PASSWORD)
-            .and_then(|c| c.identifiers.first().cloned());
-        let policy = PasswordPolicy::from_identity_config(&tenant.config.identity);
-        if let Err(violation) = policy
-            .check(&self.breaches, identifier.as_deref(), &password)
-            .await
-        {
-            flow.ui.node_error(
-                "password",
-                UiText::error(violation.id, violation.text, Some(violation.context)),
-            );
-            return Ok(None);
-        }
-        debug_assert!(!has_errors(flow));
-        let hash = self.hasher.hash(tenant.project_id, password).await?;
-        let draft = IdentityDraft {
-            password_hash: Some(hash),
-            ..IdentityDraft::keeping(identity)
-        };
-        Ok(Some(
-            self.replace_identity(tenant, identity.id, |_| Ok(draft))
-                .await?,
-        ))
     }
 }

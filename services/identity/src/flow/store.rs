@@ -26,6 +26,7 @@ pub async fn insert<C: ConnectionTrait>(
             ("kind", kind.as_str().to_owned().into()),
             ("identity_id", identity_id.into()),
             ("body", body.into()),
+            ("internal_context", internal_text(flow).into()),
             ("expires_at", flow.expires_at.into()),
             ("created_at", flow.created_at.into()),
             ("updated_at", flow.updated_at.into()),
@@ -42,7 +43,7 @@ pub async fn find<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<Option<(Flow, Option<Uuid>)>> {
     let stmt = Query::select()
-        .columns([col("body"), col("identity_id")])
+        .columns([col("body"), col("identity_id"), col("internal_context")])
         .from(col("selfservice_flows"))
         .and_where(Expr::col(col("nid")).eq(nid))
         .and_where(Expr::col(col("kind")).eq(kind.as_str()))
@@ -52,8 +53,13 @@ pub async fn find<C: ConnectionTrait>(
         return Ok(None);
     };
     let body: String = sql::get(&row, "body")?;
-    let flow =
+    let mut flow: Flow =
         serde_json::from_str(&body).map_err(|e| Error::internal(format!("stored flow: {e}")))?;
+    let internal: Option<String> = sql::get(&row, "internal_context")?;
+    if let Some(internal) = internal {
+        flow.internal = serde_json::from_str(&internal)
+            .map_err(|e| Error::internal(format!("stored flow context: {e}")))?;
+    }
     Ok(Some((flow, sql::get(&row, "identity_id")?)))
 }
 
@@ -63,6 +69,7 @@ pub async fn update<C: ConnectionTrait>(conn: &C, nid: Uuid, flow: &Flow) -> Res
         .table(col("selfservice_flows"))
         .values([
             (col("body"), body.into()),
+            (col("internal_context"), internal_text(flow).into()),
             (col("updated_at"), flow.updated_at.into()),
         ])
         .and_where(Expr::col(col("nid")).eq(nid))
@@ -70,6 +77,15 @@ pub async fn update<C: ConnectionTrait>(conn: &C, nid: Uuid, flow: &Flow) -> Res
         .to_owned();
     sql::update(conn, &update).await?;
     Ok(())
+}
+
+/// The internal context as stored: none when the methods keep nothing.
+fn internal_text(flow: &Flow) -> Option<String> {
+    if Value::is_null(&flow.internal) {
+        None
+    } else {
+        Some(flow.internal.to_string())
+    }
 }
 
 pub async fn insert_error<C: ConnectionTrait>(

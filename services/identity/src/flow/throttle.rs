@@ -16,14 +16,11 @@ use kernel::ports::CacheBus;
 use kernel::rate_limit::BackOff;
 use kernel::tenant::TenantCtx;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The project config key that turns throttling off for one project.
-pub const PROJECT_SWITCH: &str = "/selfservice/flows/login/throttle/enabled";
 
 /// The `identity.login_throttle` settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,13 +123,7 @@ impl LoginThrottle {
     }
 
     fn enabled(&self, tenant: &TenantCtx) -> bool {
-        self.settings.enabled
-            && tenant
-                .config
-                .identity
-                .pointer(PROJECT_SWITCH)
-                .and_then(Value::as_bool)
-                .unwrap_or(true)
+        self.settings.enabled && tenant.config.identity_config.login_throttle
     }
 
     /// Counts a password check of `identifier` (normalized) from `ip` at

@@ -1,5 +1,6 @@
 use super::*;
 use kernel::tenant::{ProjectState, TenantConfig};
+use serde_json::Value;
 use store::cache::MemoryCacheBus;
 use uuid::Uuid;
 
@@ -13,12 +14,12 @@ fn tenant(identity_config: Value) -> TenantCtx {
         name: "p".to_owned(),
         state: ProjectState::Running,
         revision_id: Uuid::nil(),
-        config: Arc::new(TenantConfig {
-            identity: identity_config,
-            identity_schemas: Vec::new(),
-            namespaces: Vec::new(),
-            max_read_depth: 5,
-        }),
+        config: Arc::new(TenantConfig::new(
+            identity_config,
+            Vec::new(),
+            Vec::new(),
+            5,
+        )),
     }
 }
 

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 impl IdentityEngine {
     fn verification_enabled(&self, tenant: &TenantCtx) -> bool {
-        self.config_flag(tenant, "/selfservice/flows/verification/enabled", true)
+        super::service::config(tenant).verification.enabled
     }
 
     fn ensure_verification_enabled(&self, tenant: &TenantCtx) -> Result<()> {

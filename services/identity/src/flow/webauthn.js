@@ -1,80 +1,95 @@
 // Keyplane: the helpers WebAuthn forms call (served at
-// /.well-known/ory/webauthn.js). The flow's `onclick` node hands them the
-// server's options as JSON; they run the browser ceremony and put the
-// answer, base64url-encoded, into the form field the server reads.
+// /.well-known/ory/webauthn.js), as Kratos' script. A trigger button's
+// `onclick` hands them the server's options as JSON; they run the
+// browser ceremony, put the answer (base64url, as the server reads it)
+// into the hidden field and submit the field's form.
 (function () {
   "use strict";
+  if (typeof window === "undefined" || window.__oryWebAuthnInitialized) return;
 
-  function toBuffer(value) {
-    var padded = value.replace(/-/g, "+").replace(/_/g, "/");
-    while (padded.length % 4) padded += "=";
-    var binary = atob(padded);
+  // base64url (or standard base64, as Kratos v0.10 sent) to bytes.
+  function decode(value) {
+    var base64 = value.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+    while (base64.length % 4) base64 += "=";
+    var binary = atob(base64);
     var bytes = new Uint8Array(binary.length);
     for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
+    return bytes;
   }
 
-  function toBase64Url(buffer) {
+  // bytes to base64url without padding.
+  function encode(buffer) {
+    if (!buffer) return "";
     var bytes = new Uint8Array(buffer);
     var binary = "";
     for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
     return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  function unsupported() {
-    if (!window.PublicKeyCredential) {
-      alert("This browser does not support security keys (WebAuthn).");
-      return true;
-    }
+  function supported() {
+    if (window.PublicKeyCredential) return true;
+    alert("This browser does not support WebAuthn!");
     return false;
   }
 
-  function submitWith(fieldName, value) {
-    var inputs = document.querySelectorAll('*[name="' + fieldName + '"]');
-    if (!inputs.length) return;
-    var input = inputs[0];
-    input.value = value;
-    if (input.form) input.form.submit();
+  function decodeIds(list) {
+    (list || []).forEach(function (credential) {
+      credential.id = decode(credential.id);
+    });
   }
 
-  window.__oryWebAuthnLogin = function (options) {
-    if (unsupported()) return;
-    options.publicKey.challenge = toBuffer(options.publicKey.challenge);
-    (options.publicKey.allowCredentials || []).forEach(function (credential) {
-      credential.id = toBuffer(credential.id);
-    });
-    navigator.credentials.get(options).then(function (credential) {
-      submitWith("webauthn_login", JSON.stringify({
-        id: credential.id,
-        rawId: toBase64Url(credential.rawId),
-        type: credential.type,
-        response: {
-          authenticatorData: toBase64Url(credential.response.authenticatorData),
-          clientDataJSON: toBase64Url(credential.response.clientDataJSON),
-          signature: toBase64Url(credential.response.signature),
-          userHandle: credential.response.userHandle ? toBase64Url(credential.response.userHandle) : null
-        }
-      }));
-    }).catch(function (err) { alert(err); });
-  };
+  function submit(resultSelector, triggerSelector, answer) {
+    var result = document.querySelector(resultSelector);
+    result.value = JSON.stringify(answer);
+    var form = result.form || document.querySelector(triggerSelector).closest("form");
+    // HTMLFormElement.prototype.submit: a field named "submit" cannot shadow it.
+    HTMLFormElement.prototype.submit.call(form);
+  }
 
-  window.__oryWebAuthnRegistration = function (options) {
-    if (unsupported()) return;
-    options.publicKey.challenge = toBuffer(options.publicKey.challenge);
-    options.publicKey.user.id = toBuffer(options.publicKey.user.id);
-    (options.publicKey.excludeCredentials || []).forEach(function (credential) {
-      credential.id = toBuffer(credential.id);
-    });
-    navigator.credentials.create(options).then(function (credential) {
-      submitWith("webauthn_register", JSON.stringify({
+  function login(options, resultSelector, triggerSelector) {
+    if (!supported()) return;
+    resultSelector = resultSelector || '*[name="webauthn_login"]';
+    triggerSelector = triggerSelector || '*[name="webauthn_login_trigger"]';
+    options.publicKey.challenge = decode(options.publicKey.challenge);
+    decodeIds(options.publicKey.allowCredentials);
+    navigator.credentials.get(options).then(function (credential) {
+      submit(resultSelector, triggerSelector, {
         id: credential.id,
-        rawId: toBase64Url(credential.rawId),
+        rawId: encode(credential.rawId),
         type: credential.type,
         response: {
-          attestationObject: toBase64Url(credential.response.attestationObject),
-          clientDataJSON: toBase64Url(credential.response.clientDataJSON)
+          authenticatorData: encode(credential.response.authenticatorData),
+          clientDataJSON: encode(credential.response.clientDataJSON),
+          signature: encode(credential.response.signature),
+          userHandle: encode(credential.response.userHandle)
         }
-      }));
+      });
     }).catch(function (err) { alert(err); });
-  };
+  }
+
+  function registration(options, resultSelector, triggerSelector) {
+    if (!supported()) return;
+    resultSelector = resultSelector || '*[name="webauthn_register"]';
+    triggerSelector = triggerSelector || '*[name="webauthn_register_trigger"]';
+    options.publicKey.challenge = decode(options.publicKey.challenge);
+    options.publicKey.user.id = decode(options.publicKey.user.id);
+    decodeIds(options.publicKey.excludeCredentials);
+    navigator.credentials.create(options).then(function (credential) {
+      submit(resultSelector, triggerSelector, {
+        id: credential.id,
+        rawId: encode(credential.rawId),
+        type: credential.type,
+        response: {
+          attestationObject: encode(credential.response.attestationObject),
+          clientDataJSON: encode(credential.response.clientDataJSON)
+        }
+      });
+    }).catch(function (err) { alert(err); });
+  }
+
+  window.__oryWebAuthnBufferDecode = decode;
+  window.__oryWebAuthnBufferEncode = encode;
+  window.__oryWebAuthnLogin = login;
+  window.__oryWebAuthnRegistration = registration;
+  window.__oryWebAuthnInitialized = true;
 })();

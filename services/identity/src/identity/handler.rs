@@ -160,6 +160,18 @@ pub async fn delete_identity(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Keyplane's `DELETE /admin/identities/{id}/credentials/{type}` (as later
+/// Kratos versions have it): removes a second factor.
+pub async fn delete_credential(
+    engine: web::Data<IdentityEngine>,
+    tenant: TenantAdmin,
+    path: web::Path<(Uuid, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, kind) = path.into_inner();
+    engine.delete_second_factor(&tenant, id, &kind).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/admin/identities")
@@ -173,6 +185,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .put(update_identity)
             .patch(patch_identity)
             .delete(delete_identity)
+            .wrap(from_fn(admin_gate)),
+    )
+    .service(
+        web::resource("/admin/identities/{id}/credentials/{type}")
+            .delete(delete_credential)
             .wrap(from_fn(admin_gate)),
     );
 }

@@ -1,5 +1,6 @@
 //! Identities: model, SQL, the admin service and its handlers.
 
+pub mod credential_store;
 pub mod handler;
 pub mod model;
 pub mod service;

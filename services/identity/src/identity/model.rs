@@ -152,9 +152,12 @@ impl Identity {
             self.credentials
                 .iter()
                 .map(|c| {
+                    // Only OIDC links may be declassified: the other
+                    // configs hold secrets (hashes, sealed TOTP seeds,
+                    // recovery code digests) that never leave.
                     let config = include
                         .iter()
-                        .any(|k| *k == c.kind && c.kind != PASSWORD)
+                        .any(|k| *k == c.kind && c.kind == OIDC)
                         .then(|| c.config.clone());
                     (
                         c.kind.clone(),

@@ -13,12 +13,12 @@ use store::sql::{self, col};
 use uuid::Uuid;
 
 const IDENTITIES: &str = "identities";
-const CREDENTIALS: &str = "identity_credentials";
-const IDENTIFIERS: &str = "identity_credential_identifiers";
+pub(crate) const CREDENTIALS: &str = "identity_credentials";
+pub(crate) const IDENTIFIERS: &str = "identity_credential_identifiers";
 const VERIFIABLE: &str = "identity_verifiable_addresses";
 const RECOVERY: &str = "identity_recovery_addresses";
 
-fn json_text(value: &Value) -> String {
+pub(crate) fn json_text(value: &Value) -> String {
     value.to_string()
 }
 
@@ -105,36 +105,7 @@ async fn insert_children<C: ConnectionTrait>(
     identity: &Identity,
 ) -> Result<()> {
     for credential in &identity.credentials {
-        sql::insert(
-            conn,
-            CREDENTIALS,
-            vec![
-                ("id", credential.id.into()),
-                ("nid", nid.into()),
-                ("identity_id", identity.id.into()),
-                ("credential_type", credential.kind.clone().into()),
-                ("config", json_text(&credential.config).into()),
-                ("version", credential.version.into()),
-                ("created_at", credential.created_at.into()),
-                ("updated_at", credential.updated_at.into()),
-            ],
-        )
-        .await?;
-        for identifier in &credential.identifiers {
-            sql::insert(
-                conn,
-                IDENTIFIERS,
-                vec![
-                    ("id", Uuid::new_v4().into()),
-                    ("nid", nid.into()),
-                    ("identity_id", identity.id.into()),
-                    ("identity_credential_id", credential.id.into()),
-                    ("credential_type", credential.kind.clone().into()),
-                    ("identifier", identifier.clone().into()),
-                ],
-            )
-            .await?;
-        }
+        insert_credential(conn, nid, identity.id, credential).await?;
     }
     for address in &identity.verifiable_addresses {
         sql::insert(
@@ -167,6 +138,46 @@ async fn insert_children<C: ConnectionTrait>(
                 ("value", address.value.clone().into()),
                 ("created_at", address.created_at.into()),
                 ("updated_at", address.updated_at.into()),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts one credential of an identity with its identifiers.
+pub async fn insert_credential<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    identity_id: Uuid,
+    credential: &Credential,
+) -> Result<()> {
+    sql::insert(
+        conn,
+        CREDENTIALS,
+        vec![
+            ("id", credential.id.into()),
+            ("nid", nid.into()),
+            ("identity_id", identity_id.into()),
+            ("credential_type", credential.kind.clone().into()),
+            ("config", json_text(&credential.config).into()),
+            ("version", credential.version.into()),
+            ("created_at", credential.created_at.into()),
+            ("updated_at", credential.updated_at.into()),
+        ],
+    )
+    .await?;
+    for identifier in &credential.identifiers {
+        sql::insert(
+            conn,
+            IDENTIFIERS,
+            vec![
+                ("id", Uuid::new_v4().into()),
+                ("nid", nid.into()),
+                ("identity_id", identity_id.into()),
+                ("identity_credential_id", credential.id.into()),
+                ("credential_type", credential.kind.clone().into()),
+                ("identifier", identifier.clone().into()),
             ],
         )
         .await?;

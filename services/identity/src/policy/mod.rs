@@ -94,28 +94,23 @@ impl std::fmt::Display for PolicyViolation {
 impl std::error::Error for PolicyViolation {}
 
 impl PasswordPolicy {
-    /// Reads `selfservice.methods.password.config.*` from an identity
-    /// configuration; missing or mistyped keys keep their defaults.
-    pub fn from_identity_config(config: &serde_json::Value) -> Self {
+    /// The policy of `selfservice.methods.password.config`; keys the
+    /// project left unset keep the defaults.
+    pub fn from_config(c: &kernel::identity_config::PasswordPolicyConfig) -> Self {
         let mut policy = Self::default();
-        let Some(c) = config.pointer("/selfservice/methods/password/config") else {
-            return policy;
-        };
-        let uint = |key: &str| c.get(key).and_then(serde_json::Value::as_u64);
-        let flag = |key: &str| c.get(key).and_then(serde_json::Value::as_bool);
-        if let Some(v) = uint("min_password_length") {
+        if let Some(v) = c.min_password_length {
             policy.min_length = usize::try_from(v).unwrap_or(usize::MAX);
         }
-        if let Some(v) = flag("identifier_similarity_check_enabled") {
+        if let Some(v) = c.identifier_similarity_check_enabled {
             policy.identifier_similarity_check = v;
         }
-        if let Some(v) = flag("haveibeenpwned_enabled") {
+        if let Some(v) = c.haveibeenpwned_enabled {
             policy.haveibeenpwned_enabled = v;
         }
-        if let Some(v) = uint("max_breaches") {
+        if let Some(v) = c.max_breaches {
             policy.max_breaches = v;
         }
-        if let Some(v) = flag("ignore_network_errors") {
+        if let Some(v) = c.ignore_network_errors {
             policy.ignore_network_errors = v;
         }
         policy

@@ -119,10 +119,15 @@ fn reason(result: Result<(), PolicyViolation>) -> String {
     violation.reason().to_owned()
 }
 
+fn from_document(document: &serde_json::Value) -> PasswordPolicy {
+    let config = kernel::identity_config::IdentityConfig::from_document(document);
+    PasswordPolicy::from_config(&config.methods.password_policy)
+}
+
 #[test]
 fn config_defaults_and_overrides() {
     assert_eq!(
-        PasswordPolicy::from_identity_config(&serde_json::json!({})),
+        from_document(&serde_json::json!({})),
         PasswordPolicy::default()
     );
     let d = PasswordPolicy::default();
@@ -138,7 +143,7 @@ fn config_defaults_and_overrides() {
         "ignore_network_errors": false,
     }}}}});
     assert_eq!(
-        PasswordPolicy::from_identity_config(&config),
+        from_document(&config),
         PasswordPolicy {
             min_length: 12,
             identifier_similarity_check: false,
@@ -151,7 +156,7 @@ fn config_defaults_and_overrides() {
     let partial = serde_json::json!({"selfservice": {"methods": {"password": {"config": {
         "max_breaches": 2, "min_password_length": "twelve"
     }}}}});
-    let policy = PasswordPolicy::from_identity_config(&partial);
+    let policy = from_document(&partial);
     assert_eq!(policy.max_breaches, 2);
     assert_eq!(policy.min_length, 8, "mistyped keeps the default");
 }

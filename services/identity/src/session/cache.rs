@@ -33,6 +33,11 @@ pub struct CachedWhoami {
     pub identity_id: Uuid,
     pub expires_at: DateTime<Utc>,
     pub aal: String,
+    /// The revision whose rules (`session.whoami.required_aal`) this answer
+    /// passed; under another revision it is checked again. Nil in entries
+    /// cached by an older release, which are then checked again too.
+    #[serde(default)]
+    pub revision_id: Uuid,
     /// The rendered `session` JSON.
     pub body: String,
 }

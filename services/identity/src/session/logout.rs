@@ -11,7 +11,6 @@ use hmac::{Hmac, Mac};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde::Serialize;
-use serde_json::Value;
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -25,19 +24,7 @@ pub struct LogoutUrl {
 }
 
 fn secrets(tenant: &TenantCtx) -> Vec<String> {
-    tenant
-        .config
-        .identity
-        .pointer("/secrets/cookie")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+    tenant.config.identity_config.cookie_secrets.clone()
 }
 
 fn mac(secret: &str, nid: Uuid, session_id: Uuid) -> Result<HmacSha256> {
@@ -98,14 +85,11 @@ impl IdentityEngine {
 
     /// Where a browser goes after logging out.
     pub fn after_logout_url(&self, tenant: &TenantCtx) -> String {
-        let config = &tenant.config.identity;
-        [
-            "/selfservice/flows/logout/after/default_browser_return_url",
-            "/selfservice/default_browser_return_url",
-        ]
-        .iter()
-        .find_map(|p| config.pointer(p).and_then(Value::as_str))
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}/", tenant.public_url))
+        let config = &tenant.config.identity_config;
+        config
+            .logout_return_url
+            .clone()
+            .or_else(|| config.default_browser_return_url.clone())
+            .unwrap_or_else(|| format!("{}/", tenant.public_url))
     }
 }

@@ -8,6 +8,7 @@ use crate::identity::service::identity_not_found;
 use crate::identity::store as identities;
 use crate::identity::{Exposure, Identity, IdentityState};
 use chrono::Duration as ChronoDuration;
+use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use rand::Rng;
@@ -16,8 +17,6 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use store::sql;
 use uuid::Uuid;
-
-const DEFAULT_SESSION_LIFESPAN: Duration = Duration::from_secs(24 * 3600);
 
 /// A session token: 32 random alphanumerics, as Kratos issues them.
 pub fn new_token() -> String {
@@ -53,10 +52,11 @@ fn chrono(d: Duration) -> ChronoDuration {
 
 impl IdentityEngine {
     pub(crate) fn session_lifespan(&self, tenant: &TenantCtx) -> Duration {
-        self.config_duration(tenant, "/session/lifespan", DEFAULT_SESSION_LIFESPAN)
+        tenant.config.identity_config.session.lifespan
     }
 
-    /// Issues a new AAL1 session for `identity`, returning it with its token.
+    /// Issues a new session for `identity`, signed in with `method` (a
+    /// first factor, so AAL1), returning it with its token.
     pub(crate) async fn issue_session<C: sea_orm::ConnectionTrait>(
         &self,
         conn: &C,
@@ -69,10 +69,10 @@ impl IdentityEngine {
             id: Uuid::new_v4(),
             identity_id: identity.id,
             active: true,
-            aal: "aal1".to_owned(),
+            aal: Aal::Aal1.as_str().to_owned(),
             authentication_methods: vec![AuthenticationMethod {
                 method: method.to_owned(),
-                aal: "aal1".to_owned(),
+                aal: Aal::Aal1.as_str().to_owned(),
                 completed_at: now,
             }],
             issued_at: now,
@@ -82,6 +82,36 @@ impl IdentityEngine {
         let token = new_token();
         sessions::insert(conn, tenant.project_id, &session, &hash_token(&token)).await?;
         Ok((session, token))
+    }
+
+    /// Records on `session` a login completed with `method` at `aal` (a
+    /// refresh, or a step up with a second factor): the same session and
+    /// token, now authenticated now, at the higher of its levels.
+    pub(crate) async fn record_authentication(
+        &self,
+        tenant: &TenantCtx,
+        mut session: Session,
+        method: &str,
+        aal: Aal,
+    ) -> Result<Session> {
+        let now = self.clock.now();
+        session.authentication_methods.push(AuthenticationMethod {
+            method: method.to_owned(),
+            aal: aal.as_str().to_owned(),
+            completed_at: now,
+        });
+        let current = Aal::parse(&session.aal).unwrap_or(Aal::Aal1);
+        session.aal = current.max(aal).as_str().to_owned();
+        session.authenticated_at = now;
+        let txn = self.db.begin_write().await?;
+        if !sessions::set_authentication(&txn, tenant.project_id, &session, now).await? {
+            return Err(no_active_session());
+        }
+        txn.commit().await.map_err(sql::db_error)?;
+        // Cached whoami answers show the old level: drop them everywhere.
+        self.forget_identity_sessions(tenant, session.identity_id)
+            .await?;
+        Ok(session)
     }
 
     pub(crate) fn session_view(
@@ -122,50 +152,41 @@ impl IdentityEngine {
     }
 
     /// `toSession`: from the cache when it can, else the database (and then
-    /// cached). The AAL requirement is checked on both paths.
+    /// cached). Only answers that met the revision's AAL requirement are
+    /// cached, and every change of an identity's credentials drops its
+    /// cached answers, so a hit under the same revision still meets it.
     pub async fn whoami(&self, tenant: &TenantCtx, token: &str) -> Result<Whoami> {
         let digest = hash_token(token);
-        let required_highest = tenant
-            .config
-            .identity
-            .pointer("/session/whoami/required_aal")
-            .and_then(serde_json::Value::as_str)
-            == Some("highest_available");
-        if let Some(hit) = self.sessions.get(tenant.project_id, &digest).await {
-            if required_highest && hit.aal == "aal1" {
-                // The cache does not know the identity's factors; ask the database.
-            } else {
-                return Ok(Whoami {
-                    identity_id: hit.identity_id,
-                    body: hit.body.clone(),
-                });
-            }
+        let required_highest = tenant.config.identity_config.session.whoami_required_aal
+            == RequiredAal::HighestAvailable;
+        if let Some(hit) = self.sessions.get(tenant.project_id, &digest).await
+            && hit.revision_id == tenant.revision_id
+        {
+            return Ok(Whoami {
+                identity_id: hit.identity_id,
+                body: hit.body.clone(),
+            });
         }
         let (session, identity) = self.authenticate_session(tenant, token).await?;
-        if required_highest && session.aal == "aal1" && has_second_factor(&identity) {
-            return Err(Error::forbidden(
-                "This session does not meet the required authenticator assurance level.",
-            )
-            .with_id("session_aal2_required")
-            .with_message("Session does not fulfill the requested Authenticator Assurance Level"));
+        if required_highest {
+            self.ensure_highest_aal(tenant, &session, &identity)?;
         }
         let body = serde_json::to_string(&self.session_view(tenant, &session, &identity))
             .map_err(Error::internal)?;
-        if !required_highest {
-            self.sessions
-                .put(
-                    tenant.project_id,
-                    &digest,
-                    CachedWhoami {
-                        session_id: session.id,
-                        identity_id: identity.id,
-                        expires_at: session.expires_at,
-                        aal: session.aal.clone(),
-                        body: body.clone(),
-                    },
-                )
-                .await;
-        }
+        self.sessions
+            .put(
+                tenant.project_id,
+                &digest,
+                CachedWhoami {
+                    session_id: session.id,
+                    identity_id: identity.id,
+                    expires_at: session.expires_at,
+                    aal: session.aal.clone(),
+                    revision_id: tenant.revision_id,
+                    body: body.clone(),
+                },
+            )
+            .await;
         Ok(Whoami {
             identity_id: identity.id,
             body,
@@ -343,9 +364,30 @@ impl IdentityEngine {
     }
 }
 
-fn has_second_factor(identity: &Identity) -> bool {
-    identity
-        .credentials
-        .iter()
-        .any(|c| matches!(c.kind.as_str(), "totp" | "webauthn" | "lookup_secret"))
+impl IdentityEngine {
+    /// Refuses an AAL1 session of an identity that has a second factor
+    /// (`required_aal: highest_available`): Kratos' 403
+    /// `session_aal2_required`, telling browsers where to step up.
+    pub(crate) fn ensure_highest_aal(
+        &self,
+        tenant: &TenantCtx,
+        session: &Session,
+        identity: &Identity,
+    ) -> Result<()> {
+        let reached = Aal::parse(&session.aal).unwrap_or(Aal::Aal1);
+        let config = &tenant.config.identity_config;
+        if reached >= crate::strategy::highest_available(config, identity) {
+            return Ok(());
+        }
+        let redirect = format!("{}/self-service/login/browser?aal=aal2", tenant.public_url);
+        Err(Error::forbidden(
+            "This session does not meet the required authenticator assurance level.",
+        )
+        .with_id("session_aal2_required")
+        .with_message("Session does not fulfill the requested Authenticator Assurance Level")
+        .with_reason(
+            "An authenticator assurance level of aal2 is required: sign in with a second factor.",
+        )
+        .with_details(serde_json::json!({ "redirect_browser_to": redirect })))
+    }
 }

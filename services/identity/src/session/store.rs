@@ -250,3 +250,28 @@ pub async fn all_token_hashes<C: ConnectionTrait>(
 ) -> Result<Vec<String>> {
     token_hashes(conn, nid, identity_id, SessionFilter::default(), None).await
 }
+
+/// Records a completed authentication on an existing session (a refresh
+/// or a step up): its level, methods and when it was authenticated.
+pub async fn set_authentication<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let methods =
+        serde_json::to_string(&session.authentication_methods).map_err(Error::internal)?;
+    let update = Query::update()
+        .table(col(SESSIONS))
+        .values([
+            (col("aal"), session.aal.clone().into()),
+            (col("authentication_methods"), methods.into()),
+            (col("authenticated_at"), session.authenticated_at.into()),
+            (col("updated_at"), now.into()),
+        ])
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .and_where(Expr::col(col("id")).eq(session.id))
+        .and_where(Expr::col(col("active")).eq(true))
+        .to_owned();
+    Ok(sql::update(conn, &update).await? > 0)
+}
