@@ -10,6 +10,7 @@
 
 pub mod dns_fake;
 pub mod mail;
+pub mod oidc_provider;
 pub mod stripe_fake;
 
 use keyplane_server::{RunningServer, Services, Settings, bind, start_on};
