@@ -37,6 +37,7 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
         405 => ErrorKind::MethodNotAllowed,
         409 => ErrorKind::Conflict,
         410 => ErrorKind::Gone,
+        422 => ErrorKind::UnprocessableEntity,
         413 => ErrorKind::PayloadTooLarge,
         415 => ErrorKind::UnsupportedMediaType,
         429 => ErrorKind::TooManyRequests,

@@ -68,6 +68,8 @@ pub struct IdentityEngine {
     pub(crate) webhooks: webhook::WebHooks,
     /// Bounds on what a JSON Patch of an identity may build.
     pub(crate) patch_limits: kernel::json_patch::PatchLimits,
+    /// Discovered OpenID providers, per project and provider.
+    pub(crate) oidc: crate::strategy::oidc::provider::Discovery,
 }
 
 impl IdentityEngine {
@@ -94,6 +96,7 @@ impl IdentityEngine {
             courier: None,
             webhooks,
             patch_limits: kernel::json_patch::PatchLimits::default(),
+            oidc: Default::default(),
         })
     }
 

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     identity::handler::configure(cfg);
     session::handler::configure(cfg);
     flow::handler::configure(cfg);
+    strategy::oidc::handler::configure(cfg);
 }
 
 /// The tenant's root (the fallback return URL, and the base of the link

@@ -15,6 +15,9 @@ pub enum ErrorKind {
     MethodNotAllowed,
     Conflict,
     Gone,
+    /// 422: the request is understood but must continue elsewhere (Ory's
+    /// `browser_location_change_required`).
+    UnprocessableEntity,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
@@ -32,6 +35,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Conflict => 409,
+            ErrorKind::UnprocessableEntity => 422,
             ErrorKind::Gone => 410,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
@@ -51,6 +55,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "The requested resource could not be found",
             ErrorKind::MethodNotAllowed => "The requested method is not allowed for this resource",
             ErrorKind::Conflict => "The resource could not be created due to a conflict",
+            ErrorKind::UnprocessableEntity => "The request could not be completed here",
             ErrorKind::Gone => "The requested resource is no longer available",
             ErrorKind::PayloadTooLarge => "The request body is too large",
             ErrorKind::UnsupportedMediaType => "The request's content type is not supported",
@@ -193,6 +198,7 @@ mod tests {
             ErrorKind::MethodNotAllowed,
             ErrorKind::Conflict,
             ErrorKind::Gone,
+            ErrorKind::UnprocessableEntity,
             ErrorKind::PayloadTooLarge,
             ErrorKind::UnsupportedMediaType,
             ErrorKind::TooManyRequests,

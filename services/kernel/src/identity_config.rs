@@ -133,6 +133,37 @@ pub struct WebAuthnConfig {
     pub rp_origin: Option<String>,
 }
 
+/// One social sign-in provider (`selfservice.methods.oidc.config.providers[]`).
+#[derive(Clone, PartialEq)]
+pub struct OidcProviderConfig {
+    /// The id in URLs and identifiers (`<id>:<subject>`).
+    pub id: String,
+    /// `generic`, `google`, `github`, ...
+    pub provider: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub issuer_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub token_url: Option<String>,
+    /// The Jsonnet claims mapper (`base64://` or `https://`).
+    pub mapper_url: Option<String>,
+    pub scope: Vec<String>,
+    /// What the sign-in button shows; the id when unset.
+    pub label: Option<String>,
+}
+
+impl std::fmt::Debug for OidcProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client secret never goes to a log.
+        f.debug_struct("OidcProviderConfig")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("issuer_url", &self.issuer_url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `selfservice.methods`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Methods {
@@ -145,6 +176,7 @@ pub struct Methods {
     pub lookup_secret: bool,
     pub webauthn: WebAuthnConfig,
     pub oidc: bool,
+    pub oidc_providers: Vec<OidcProviderConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +311,24 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// A provider entry; one without an id or client id is skipped (the
+/// revision store refuses those when written).
+fn oidc_provider(entry: &Value) -> Option<OidcProviderConfig> {
+    let doc = Doc(entry);
+    Some(OidcProviderConfig {
+        id: doc.text("id")?,
+        provider: doc.text("provider").unwrap_or_else(|| "generic".to_owned()),
+        client_id: doc.text("client_id")?,
+        client_secret: doc.text("client_secret").unwrap_or_default(),
+        issuer_url: doc.text("issuer_url"),
+        auth_url: doc.text("auth_url"),
+        token_url: doc.text("token_url"),
+        mapper_url: doc.text("mapper_url"),
+        scope: doc.strings("scope"),
+        label: doc.text("label"),
+    })
+}
+
 impl IdentityConfig {
     /// Reads the identity document; missing or mistyped keys take their
     /// defaults (the revision store validated the document when written).
@@ -345,6 +395,11 @@ impl IdentityConfig {
                     rp_origin: doc.text("selfservice.methods.webauthn.config.rp.origin"),
                 },
                 oidc: doc.flag("selfservice.methods.oidc.enabled", false),
+                oidc_providers: doc
+                    .list("selfservice.methods.oidc.config.providers")
+                    .iter()
+                    .filter_map(oidc_provider)
+                    .collect(),
             },
             session: SessionConfig {
                 lifespan: doc.duration("session.lifespan", SESSION_LIFESPAN),

@@ -229,6 +229,13 @@ fn parse_method(raw: Option<String>) -> Result<reqwest::Method, WebHookFailure> 
 }
 
 fn parse_body(raw: &str) -> Result<BodySource, WebHookFailure> {
+    parse_template_source(raw, "body")
+}
+
+/// A Jsonnet template given as `base64://…` (the template itself) or an
+/// `http(s)://` URL to fetch; `file://` is refused (server files belong to
+/// the operator, not to a tenant). `field` names it in errors.
+pub(crate) fn parse_template_source(raw: &str, field: &str) -> Result<BodySource, WebHookFailure> {
     use base64::Engine as _;
     if let Some(encoded) = raw.strip_prefix("base64://") {
         // Kratos' fetcher uses standard base64; tolerate the URL-safe
@@ -237,22 +244,23 @@ fn parse_body(raw: &str) -> Result<BodySource, WebHookFailure> {
         let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(trimmed)
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
-            .map_err(|_| invalid("`body` is not valid base64 after base64://"))?;
+            .map_err(|_| invalid(format!("`{field}` is not valid base64 after base64://")))?;
         let text = String::from_utf8(bytes)
-            .map_err(|_| invalid("`body` does not decode to UTF-8 text"))?;
+            .map_err(|_| invalid(format!("`{field}` does not decode to UTF-8 text")))?;
         return Ok(BodySource::Inline(text));
     }
-    let url = url::Url::parse(raw)
-        .map_err(|_| invalid("`body` must be a base64:// or https:// URL of a Jsonnet template"))?;
+    let wrong = || {
+        invalid(format!(
+            "`{field}` must be a base64:// or https:// URL of a Jsonnet template"
+        ))
+    };
+    let url = url::Url::parse(raw).map_err(|_| wrong())?;
     match url.scheme() {
         "http" | "https" if url.host().is_some() => Ok(BodySource::Remote(url)),
-        // Server files belong to the operator, not to a tenant.
-        "file" => Err(invalid(
-            "`body` may not be a file:// URL; use base64:// or https://",
-        )),
-        _ => Err(invalid(
-            "`body` must be a base64:// or https:// URL of a Jsonnet template",
-        )),
+        "file" => Err(invalid(format!(
+            "`{field}` may not be a file:// URL; use base64:// or https://"
+        ))),
+        _ => Err(wrong()),
     }
 }
 

@@ -148,6 +148,37 @@ impl WebHooks {
         Ok(())
     }
 
+    /// Runs an OIDC provider's claims mapper (`mapper_url`: `base64://` or
+    /// `https://`, fetched through the guard) in the sandboxed worker, with
+    /// the ID token's claims as `std.extVar('claims')`, as Kratos does.
+    pub async fn map_claims(
+        &self,
+        project: Uuid,
+        mapper_url: &str,
+        claims: &Value,
+    ) -> std::result::Result<Value, WebHookFailure> {
+        let source = crate::config::parse_template_source(mapper_url, "mapper_url")?;
+        let template = self.load_template(&source).await?;
+        let vars = [("claims".to_owned(), claims.clone())].into();
+        self.inner
+            .worker
+            .render_with_vars(project, &template, &Value::Null, vars)
+            .await
+    }
+
+    /// The guarded HTTP client (no private addresses unless allowed, no
+    /// redirects, no proxy), for other outbound calls a tenant's config
+    /// points at: OIDC discovery, keys and token exchange.
+    pub fn guarded_client(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// The guard's check of a URL whose host is an address literal (names
+    /// are checked by the client's resolver): call it before each request.
+    pub fn check_url(&self, url: &url::Url) -> std::result::Result<(), String> {
+        check_literal_host(url, self.inner.allow_private)
+    }
+
     /// The template text: inline, or fetched through the guarded client.
     async fn load_template(
         &self,

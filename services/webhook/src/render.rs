@@ -36,16 +36,34 @@ const MAX_ERROR_CHARS: usize = 2_000;
 struct WorkerInput {
     template: String,
     ctx: Value,
+    /// More external variables (a claims mapper's `claims`).
+    #[serde(default)]
+    vars: std::collections::BTreeMap<String, Value>,
 }
 
 /// Evaluates `template` with `ctx` available both as `std.extVar('ctx')` and,
 /// when the template is a function (Kratos writes `function(ctx) {...}`), as
 /// its `ctx` argument. `import` is refused: there is no import resolver.
 pub fn render_in_process(template: &str, ctx: &Value) -> Result<Value, String> {
+    render_with_vars(template, ctx, &std::collections::BTreeMap::new())
+}
+
+/// As [`render_in_process`], with more external variables: an OIDC claims
+/// mapper reads `std.extVar('claims')`, as Kratos' do.
+pub fn render_with_vars(
+    template: &str,
+    ctx: &Value,
+    vars: &std::collections::BTreeMap<String, Value>,
+) -> Result<Value, String> {
     let ctx_val =
         Val::from_serde(numbers_as_floats(ctx)).map_err(|e| format!("the context: {e}"))?;
     let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::FileName);
     stdlib.add_ext_var("ctx".into(), ctx_val.clone());
+    for (name, value) in vars {
+        let val = Val::from_serde(numbers_as_floats(value))
+            .map_err(|e| format!("the variable {name}: {e}"))?;
+        stdlib.add_ext_var(name.as_str().into(), val);
+    }
     let mut builder = State::builder();
     builder.context_initializer(stdlib);
     let state = builder.build();
@@ -122,7 +140,7 @@ pub fn jsonnet_worker_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let rendered = render_in_process(&input.template, &input.ctx)
+    let rendered = render_with_vars(&input.template, &input.ctx, &input.vars)
         .and_then(|v| serde_json::to_vec(&v).map_err(|e| e.to_string()));
     match rendered {
         Ok(bytes) => {
@@ -197,10 +215,23 @@ impl WorkerCommand {
         template: &str,
         ctx: &Value,
     ) -> Result<Value, WebHookFailure> {
+        self.render_with_vars(project, template, ctx, Default::default())
+            .await
+    }
+
+    /// As `render`, with more external variables.
+    pub async fn render_with_vars(
+        &self,
+        project: Uuid,
+        template: &str,
+        ctx: &Value,
+        vars: std::collections::BTreeMap<String, Value>,
+    ) -> Result<Value, WebHookFailure> {
         let failed = |m: String| WebHookFailure::Template(m);
         let input = serde_json::to_vec(&WorkerInput {
             template: template.to_owned(),
             ctx: ctx.clone(),
+            vars,
         })
         .map_err(|e| failed(format!("cannot encode the context: {e}")))?;
         // Waiting for a slot counts against the same deadline: a project

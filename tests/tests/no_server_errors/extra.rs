@@ -138,6 +138,12 @@ pub fn operations() -> Vec<Operation> {
             Side::Tenant,
             Auth::ApiKey,
         ),
+        // Where sign-in providers send the browser back.
+        tenant("GET", "/self-service/methods/oidc/callback/{provider}").query(&[
+            ("state", "string"),
+            ("code", "string"),
+            ("error", "string"),
+        ]),
         // The links in recovery and verification mails: GET forms of the
         // spec's submissions, answering as they do.
         tenant("GET", "/self-service/recovery")

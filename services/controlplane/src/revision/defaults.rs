@@ -64,7 +64,11 @@ pub fn default_identity_config(public_url: &str) -> Value {
                     "enabled": true,
                     "ui_url": ui("registration"),
                     "lifespan": "1h",
-                    "after": { "password": { "hooks": [{ "hook": "session" }] } }
+                    "after": {
+                        "password": { "hooks": [{ "hook": "session" }] },
+                        "oidc": { "hooks": [{ "hook": "session" }] },
+                        "webauthn": { "hooks": [{ "hook": "session" }] }
+                    }
                 },
                 "settings": {
                     "ui_url": ui("settings"),

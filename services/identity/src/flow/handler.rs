@@ -123,6 +123,18 @@ fn failed(
     kind: FlowKind,
     err: Error,
 ) -> ApiResult<HttpResponse> {
+    // A method that continues elsewhere (a sign-in provider): browsers go
+    // there; JSON clients get the 422 with the URL.
+    if err.id.as_deref() == Some("browser_location_change_required")
+        && !wants_json(req)
+        && let Some(url) = err
+            .details
+            .as_ref()
+            .and_then(|d| d.get("redirect_browser_to"))
+            .and_then(Value::as_str)
+    {
+        return Ok(see_other(url).finish());
+    }
     if err.kind == ErrorKind::Gone && !wants_json(req) && is_form_post(req) {
         return Ok(see_other(&format!(
             "{}/self-service/{}/browser",

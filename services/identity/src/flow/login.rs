@@ -173,6 +173,12 @@ impl IdentityEngine {
         };
         let authenticated = match method.login(&ctx, target, &mut flow).await? {
             Some(Outcome::Done(authenticated)) => authenticated,
+            Some(Outcome::Redirect(url)) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Err(crate::strategy::oidc::browser_location_change_required(
+                    &url,
+                ));
+            }
             Some(_) => {
                 self.save_flow(tenant, &mut flow).await?;
                 return Ok(Submitted::Invalid(Box::new(flow)));

@@ -97,6 +97,12 @@ impl IdentityEngine {
         };
         let identity = match method.register(&ctx, &mut flow).await? {
             Some(Outcome::Done(identity)) => identity,
+            Some(Outcome::Redirect(url)) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Err(crate::strategy::oidc::browser_location_change_required(
+                    &url,
+                ));
+            }
             Some(_) => {
                 self.save_flow(tenant, &mut flow).await?;
                 return Ok(Submitted::Invalid(Box::new(flow)));

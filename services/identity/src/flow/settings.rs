@@ -196,6 +196,12 @@ impl IdentityEngine {
                 self.save_flow(tenant, &mut flow).await?;
                 return Ok(Submitted::Invalid(Box::new(flow)));
             }
+            Some(Outcome::Redirect(url)) => {
+                self.save_flow(tenant, &mut flow).await?;
+                return Err(crate::strategy::oidc::browser_location_change_required(
+                    &url,
+                ));
+            }
             Some(Outcome::Continue) => {
                 self.populate_settings(tenant, &identity, &mut flow)?;
                 self.save_flow(tenant, &mut flow).await?;

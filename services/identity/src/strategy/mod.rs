@@ -12,6 +12,7 @@
 
 pub mod link;
 pub mod lookup_secret;
+pub mod oidc;
 pub mod password;
 pub mod profile;
 pub mod qr;
@@ -37,6 +38,7 @@ pub const ALL: &[&dyn Strategy] = &[
     &totp::Totp,
     &lookup_secret::LookupSecret,
     &webauthn::WebAuthn,
+    &oidc::Oidc,
 ];
 
 /// The methods the tenant's config turns on.
@@ -95,6 +97,9 @@ pub enum Outcome<T> {
     /// Nothing saved; the method changed the form itself and it is shown
     /// again as it is.
     Shown,
+    /// The browser goes on elsewhere (a sign-in provider): a 303 for
+    /// browsers, 422 `browser_location_change_required` for API clients.
+    Redirect(String),
 }
 
 /// The settings a method is asked to change, and for whom.
