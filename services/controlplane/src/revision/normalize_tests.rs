@@ -38,10 +38,19 @@ fn the_default_config_is_valid_and_complete() {
         default_revision("p", "http://slug.projects.localhost").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(content.identity_schemas.len(), 1);
     assert_eq!(content.identity_schemas[0].preset.as_deref(), Some("email"));
-    assert_eq!(content.hooks.len(), 1);
+    // A session after registering by each method that can register.
+    let hooks: Vec<&str> = content
+        .hooks
+        .iter()
+        .map(|h| h.config_key.as_str())
+        .collect();
     assert_eq!(
-        content.hooks[0].config_key,
-        "registration.after.password.hooks"
+        hooks,
+        [
+            "registration.after.oidc.hooks",
+            "registration.after.password.hooks",
+            "registration.after.webauthn.hooks"
+        ]
     );
     assert_eq!(
         content.scalars["kratos_selfservice_methods_password_enabled"],
