@@ -14,9 +14,7 @@ use common::*;
 use ory_client::apis::configuration::Configuration;
 use ory_client::apis::v0alpha2_api as api;
 use ory_client::models::{
-    SubmitSelfServiceLoginFlowBody as LoginBody,
-    SubmitSelfServiceRegistrationFlowBody as RegistrationBody,
-    SubmitSelfServiceSettingsFlowBody as SettingsBody,
+    SubmitSelfServiceLoginFlowBody as LoginBody, SubmitSelfServiceSettingsFlowBody as SettingsBody,
 };
 use serde_json::{Value, json};
 
@@ -36,17 +34,7 @@ async fn enable_second_factors(server: &keyplane_server::RunningServer, token: &
 }
 
 async fn register(cfg: &Configuration, email: &str) -> (String, String) {
-    let flow = api::initialize_self_service_registration_flow_without_browser(cfg)
-        .await
-        .unwrap();
-    let body = RegistrationBody::SubmitSelfServiceRegistrationFlowWithPasswordMethodBody {
-        csrf_token: None,
-        password: PASSWORD.into(),
-        traits: json!({ "email": email }),
-    };
-    let ok = api::submit_self_service_registration_flow(cfg, &flow.id, body, None)
-        .await
-        .unwrap();
+    let ok = sdk_register(cfg, email, PASSWORD).await;
     (ok.identity.id, ok.session_token.unwrap())
 }
 
@@ -54,18 +42,7 @@ async fn password_login(
     cfg: &Configuration,
     email: &str,
 ) -> ory_client::models::SuccessfulSelfServiceLoginWithoutBrowser {
-    let flow = api::initialize_self_service_login_flow_without_browser(cfg, None, None, None)
-        .await
-        .unwrap();
-    let body = LoginBody::SubmitSelfServiceLoginFlowWithPasswordMethodBody {
-        csrf_token: None,
-        identifier: email.into(),
-        password: PASSWORD.into(),
-        password_identifier: None,
-    };
-    api::submit_self_service_login_flow(cfg, &flow.id, body, None, None)
-        .await
-        .unwrap()
+    sdk_login(cfg, email, PASSWORD).await.unwrap()
 }
 
 /// The node of a flow whose attributes carry `key` = `value`.

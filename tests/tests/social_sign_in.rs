@@ -298,24 +298,7 @@ async fn register_sign_in_again_and_every_refusal() {
 
     // An address that belongs to a password account is not taken over.
     let cfg = tenant(&server, &project.slug);
-    let flow =
-        ory_client::apis::v0alpha2_api::initialize_self_service_registration_flow_without_browser(
-            &cfg,
-        )
-        .await
-        .unwrap();
-    ory_client::apis::v0alpha2_api::submit_self_service_registration_flow(
-        &cfg,
-        &flow.id,
-        ory_client::models::SubmitSelfServiceRegistrationFlowBody::SubmitSelfServiceRegistrationFlowWithPasswordMethodBody {
-            csrf_token: None,
-            password: "bob's long passphrase".into(),
-            traits: json!({"email": "bob@example.com"}),
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    sdk_register(&cfg, "bob@example.com", "bob's long passphrase").await;
     let browser = Browser::new(&server, &project.slug);
     let authorize = browser.choose("registration", "acme").await;
     let answer = browser.answer(&authorize, "bob", "acme").await;

@@ -49,17 +49,7 @@ async fn enable_webauthn(
 
 /// Registers with a password: `(identity id, session token, session id)`.
 async fn register(cfg: &Configuration, email: &str) -> (String, String, String) {
-    let flow = api::initialize_self_service_registration_flow_without_browser(cfg)
-        .await
-        .unwrap();
-    let body = RegistrationBody::SubmitSelfServiceRegistrationFlowWithPasswordMethodBody {
-        csrf_token: None,
-        password: PASSWORD.into(),
-        traits: json!({ "email": email }),
-    };
-    let ok = api::submit_self_service_registration_flow(cfg, &flow.id, body, None)
-        .await
-        .unwrap();
+    let ok = sdk_register(cfg, email, PASSWORD).await;
     (
         ok.identity.id,
         ok.session_token.unwrap(),
@@ -71,18 +61,7 @@ async fn password_login(
     cfg: &Configuration,
     email: &str,
 ) -> ory_client::models::SuccessfulSelfServiceLoginWithoutBrowser {
-    let flow = api::initialize_self_service_login_flow_without_browser(cfg, None, None, None)
-        .await
-        .unwrap();
-    let body = LoginBody::SubmitSelfServiceLoginFlowWithPasswordMethodBody {
-        csrf_token: None,
-        identifier: email.into(),
-        password: PASSWORD.into(),
-        password_identifier: None,
-    };
-    api::submit_self_service_login_flow(cfg, &flow.id, body, None, None)
-        .await
-        .unwrap()
+    sdk_login(cfg, email, PASSWORD).await.unwrap()
 }
 
 fn find_node<'a>(flow: &'a Value, key: &str, value: &str) -> Option<&'a Value> {

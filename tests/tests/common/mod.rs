@@ -64,6 +64,48 @@ pub fn tenant_admin(server: &impl Served, slug: &str, token: &str) -> Configurat
     config
 }
 
+/// Registers `email` with `password` through the SDK's API flow.
+pub async fn sdk_register(
+    cfg: &Configuration,
+    email: &str,
+    password: &str,
+) -> ory_client::models::SuccessfulSelfServiceRegistrationWithoutBrowser {
+    use ory_client::apis::v0alpha2_api as api;
+    let flow = api::initialize_self_service_registration_flow_without_browser(cfg)
+        .await
+        .unwrap();
+    let body = ory_client::models::SubmitSelfServiceRegistrationFlowBody::SubmitSelfServiceRegistrationFlowWithPasswordMethodBody {
+        csrf_token: None,
+        password: password.into(),
+        traits: serde_json::json!({ "email": email }),
+    };
+    api::submit_self_service_registration_flow(cfg, &flow.id, body, None)
+        .await
+        .unwrap()
+}
+
+/// Logs `email` in with `password` through the SDK's API flow.
+pub async fn sdk_login(
+    cfg: &Configuration,
+    email: &str,
+    password: &str,
+) -> Result<
+    ory_client::models::SuccessfulSelfServiceLoginWithoutBrowser,
+    ory_client::apis::Error<ory_client::apis::v0alpha2_api::SubmitSelfServiceLoginFlowError>,
+> {
+    use ory_client::apis::v0alpha2_api as api;
+    let flow = api::initialize_self_service_login_flow_without_browser(cfg, None, None, None)
+        .await
+        .unwrap();
+    let body = ory_client::models::SubmitSelfServiceLoginFlowBody::SubmitSelfServiceLoginFlowWithPasswordMethodBody {
+        csrf_token: None,
+        identifier: email.into(),
+        password: password.into(),
+        password_identifier: None,
+    };
+    api::submit_self_service_login_flow(cfg, &flow.id, body, None, None).await
+}
+
 /// The id of the first identity schema a tenant serves (its default);
 /// None when the request fails or the tenant serves none (e.g. it is not
 /// routable yet).

@@ -228,16 +228,7 @@ impl Strategy for LookupSecret {
         let mut config = credential.config.clone();
         config["recovery_codes"][index]["used_at"] = json!(ctx.engine.clock.now());
         // Only if no other request used a code meanwhile: each code once.
-        if !credential_store::swap_config(
-            &ctx.engine.db.conn,
-            ctx.tenant.project_id,
-            credential.id,
-            &credential.config,
-            &config,
-            ctx.engine.clock.now(),
-        )
-        .await?
-        {
+        if !super::swap_credential(ctx, credential, &config).await? {
             flow.ui.node_error("lookup_secret", used());
             return Ok(Some(Outcome::Invalid));
         }

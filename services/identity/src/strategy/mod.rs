@@ -226,6 +226,25 @@ pub fn method_of(body: &Value) -> Option<&str> {
     })
 }
 
+/// Replaces `credential`'s config with `new` only if no other request
+/// changed it since it was read (one-time codes, key counters): whether
+/// this request won. Of two racing uses of one code, one wins.
+pub(crate) async fn swap_credential(
+    ctx: &Context<'_>,
+    credential: &crate::identity::model::Credential,
+    new: &Value,
+) -> Result<bool> {
+    crate::identity::credential_store::swap_config(
+        &ctx.engine.db.conn,
+        ctx.tenant.project_id,
+        credential.id,
+        &credential.config,
+        new,
+        ctx.engine.clock.now(),
+    )
+    .await
+}
+
 /// The node that confirms a method's form (`method=<id>`).
 pub fn submit(group: &str, label: crate::flow::model::UiText) -> UiNode {
     crate::flow::service::method_button(group, group, label)

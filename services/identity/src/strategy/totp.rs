@@ -169,16 +169,7 @@ impl Strategy for Totp {
         // this one read the credential: of two racing uses, one wins.
         let mut used = credential.config.clone();
         used["last_used_step"] = json!(step);
-        if !credential_store::swap_config(
-            &ctx.engine.db.conn,
-            ctx.tenant.project_id,
-            credential.id,
-            &credential.config,
-            &used,
-            ctx.engine.clock.now(),
-        )
-        .await?
-        {
+        if !super::swap_credential(ctx, credential, &used).await? {
             flow.ui.node_error("totp_code", wrong_code());
             return Ok(Some(Outcome::Invalid));
         }

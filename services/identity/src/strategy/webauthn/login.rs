@@ -7,7 +7,7 @@ use super::ceremony::{self, Ceremony, Pending, text};
 use super::{WEBAUTHN, credential_context, error, keys, passwordless, stored, wrong_answer};
 use crate::flow::model::{Flow, UiNode, UiText, text as flow_text};
 use crate::flow::service::{field, method_button};
-use crate::identity::{Identity, IdentityState, credential_store, store as identities};
+use crate::identity::{Identity, IdentityState, store as identities};
 use crate::schema::normalize_identifier;
 use crate::strategy::totp::cipher;
 use crate::strategy::{Authenticated, Context, LoginTarget, Outcome};
@@ -267,15 +267,7 @@ async fn verify(
     // Only if no other login changed the keys meanwhile (the record is
     // sealed anew each time, so every login changes them): of two uses of
     // one answer, one wins.
-    let swapped = credential_store::swap_config(
-        &ctx.engine.db.conn,
-        tenant.project_id,
-        credential.id,
-        &credential.config,
-        &config.to_value()?,
-        ctx.engine.clock.now(),
-    )
-    .await?;
+    let swapped = super::super::swap_credential(ctx, credential, &config.to_value()?).await?;
     Ok(if swapped { Ok(()) } else { Err(wrong_answer()) })
 }
 

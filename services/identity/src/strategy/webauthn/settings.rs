@@ -104,15 +104,8 @@ async fn add_key(
                 return Ok(Outcome::Invalid);
             }
             config.credentials.push(key);
-            let swapped = credential_store::swap_config(
-                &engine.db.conn,
-                tenant.project_id,
-                credential.id,
-                &credential.config,
-                &config.to_value()?,
-                now,
-            )
-            .await?;
+            let swapped =
+                super::super::swap_credential(ctx, credential, &config.to_value()?).await?;
             if !swapped {
                 return Err(Error::conflict(
                     "The security keys of this account changed meanwhile: try again.",
@@ -175,16 +168,7 @@ async fn remove_key(
         let txn = engine.db.begin_write().await?;
         credential_store::delete(&txn, tenant.project_id, identity.id, WEBAUTHN).await?;
         txn.commit().await.map_err(sql::db_error)?;
-    } else if !credential_store::swap_config(
-        &engine.db.conn,
-        tenant.project_id,
-        credential.id,
-        &credential.config,
-        &config.to_value()?,
-        engine.clock.now(),
-    )
-    .await?
-    {
+    } else if !super::super::swap_credential(ctx, credential, &config.to_value()?).await? {
         return Err(Error::conflict(
             "The security keys of this account changed meanwhile: try again.",
         ));
