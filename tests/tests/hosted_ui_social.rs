@@ -1,0 +1,84 @@
+//! Social sign-in in the hosted UI, in Chromium, against a real OpenID
+//! provider (panva's `oidc-provider`): the sign-up page shows the
+//! provider's button, the browser goes to the provider and comes back
+//! signed up; signed out, the sign-in page's button signs it in again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "hosted_ui/chrome.rs"]
+mod chrome;
+mod common;
+
+use base64::Engine as _;
+use chrome::Chrome;
+use common::{create_project, owner, patch_identity, tenant_host};
+use keyplane_tests::oidc_provider::{Account, Client, OidcProvider};
+use serde_json::json;
+
+const MAPPER: &str =
+    "local claims = std.extVar('claims');\n{ identity: { traits: { email: claims.email } } }";
+
+async fn page(chrome: &Chrome, path: &str, shot: &str) {
+    let at = chrome.path().await;
+    assert!(at.starts_with(path), "expected {path}, at {at}");
+    chrome.assert_accessible(shot).await;
+    chrome.screenshot(shot).await;
+}
+
+#[tokio::test]
+async fn a_person_signs_up_and_in_with_a_provider_in_chromium() {
+    let (server, token, cp) = owner().await;
+    let project = create_project(&cp, "Acme Social").await;
+    let base = format!(
+        "http://{}:{}",
+        tenant_host(&project.slug),
+        server.addr.port()
+    );
+    let redirect = format!("{base}/self-service/methods/oidc/callback/acme");
+    let provider = OidcProvider::start(
+        &[Client::new(
+            "acme-client",
+            "a-client-secret-of-length",
+            &redirect,
+        )],
+        &[Account::new("dana", "dana@example.com")],
+    )
+    .await;
+    let mapper = format!(
+        "base64://{}",
+        base64::engine::general_purpose::STANDARD.encode(MAPPER)
+    );
+    patch_identity(
+        &server,
+        &token,
+        &project.id,
+        json!([
+            {"op": "replace", "path": "/selfservice/methods/oidc/enabled", "value": true},
+            {"op": "add", "path": "/selfservice/methods/oidc/config", "value": {"providers": [{
+                "id": "acme", "provider": "generic", "label": "Acme ID",
+                "client_id": "acme-client", "client_secret": "a-client-secret-of-length",
+                "issuer_url": provider.issuer, "mapper_url": mapper
+            }]}},
+        ]),
+    )
+    .await;
+    let chrome = Chrome::start("en-US,en").await;
+
+    chrome.goto(&format!("{base}/ui/registration")).await;
+    page(&chrome, "/ui/registration?flow=", "registration-social").await;
+    let button = chrome.text("#oidc-provider").await;
+    assert!(button.contains("Acme ID"), "{button}");
+    chrome.click("#oidc-provider").await;
+    // The provider signs the account in without a page of its own (the
+    // test peer's non-interactive login) and sends the browser back.
+    page(&chrome, "/ui/welcome", "social-welcome").await;
+    assert!(chrome.text("main").await.contains("dana@example.com"));
+
+    chrome.click("#sign-out").await;
+    page(&chrome, "/ui/login?flow=", "login-social").await;
+    assert!(chrome.text("#oidc-provider").await.contains("Acme ID"));
+    chrome.click("#oidc-provider").await;
+    page(&chrome, "/ui/welcome", "social-welcome-again").await;
+    chrome.quit().await;
+    server.stop().await;
+}
