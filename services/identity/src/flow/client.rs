@@ -138,7 +138,7 @@ pub fn check_csrf(flow: &Flow, submission: &Submission) -> Result<()> {
     Ok(())
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -172,7 +172,7 @@ async fn checked_return_to(
 
 /// An error for a browser: JSON when asked for, else stored and shown by
 /// the error UI (`?id=`).
-async fn error_response(
+pub(crate) async fn error_response(
     engine: &IdentityEngine,
     tenant: &TenantCtx,
     req: &HttpRequest,

@@ -10,7 +10,6 @@ use super::model::{Flow, FlowKind, UiText, text};
 use super::service::{Submitted, config, session_already_available};
 use crate::engine::IdentityEngine;
 use crate::identity::Identity;
-use crate::identity::store as identities;
 use crate::schema::normalize_identifier;
 use crate::session::model::{Session, SessionView};
 use crate::strategy::{self, Context, LoginTarget, Outcome};
@@ -234,9 +233,6 @@ impl IdentityEngine {
             self.revoke(tenant, identity.id, Some(session.id), None)
                 .await?;
         }
-        let identity = identities::find(&self.db.conn, tenant.project_id, identity.id)
-            .await?
-            .unwrap_or(identity);
         let event = HookEvent {
             tenant,
             flow: &flow,

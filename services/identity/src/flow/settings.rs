@@ -5,9 +5,9 @@
 //! at the level `required_aal` asks), the privileged-session rule and the
 //! `web_hook` hooks.
 
-use super::client::{Client, Submission, check_csrf, flow_csrf_token};
+use super::client::{Client, Submission, check_csrf};
 use super::hooks::HookEvent;
-use super::model::{Flow, FlowKind, UiNode, UiText, text};
+use super::model::{Flow, FlowKind, UiText, text};
 use super::service::{Submitted, config};
 use crate::engine::IdentityEngine;
 use crate::identity::{Exposure, Identity};
@@ -16,7 +16,7 @@ use crate::strategy::{self, Context, Outcome, SettingsTarget};
 use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// Kratos' 403 for a change that needs a recent login.
@@ -46,15 +46,8 @@ impl IdentityEngine {
         identity: &Identity,
         flow: &mut Flow,
     ) -> Result<()> {
-        let csrf = flow_csrf_token(flow).unwrap_or("").to_owned();
-        flow.ui.nodes = vec![UiNode::input(
-            "default",
-            "csrf_token",
-            "hidden",
-            Some(json!(csrf)),
-            true,
-            None,
-        )];
+        // The anti-CSRF node every flow is made with stays as it is.
+        flow.ui.nodes.retain(|n| n.name() == "csrf_token");
         let ctx = Context {
             engine: self,
             tenant,

@@ -4,7 +4,7 @@
 //! (HMAC with the project's `secrets.cipher`), so "reveal" lists which
 //! codes are used, not the codes.
 
-use super::totp::cipher;
+use super::cipher;
 use super::{Authenticated, Context, LoginTarget, Outcome, SettingsTarget, Strategy, flag, submit};
 use crate::flow::model::{Flow, UiNode, UiText, text};
 use crate::flow::service::field;

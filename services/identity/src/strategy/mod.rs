@@ -183,6 +183,22 @@ pub trait Strategy: Send + Sync {
     }
 }
 
+/// The project's `secrets.cipher` as a box, which second factors and the
+/// secrets a flow keeps for a method are sealed with: the first key seals,
+/// every key opens.
+pub(crate) fn cipher(tenant: &TenantCtx) -> Result<&kernel::sealed::SecretBox> {
+    tenant
+        .config
+        .identity_config
+        .cipher
+        .as_deref()
+        .ok_or_else(|| {
+            kernel::Error::bad_request(
+                "This project has no usable `secrets.cipher` (at least 32 characters), which second factors are sealed with.",
+            )
+        })
+}
+
 /// The strategies that give a second factor and that `identity` has set up.
 pub fn second_factors<'a>(
     config: &'a IdentityConfig,

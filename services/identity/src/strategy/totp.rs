@@ -4,7 +4,9 @@
 //! accepted one step either side of now, each step once. The secret is
 //! stored sealed with the project's `secrets.cipher`.
 
-use super::{Authenticated, Context, LoginTarget, Outcome, SettingsTarget, Strategy, flag, submit};
+use super::{
+    Authenticated, Context, LoginTarget, Outcome, SettingsTarget, Strategy, cipher, flag, submit,
+};
 use crate::flow::model::{Flow, UiNode, UiText, text};
 use crate::flow::service::field;
 use crate::flow::settings::{is_privileged, refresh_required};
@@ -13,7 +15,6 @@ use crate::identity::{Identity, credential_store, store as identities};
 use async_trait::async_trait;
 use base64::Engine;
 use kernel::identity_config::{Aal, IdentityConfig};
-use kernel::sealed::SecretBox;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde_json::{Value, json};
@@ -36,19 +37,6 @@ fn credential_context(tenant: &TenantCtx, identity_id: Uuid) -> String {
 /// The sealing context of a secret offered in a settings flow.
 fn flow_context(tenant: &TenantCtx, flow_id: Uuid) -> String {
     format!("selfservice_flows.totp@{}/{flow_id}", tenant.project_id)
-}
-
-pub(crate) fn cipher(tenant: &TenantCtx) -> Result<&SecretBox> {
-    tenant
-        .config
-        .identity_config
-        .cipher
-        .as_deref()
-        .ok_or_else(|| {
-            Error::bad_request(
-                "This project has no usable `secrets.cipher` (at least 32 characters), which second factors are sealed with.",
-            )
-        })
 }
 
 fn parse(url: &str) -> Result<totp_rs::Totp> {

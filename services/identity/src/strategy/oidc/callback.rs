@@ -7,7 +7,7 @@
 
 use super::{find_provider, flow_context, redirect_uri};
 use crate::engine::IdentityEngine;
-use crate::flow::client::flow_csrf_token;
+use crate::flow::client::{constant_time_eq, flow_csrf_token};
 use crate::flow::hooks::SESSION;
 use crate::flow::model::{Flow, FlowKind, UiText, text};
 use crate::flow::service::{config, duplicate_to_ui, trait_errors_to_ui};
@@ -48,14 +48,6 @@ pub enum CallbackAnswer {
 fn state_invalid() -> Error {
     Error::bad_request("The sign-in could not be matched to a flow of this browser: start again.")
         .with_id("oidc_state_invalid")
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// The secrets the flow sealed when it sent the browser away.
@@ -183,7 +175,7 @@ impl IdentityEngine {
             }
         }
         let sealed = stored["sealed"].as_str().ok_or_else(state_invalid)?;
-        let opened = super::super::totp::cipher(tenant)?
+        let opened = super::super::cipher(tenant)?
             .open(&flow_context(tenant, flow.id), sealed)
             .map_err(|_| state_invalid())?;
         let secrets: Value = serde_json::from_str(&opened).map_err(|_| state_invalid())?;

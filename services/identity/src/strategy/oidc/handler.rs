@@ -6,6 +6,7 @@
 use super::callback::{CallbackAnswer, CallbackQuery};
 use crate::engine::IdentityEngine;
 use crate::flow::browser::{csrf_cookie, see_other, session_cookie, wants_json, with_flow};
+use crate::flow::handler::error_response;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http::ApiResult;
 use http::query::Query;
@@ -34,10 +35,7 @@ pub async fn callback(
             Ok(see_other(&with_flow(&engine.ui_url(&tenant, kind), flow_id)).finish())
         }
         Err(err) if !wants_json(&req) && err.status() < 500 => {
-            let id = engine.record_error(&tenant, &err).await?;
-            let ui = engine.error_ui_url(&tenant);
-            let separator = if ui.contains('?') { '&' } else { '?' };
-            Ok(see_other(&format!("{ui}{separator}id={id}")).finish())
+            Ok(error_response(&engine, &tenant, &req, err).await)
         }
         Err(err) => Err(err.into()),
     }

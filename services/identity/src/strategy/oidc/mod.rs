@@ -79,9 +79,10 @@ fn buttons(config: &IdentityConfig, id: u64, verb: &str) -> Vec<UiNode> {
         .collect()
 }
 
-/// Sends the flow's browser to the provider named in the submission: the
-/// secrets to check its answer go into the flow (sealed).
-async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<Outcome<()>> {
+/// The provider's URL for the flow's browser, for the provider named in
+/// the submission: the secrets to check its answer go into the flow
+/// (sealed).
+async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<String> {
     let tenant = ctx.tenant;
     let provider_id = field(ctx.body(), "provider")
         .ok_or_else(|| Error::bad_request("the field `provider` is missing"))?;
@@ -90,7 +91,7 @@ async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<
             "the provider `{provider_id}` is not configured for this project"
         ))
     })?;
-    let cipher = super::totp::cipher(tenant)?;
+    let cipher = super::cipher(tenant)?;
     let secret: String = rand::rng()
         .sample_iter(&Alphanumeric)
         .take(32)
@@ -117,7 +118,7 @@ async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<
         "provider": provider.id,
         "sealed": cipher.seal(&flow_context(tenant, flow.id), &secrets.to_string()),
     });
-    Ok(Outcome::Redirect(authorization.url))
+    Ok(authorization.url)
 }
 
 #[async_trait]
@@ -162,10 +163,8 @@ impl Strategy for Oidc {
         _target: LoginTarget<'_>,
         flow: &mut Flow,
     ) -> Result<Option<Outcome<Authenticated>>> {
-        Ok(Some(match redirect(ctx, FlowKind::Login, flow).await? {
-            Outcome::Redirect(url) => Outcome::Redirect(url),
-            _ => Outcome::Invalid,
-        }))
+        let url = redirect(ctx, FlowKind::Login, flow).await?;
+        Ok(Some(Outcome::Redirect(url)))
     }
 
     fn populate_registration(&self, ctx: &Context<'_>, flow: &mut Flow) -> Result<()> {
@@ -180,12 +179,8 @@ impl Strategy for Oidc {
         ctx: &Context<'_>,
         flow: &mut Flow,
     ) -> Result<Option<Outcome<Identity>>> {
-        Ok(Some(
-            match redirect(ctx, FlowKind::Registration, flow).await? {
-                Outcome::Redirect(url) => Outcome::Redirect(url),
-                _ => Outcome::Invalid,
-            },
-        ))
+        let url = redirect(ctx, FlowKind::Registration, flow).await?;
+        Ok(Some(Outcome::Redirect(url)))
     }
 }
 

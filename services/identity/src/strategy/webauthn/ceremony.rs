@@ -188,7 +188,7 @@ pub fn clear_nodes(flow: &mut Flow) {
 /// Whether the tenant can hold keys: a cipher to seal them, a usable
 /// relying party. Forms offer no key otherwise (submissions get the 400).
 pub fn usable(tenant: &TenantCtx) -> bool {
-    if let Err(e) = crate::strategy::totp::cipher(tenant).and_then(|_| relying_party(tenant)) {
+    if let Err(e) = crate::strategy::cipher(tenant).and_then(|_| relying_party(tenant)) {
         tracing::warn!(project = %tenant.project_id, reason = ?e.reason, "WebAuthn is enabled but offers nothing");
         return false;
     }

@@ -13,7 +13,7 @@ use crate::identity::model::Credential;
 use crate::identity::service::IdentityDraft;
 use crate::identity::{Identity, IdentityState};
 use crate::schema::CompiledSchema;
-use crate::strategy::totp::cipher;
+use crate::strategy::cipher;
 use crate::strategy::{Context, Outcome};
 use kernel::Result;
 use serde_json::{Value, json};

@@ -9,7 +9,7 @@ use crate::flow::model::{Flow, UiNode, UiText, text as flow_text};
 use crate::flow::service::{field, method_button};
 use crate::identity::{Identity, IdentityState, store as identities};
 use crate::schema::normalize_identifier;
-use crate::strategy::totp::cipher;
+use crate::strategy::cipher;
 use crate::strategy::{Authenticated, Context, LoginTarget, Outcome};
 use kernel::Result;
 use rand::Rng;

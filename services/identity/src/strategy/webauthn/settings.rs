@@ -11,7 +11,7 @@ use crate::flow::model::{Flow, UiNode, UiText};
 use crate::flow::service::field;
 use crate::flow::settings::{is_privileged, refresh_required};
 use crate::identity::{Identity, credential_store, store as identities};
-use crate::strategy::totp::cipher;
+use crate::strategy::cipher;
 use crate::strategy::{Context, Outcome, SettingsTarget};
 use kernel::{Error, Result};
 use serde_json::json;
