@@ -150,16 +150,34 @@ pub struct OidcProviderConfig {
     pub scope: Vec<String>,
     /// What the sign-in button shows; the id when unset.
     pub label: Option<String>,
+    /// OpenID Connect's `claims` request parameter (a JSON object).
+    pub requested_claims: Option<Value>,
+    /// `microsoft`: the tenant (`common`, `organizations`, `consumers` or a
+    /// tenant id).
+    pub microsoft_tenant: Option<String>,
+    /// `apple`: the team that signs the client secret.
+    pub apple_team_id: Option<String>,
+    /// `apple`: the id (`kid`) of the private key.
+    pub apple_private_key_id: Option<String>,
+    /// `apple`: the P-256 private key (PEM, PKCS#8) that signs the client
+    /// secret.
+    pub apple_private_key: Option<String>,
 }
 
 impl std::fmt::Debug for OidcProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The client secret never goes to a log.
+        // The client secret and Apple's private key never go to a log.
         f.debug_struct("OidcProviderConfig")
             .field("id", &self.id)
             .field("provider", &self.provider)
             .field("client_id", &self.client_id)
             .field("issuer_url", &self.issuer_url)
+            .field("auth_url", &self.auth_url)
+            .field("token_url", &self.token_url)
+            .field("scope", &self.scope)
+            .field("microsoft_tenant", &self.microsoft_tenant)
+            .field("apple_team_id", &self.apple_team_id)
+            .field("apple_private_key_id", &self.apple_private_key_id)
             .finish_non_exhaustive()
     }
 }
@@ -326,6 +344,14 @@ fn oidc_provider(entry: &Value) -> Option<OidcProviderConfig> {
         mapper_url: doc.text("mapper_url"),
         scope: doc.strings("scope"),
         label: doc.text("label"),
+        requested_claims: doc
+            .at("requested_claims")
+            .filter(|v| v.is_object())
+            .cloned(),
+        microsoft_tenant: doc.text("microsoft_tenant"),
+        apple_team_id: doc.text("apple_team_id"),
+        apple_private_key_id: doc.text("apple_private_key_id"),
+        apple_private_key: doc.text("apple_private_key"),
     })
 }
 
@@ -487,5 +513,50 @@ mod tests {
         let cipher = config.cipher.expect("the long secret keys the box");
         let sealed = cipher.seal("ctx", "seed");
         assert_eq!(cipher.open("ctx", &sealed).as_deref(), Ok("seed"));
+    }
+
+    #[test]
+    fn providers_are_read_with_their_provider_specific_keys() {
+        let config = IdentityConfig::from_document(&json!({
+            "selfservice": {"methods": {"oidc": {"enabled": true, "config": {"providers": [
+                {"id": "ms", "provider": "microsoft", "client_id": "c1", "client_secret": "s1",
+                 "microsoft_tenant": "common", "scope": ["email", ""],
+                 "requested_claims": {"id_token": {"email": null}}},
+                {"id": "apple", "provider": "apple", "client_id": "c2",
+                 "apple_team_id": "TEAM", "apple_private_key_id": "KID",
+                 "apple_private_key": "-----BEGIN PRIVATE KEY-----\nsecret-key\n-----END PRIVATE KEY-----",
+                 "requested_claims": "not an object"},
+                {"id": "plain", "client_id": "c3", "auth_url": "https://a/", "token_url": "https://t/"},
+                {"id": "no-client"}
+            ]}}}}
+        }));
+        let providers = &config.methods.oidc_providers;
+        assert_eq!(providers.len(), 3, "one without a client id is skipped");
+        let ms = &providers[0];
+        assert_eq!(ms.provider, "microsoft");
+        assert_eq!(ms.microsoft_tenant.as_deref(), Some("common"));
+        assert_eq!(ms.scope, vec!["email".to_owned()]);
+        assert_eq!(
+            ms.requested_claims,
+            Some(json!({"id_token": {"email": null}}))
+        );
+        let apple = &providers[1];
+        assert_eq!(apple.apple_team_id.as_deref(), Some("TEAM"));
+        assert_eq!(apple.apple_private_key_id.as_deref(), Some("KID"));
+        assert!(apple.apple_private_key.is_some());
+        assert_eq!(
+            apple.requested_claims, None,
+            "only an object is a claims request"
+        );
+        let plain = &providers[2];
+        assert_eq!(plain.provider, "generic", "the default kind");
+        assert_eq!(plain.client_secret, "");
+        assert_eq!(plain.auth_url.as_deref(), Some("https://a/"));
+        assert_eq!(plain.token_url.as_deref(), Some("https://t/"));
+
+        let debug = format!("{providers:?}");
+        assert!(debug.contains("TEAM") && debug.contains("KID"));
+        assert!(!debug.contains("s1"), "no client secret: {debug}");
+        assert!(!debug.contains("secret-key"), "no private key: {debug}");
     }
 }

@@ -2,6 +2,9 @@
 //! in-process server, as a control-plane caller or as a tenant's client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hook_receiver;
+pub mod social;
+
 use keyplane_server::RunningServer;
 pub use keyplane_tests::Served;
 use ory_client::apis::configuration::Configuration;

@@ -5,6 +5,11 @@
 //! secret, which tells how many are set, and may write the placeholder
 //! back (a GET-modify-PUT round trip) without changing them: secrets are
 //! write-only to them.
+//!
+//! Sign-in providers' client secrets and Apple's private keys are
+//! write-only to everyone, owners too: they are only ever shown as set
+//! (the placeholder) or unset (absent), and the placeholder written back
+//! keeps the provider's current value.
 
 use kernel::{Error, Result};
 use serde_json::Value;
@@ -29,10 +34,70 @@ pub fn redact(identity_config: &mut Value) {
     }
 }
 
+/// The provider keys that are never shown.
+const PROVIDER_SECRETS: [&str; 2] = ["client_secret", "apple_private_key"];
+
+fn providers_mut(identity_config: &mut Value) -> impl Iterator<Item = &mut Value> {
+    identity_config
+        .pointer_mut("/selfservice/methods/oidc/config/providers")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+/// Replaces every provider secret that is set with [`REDACTED`].
+pub fn redact_provider_secrets(identity_config: &mut Value) {
+    for provider in providers_mut(identity_config) {
+        for key in PROVIDER_SECRETS {
+            if let Some(value) = provider.get_mut(key)
+                && value.as_str().is_some_and(|s| !s.is_empty())
+            {
+                *value = Value::String(REDACTED.to_owned());
+            }
+        }
+    }
+}
+
+/// Puts each provider's current secret back where `incoming` holds the
+/// placeholder (matched by provider id); a placeholder for a provider
+/// without that secret is a 400.
+fn restore_provider_secrets(incoming: &mut Value, current: &Value) -> Result<()> {
+    let known = current
+        .pointer("/selfservice/methods/oidc/config/providers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for provider in providers_mut(incoming) {
+        let id = provider
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        for key in PROVIDER_SECRETS {
+            if provider.get(key).and_then(Value::as_str) != Some(REDACTED) {
+                continue;
+            }
+            let secret = known
+                .iter()
+                .find(|p| p.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                .and_then(|p| p.get(key))
+                .filter(|v| v.as_str().is_some_and(|s| s != REDACTED))
+                .ok_or_else(|| {
+                    Error::bad_request(format!(
+                        "the {key} of provider `{id}` is `{REDACTED}` but none is set; send the secret itself"
+                    ))
+                })?;
+            provider[key] = secret.clone();
+        }
+    }
+    Ok(())
+}
+
 /// Puts the current secret back wherever `incoming` holds the placeholder
 /// (same kind, same position); a placeholder with no secret behind it is
 /// a 400, so a redacted value can never be stored as a secret.
 pub fn restore(incoming: &mut Value, current: &Value) -> Result<()> {
+    restore_provider_secrets(incoming, current)?;
     let Some(secrets) = incoming.get_mut("secrets").and_then(Value::as_object_mut) else {
         return Ok(());
     };
@@ -63,6 +128,34 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn provider_secrets_are_shown_as_set_or_unset_and_kept_on_write_back() {
+        let current = json!({ "selfservice": { "methods": { "oidc": { "config": { "providers": [
+            { "id": "a", "client_id": "x", "client_secret": "s-a" },
+            { "id": "b", "client_id": "y", "apple_private_key": "pem" },
+        ] } } } } });
+        let mut seen = current.clone();
+        redact_provider_secrets(&mut seen);
+        let providers = &seen["selfservice"]["methods"]["oidc"]["config"]["providers"];
+        assert_eq!(providers[0]["client_secret"], REDACTED);
+        assert!(providers[1].get("client_secret").is_none());
+        assert_eq!(providers[1]["apple_private_key"], REDACTED);
+        // Written back in another order: each keeps its own secret.
+        let mut sent = json!({ "selfservice": { "methods": { "oidc": { "config": { "providers": [
+            { "id": "b", "client_id": "y", "apple_private_key": REDACTED },
+            { "id": "a", "client_id": "x", "client_secret": REDACTED },
+        ] } } } } });
+        restore(&mut sent, &current).unwrap();
+        let providers = &sent["selfservice"]["methods"]["oidc"]["config"]["providers"];
+        assert_eq!(providers[0]["apple_private_key"], "pem");
+        assert_eq!(providers[1]["client_secret"], "s-a");
+        // A placeholder where nothing is set is refused.
+        let mut sent = json!({ "selfservice": { "methods": { "oidc": { "config": { "providers": [
+            { "id": "b", "client_id": "y", "client_secret": REDACTED },
+        ] } } } } });
+        assert!(restore(&mut sent, &current).is_err());
+    }
 
     #[test]
     fn non_owners_see_placeholders_and_can_write_them_back() {

@@ -160,7 +160,8 @@ impl ProjectService {
         Ok((project, content, access))
     }
 
-    /// [`Self::view`] as `access` may see it: secrets only for owners.
+    /// [`Self::view`] as `access` may see it: secrets only for owners,
+    /// sign-in providers' secrets for nobody.
     fn view_for(
         &self,
         project: &ProjectRow,
@@ -168,10 +169,11 @@ impl ProjectService {
         access: Access,
     ) -> ProjectView {
         let mut view = self.view(project, content);
-        if access != Access::Member(Role::Owner)
-            && let Some(identity) = view.services.identity.as_mut()
-        {
-            super::secrets::redact(&mut identity.config);
+        if let Some(identity) = view.services.identity.as_mut() {
+            super::secrets::redact_provider_secrets(&mut identity.config);
+            if access != Access::Member(Role::Owner) {
+                super::secrets::redact(&mut identity.config);
+            }
         }
         view
     }

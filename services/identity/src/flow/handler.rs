@@ -10,8 +10,10 @@ use super::browser::{
     submission as browser_submission, wants_json, with_flow,
 };
 use super::client::{BROWSER, Client};
+use super::login::LoginSuccess;
 use super::model::{Flow, FlowKind};
 use super::recovery::{NewRecoveryLink, Recovered};
+use super::registration::RegistrationSuccess;
 use super::service::Submitted;
 use crate::engine::IdentityEngine;
 use crate::session::handler::required_token;
@@ -333,26 +335,14 @@ pub async fn submit_login(
     };
     Ok(match outcome {
         Submitted::Done { value, flow } if is_browser(&flow) => {
-            let cookie = session_cookie(&tenant, &value.session_token, value.session.expires_at);
             if wants_json(&req) {
+                let cookie =
+                    session_cookie(&tenant, &value.session_token, value.session.expires_at);
                 HttpResponse::Ok()
                     .cookie(cookie)
                     .json(json!({ "session": value.session }))
             } else {
-                let after = engine.after_url(
-                    &tenant,
-                    FlowKind::Login,
-                    flow.active.as_deref(),
-                    flow.return_to.as_deref(),
-                );
-                // Signed in below what whoami will ask of this identity:
-                // on to the second factor first.
-                let next = if value.step_up_required {
-                    step_up_url(&tenant, &after)
-                } else {
-                    after
-                };
-                see_other(&next).cookie(cookie).finish()
+                signed_in(&engine, &tenant, &value, &flow)
             }
         }
         Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
@@ -377,28 +367,78 @@ pub async fn submit_registration(
     };
     Ok(match outcome {
         Submitted::Done { value, flow } if is_browser(&flow) => {
-            let mut response = if wants_json(&req) {
-                HttpResponse::Ok()
-            } else {
-                see_other(&engine.after_url(
-                    &tenant,
-                    FlowKind::Registration,
-                    flow.active.as_deref(),
-                    flow.return_to.as_deref(),
-                ))
-            };
-            if let (Some(session), Some(token)) = (&value.session, &value.session_token) {
-                response.cookie(session_cookie(&tenant, token, session.expires_at));
-            }
             if wants_json(&req) {
+                let mut response = HttpResponse::Ok();
+                if let (Some(session), Some(token)) = (&value.session, &value.session_token) {
+                    response.cookie(session_cookie(&tenant, token, session.expires_at));
+                }
                 response.json(json!({ "identity": value.identity, "session": value.session }))
             } else {
-                response.finish()
+                registered(&engine, &tenant, &value, &flow)
             }
         }
         Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
         Submitted::Invalid(flow) => invalid(&engine, &tenant, &req, FlowKind::Registration, &flow),
     })
+}
+
+/// A browser signed in: the session cookie, and on to where the flow was
+/// going (or first to the second factor, when signed in below what whoami
+/// will ask of this identity).
+pub(crate) fn signed_in(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    success: &LoginSuccess,
+    flow: &Flow,
+) -> HttpResponse {
+    let cookie = session_cookie(tenant, &success.session_token, success.session.expires_at);
+    let after = engine.after_url(
+        tenant,
+        FlowKind::Login,
+        flow.active.as_deref(),
+        flow.return_to.as_deref(),
+    );
+    let next = if success.step_up_required {
+        step_up_url(tenant, &after)
+    } else {
+        after
+    };
+    see_other(&next).cookie(cookie).finish()
+}
+
+/// A browser registered: the session cookie if one was issued, and on to
+/// where the flow was going.
+pub(crate) fn registered(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    success: &RegistrationSuccess,
+    flow: &Flow,
+) -> HttpResponse {
+    let mut response = see_other(&engine.after_url(
+        tenant,
+        FlowKind::Registration,
+        flow.active.as_deref(),
+        flow.return_to.as_deref(),
+    ));
+    if let (Some(session), Some(token)) = (&success.session, &success.session_token) {
+        response.cookie(session_cookie(tenant, token, session.expires_at));
+    }
+    response.finish()
+}
+
+/// A browser's flow after a change was saved: the settings flow's
+/// `return_to`, else the flow's page.
+pub(crate) fn shown_after_change(
+    engine: &IdentityEngine,
+    tenant: &TenantCtx,
+    kind: FlowKind,
+    flow: &Flow,
+) -> HttpResponse {
+    let url = match (&flow.return_to, kind) {
+        (Some(url), FlowKind::Settings) => url.clone(),
+        _ => with_flow(&engine.ui_url(tenant, kind), flow.id),
+    };
+    see_other(&url).finish()
 }
 
 /// Settings, recovery and verification answer with the flow itself.
@@ -411,11 +451,7 @@ fn flow_answer(
 ) -> HttpResponse {
     match outcome {
         Submitted::Done { flow, .. } if is_browser(&flow) && !wants_json(req) => {
-            let url = match (&flow.return_to, kind) {
-                (Some(url), FlowKind::Settings) => url.clone(),
-                _ => with_flow(&engine.ui_url(tenant, kind), flow.id),
-            };
-            see_other(&url).finish()
+            shown_after_change(engine, tenant, kind, &flow)
         }
         Submitted::Done { value, .. } => HttpResponse::Ok().json(value),
         Submitted::Invalid(flow) => invalid(engine, tenant, req, kind, &flow),

@@ -12,7 +12,7 @@ use crate::engine::IdentityEngine;
 use crate::identity::Identity;
 use crate::schema::normalize_identifier;
 use crate::session::model::{Session, SessionView};
-use crate::strategy::{self, Context, LoginTarget, Outcome};
+use crate::strategy::{self, Authenticated, Context, LoginTarget, Outcome};
 use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
@@ -31,6 +31,13 @@ pub struct LoginSuccess {
     pub step_up_required: bool,
 }
 
+/// A method's yes to a login: who, and at which level.
+pub(crate) struct Verdict<'a> {
+    pub method_id: &'a str,
+    pub aal: Aal,
+    pub authenticated: Authenticated,
+}
+
 /// Kratos' 401 for `aal=aal2` without a session to step up.
 fn session_required_for_aal2() -> Error {
     Error::unauthorized("aal2 can only be requested if a session exists already.")
@@ -40,7 +47,7 @@ fn session_required_for_aal2() -> Error {
 
 impl IdentityEngine {
     /// The current session of the client, if valid.
-    async fn current_session(
+    pub(crate) async fn current_session(
         &self,
         tenant: &TenantCtx,
         token: Option<&str>,
@@ -184,8 +191,32 @@ impl IdentityEngine {
             }
             None => return Err(not_enabled()),
         };
-        let identity = authenticated.identity;
+        let verdict = Verdict {
+            method_id,
+            aal: method_aal,
+            authenticated,
+        };
+        self.finish_login(tenant, flow, submission, current, verdict)
+            .await
+    }
 
+    /// What follows a method's yes: the hooks, and the session issued or
+    /// brought up to date (`current`: the client's session of the flow's
+    /// identity, if any). The sign-in provider's callback joins here.
+    pub(crate) async fn finish_login(
+        &self,
+        tenant: &TenantCtx,
+        mut flow: Flow,
+        submission: &Submission,
+        current: Option<(Session, Identity)>,
+        verdict: Verdict<'_>,
+    ) -> Result<Submitted<LoginSuccess>> {
+        let Verdict {
+            method_id,
+            aal: method_aal,
+            authenticated,
+        } = verdict;
+        let identity = authenticated.identity;
         let hooks = self.after_hooks(tenant, FlowKind::Login, method_id);
         if hooks.has(REQUIRE_VERIFIED_ADDRESS)
             && let Some(identifier) = &authenticated.identifier

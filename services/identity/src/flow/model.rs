@@ -79,6 +79,9 @@ pub mod text {
     pub const LOGIN: u64 = 1010001;
     pub const REGISTRATION: u64 = 1040001;
     pub const SETTINGS_SAVED: u64 = 1050001;
+    pub const LINK_OIDC: u64 = 1050002;
+    pub const UNLINK_OIDC: u64 = 1050003;
+    pub const REGISTRATION_CONTINUE: u64 = 1040003;
     pub const LABEL_PASSWORD: u64 = 1070001;
     pub const LABEL_GENERATED: u64 = 1070002;
     pub const LABEL_SAVE: u64 = 1070003;

@@ -9,7 +9,7 @@ use super::model::{Flow, FlowKind};
 use super::service::{Submitted, config, duplicate_to_ui, session_already_available};
 use crate::engine::IdentityEngine;
 use crate::identity::store as identities;
-use crate::identity::{Exposure, IdentityView};
+use crate::identity::{Exposure, Identity, IdentityView};
 use crate::session::model::SessionView;
 use crate::strategy::{self, Context, Outcome};
 use kernel::tenant::TenantCtx;
@@ -109,6 +109,21 @@ impl IdentityEngine {
             }
             None => return Err(not_enabled()),
         };
+        self.finish_registration(tenant, flow, submission, method_id, identity)
+            .await
+    }
+
+    /// What follows a method's new identity: the blocking hooks, storing
+    /// it (an address taken is a message on the flow), the session and the
+    /// verification mails. The sign-in provider's callback joins here.
+    pub(crate) async fn finish_registration(
+        &self,
+        tenant: &TenantCtx,
+        mut flow: Flow,
+        submission: &Submission,
+        method_id: &str,
+        identity: Identity,
+    ) -> Result<Submitted<RegistrationSuccess>> {
         let hooks = self.after_hooks(tenant, FlowKind::Registration, method_id);
         let url = self.schema_url(tenant, &identity.schema_id);
         let view = identity.view(&url, Exposure::Public, &[]);

@@ -66,7 +66,7 @@ impl IdentityEngine {
 
     /// The session of `token` and its identity, at the level the settings
     /// flow requires (`selfservice.flows.settings.required_aal`).
-    async fn settings_session(
+    pub(crate) async fn settings_session(
         &self,
         tenant: &TenantCtx,
         token: &str,
@@ -109,7 +109,7 @@ impl IdentityEngine {
 
     /// Loads a settings flow for the session's identity: another
     /// identity's flow is 403, as in Kratos.
-    async fn own_settings_flow(
+    pub(crate) async fn own_settings_flow(
         &self,
         tenant: &TenantCtx,
         id: Uuid,
@@ -206,6 +206,28 @@ impl IdentityEngine {
             }
             None => return Err(not_enabled()),
         };
+        self.settings_saved(tenant, flow, submission, session, method_id, updated)
+            .await
+    }
+
+    /// What follows a saved change: the session's level, cached sessions
+    /// dropped, the form anew with the success message, the non-blocking
+    /// hooks. The sign-in provider's callback (linking) joins here.
+    pub(crate) async fn settings_saved(
+        &self,
+        tenant: &TenantCtx,
+        mut flow: Flow,
+        submission: &Submission,
+        session: Session,
+        method_id: &str,
+        updated: Identity,
+    ) -> Result<Submitted<Flow>> {
+        let method = strategy::find(config(tenant), method_id).ok_or_else(|| {
+            Error::bad_request(format!(
+                "the settings method `{method_id}` is not enabled for this project"
+            ))
+        })?;
+        let hooks = self.after_hooks(tenant, FlowKind::Settings, method_id);
         // A second factor just set up on this session counts as used on
         // it: the session is not sent to prove it again straight away.
         if method.login_aal(config(tenant)) == Some(Aal::Aal2)

@@ -1,30 +1,34 @@
 //! The provider's answer (`/self-service/methods/oidc/callback/{provider}`):
 //! the state checked against the flow (and the browser), the code
-//! exchanged, the ID token verified, the claims mapped to traits; then a
-//! known subject signs in and a new one registers. Whatever goes wrong with
-//! the provider or the traits is put on the flow as a message, so the
-//! person sees it on the flow's page.
+//! exchanged, the ID token verified (or the user API asked), the claims
+//! mapped to traits; then a known subject signs in, a new one registers
+//! (or completes the traits on the registration form), and a settings
+//! flow links the provider. Sign-in and registration go on through the
+//! same steps as a form submission (`finish_login`,
+//! `finish_registration`): hooks, sessions, mails. Whatever goes wrong
+//! with the provider or the traits is put on the flow as a message, so
+//! the person sees it on the flow's page.
 
+use super::links::LinkAnswer;
 use super::{find_provider, flow_context, redirect_uri};
 use crate::engine::IdentityEngine;
-use crate::flow::client::{constant_time_eq, flow_csrf_token};
-use crate::flow::hooks::SESSION;
+use crate::flow::client::{Submission, constant_time_eq, flow_csrf_token};
+use crate::flow::login::{LoginSuccess, Verdict};
 use crate::flow::model::{Flow, FlowKind, UiText, text};
-use crate::flow::service::{config, duplicate_to_ui, trait_errors_to_ui};
-use crate::identity::model::{OIDC, OidcLink};
-use crate::identity::service::IdentityDraft;
+use crate::flow::registration::RegistrationSuccess;
+use crate::flow::service::{Submitted, config};
+use crate::identity::model::OIDC;
 use crate::identity::store as identities;
 use crate::identity::{Identity, IdentityState};
-use chrono::{DateTime, Utc};
-use kernel::identity_config::OidcProviderConfig;
+use crate::strategy::Authenticated;
+use kernel::identity_config::{Aal, OidcProviderConfig};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::sql;
 use uuid::Uuid;
 
-/// The query the provider sends back.
+/// The query the provider sends back (or the form it posts).
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackQuery {
     pub state: Option<String>,
@@ -35,13 +39,18 @@ pub struct CallbackQuery {
 
 /// Where the browser goes next.
 pub enum CallbackAnswer {
-    /// Signed in (or registered with a session): with the session's token.
     SignedIn {
-        session_token: String,
-        expires_at: DateTime<Utc>,
-        return_to: String,
+        success: Box<LoginSuccess>,
+        flow: Box<Flow>,
     },
-    /// The flow again, with a message (or registered without a session).
+    /// Registered (with a session if the `session` hook is on).
+    Registered {
+        success: Box<RegistrationSuccess>,
+        flow: Box<Flow>,
+    },
+    /// A provider linked in the settings.
+    Linked(Box<Flow>),
+    /// The flow's page again, with its messages (or the form to complete).
     Show { kind: FlowKind, flow_id: Uuid },
 }
 
@@ -50,28 +59,32 @@ fn state_invalid() -> Error {
         .with_id("oidc_state_invalid")
 }
 
-/// The secrets the flow sealed when it sent the browser away.
+/// The secrets the flow sealed when it sent the browser away, and the
+/// traits typed on the form, if any.
 struct Pending {
     state: String,
     pkce_verifier: String,
     nonce: String,
+    traits: Option<Value>,
 }
 
 impl IdentityEngine {
-    /// Handles the provider's answer for `provider_id`; `csrf_cookie` is the
-    /// browser's anti-CSRF cookie (the binding of a browser flow).
+    /// Handles the provider's answer for `provider_id`; `submission` is
+    /// the browser's request (its anti-CSRF cookie binds a browser flow,
+    /// its session cookie says who links a provider).
     pub async fn oidc_callback(
         &self,
         tenant: &TenantCtx,
         provider_id: &str,
         query: &CallbackQuery,
-        csrf_cookie: Option<&str>,
+        submission: &Submission,
     ) -> Result<CallbackAnswer> {
         let state = query.state.as_deref().ok_or_else(state_invalid)?;
         let mut parts = state.splitn(3, '.');
         let kind = match parts.next() {
             Some("login") => FlowKind::Login,
             Some("registration") => FlowKind::Registration,
+            Some("settings") => FlowKind::Settings,
             _ => return Err(state_invalid()),
         };
         let flow_id = parts
@@ -79,25 +92,26 @@ impl IdentityEngine {
             .and_then(|id| Uuid::parse_str(id).ok())
             .ok_or_else(state_invalid)?;
         let secret = parts.next().ok_or_else(state_invalid)?;
-        let (mut flow, _) = self.load_flow(tenant, kind, flow_id).await?;
+        let (mut flow, owner) = self.load_flow(tenant, kind, flow_id).await?;
         let provider = find_provider(config(tenant), provider_id).ok_or_else(state_invalid)?;
-        let pending = self.take_pending(tenant, &mut flow, provider_id, secret, csrf_cookie)?;
+        let pending = self.take_pending(
+            tenant,
+            &mut flow,
+            provider_id,
+            secret,
+            submission.csrf_cookie.as_deref(),
+        )?;
         // The answer is used once: whatever happens next, the flow keeps no
         // secrets for it.
         self.save_flow(tenant, &mut flow).await?;
-        let show = |flow: &Flow| CallbackAnswer::Show {
-            kind,
-            flow_id: flow.id,
-        };
+        flow.ui.reset_messages();
         if let Some(error) = &query.error {
             let detail = query.error_description.as_deref().unwrap_or(error);
-            flow.ui.messages.push(UiText::error(
-                text::VALIDATION_GENERIC,
-                format!("The sign-in provider did not sign you in: {detail}"),
-                Some(json!({ "reason": error })),
-            ));
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(show(&flow));
+            let err = Error::bad_request(format!(
+                "The sign-in provider did not sign you in: {detail}"
+            ))
+            .with_id(error.clone());
+            return self.show_error(tenant, flow, kind, err).await;
         }
         let code = query.code.as_deref().ok_or_else(state_invalid)?;
         let claims = match self
@@ -119,7 +133,30 @@ impl IdentityEngine {
             Err(err) => return self.show_error(tenant, flow, kind, err).await,
         };
         let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
-        let traits = match self.map_claims(tenant, provider, &claims).await {
+        if subject.is_empty() {
+            let err = Error::bad_request(format!(
+                "The sign-in provider `{provider_id}` named no subject."
+            ))
+            .with_id("oidc_provider_failed");
+            return self.show_error(tenant, flow, kind, err).await;
+        }
+        if kind == FlowKind::Settings {
+            let answer = LinkAnswer {
+                flow,
+                owner,
+                submission,
+                provider_id,
+                subject: &subject,
+            };
+            return Ok(match self.complete_link(tenant, answer).await? {
+                Submitted::Done { flow, .. } => CallbackAnswer::Linked(flow),
+                Submitted::Invalid(flow) => CallbackAnswer::Show {
+                    kind,
+                    flow_id: flow.id,
+                },
+            });
+        }
+        let mapped = match self.map_claims(tenant, provider, &claims).await {
             Ok(traits) => traits,
             Err(err) => return self.show_error(tenant, flow, kind, err).await,
         };
@@ -134,7 +171,9 @@ impl IdentityEngine {
             None => None,
         };
         if let Some(identity) = identity {
-            return self.oidc_sign_in(tenant, &flow, &identity).await;
+            return self
+                .oidc_sign_in(tenant, flow, kind, owner, submission, identity)
+                .await;
         }
         if known.is_some() {
             // An inactive identity: the same answer as wrong credentials.
@@ -144,10 +183,20 @@ impl IdentityEngine {
                 None,
             ));
             self.save_flow(tenant, &mut flow).await?;
-            return Ok(show(&flow));
+            return Ok(CallbackAnswer::Show {
+                kind,
+                flow_id: flow.id,
+            });
         }
-        self.oidc_register(tenant, flow, kind, provider_id, &subject, traits)
-            .await
+        let registration = super::register::Registration {
+            flow,
+            kind,
+            submission,
+            provider,
+            subject: &subject,
+            traits: super::register::merge_traits(pending.traits, mapped),
+        };
+        self.oidc_register(tenant, registration).await
     }
 
     /// Checks `secret` and the browser against what the flow sealed, and
@@ -184,6 +233,7 @@ impl IdentityEngine {
             state: text("state"),
             pkce_verifier: text("pkce_verifier"),
             nonce: text("nonce"),
+            traits: stored.get("traits").filter(|t| t.is_object()).cloned(),
         };
         if pending.state.is_empty() || !constant_time_eq(&pending.state, secret) {
             return Err(state_invalid());
@@ -259,103 +309,38 @@ impl IdentityEngine {
     async fn oidc_sign_in(
         &self,
         tenant: &TenantCtx,
-        flow: &Flow,
-        identity: &Identity,
-    ) -> Result<CallbackAnswer> {
-        let txn = self.db.begin_write().await?;
-        let (session, token) = self.issue_session(&txn, tenant, identity, OIDC).await?;
-        txn.commit().await.map_err(sql::db_error)?;
-        Ok(CallbackAnswer::SignedIn {
-            session_token: token,
-            expires_at: session.expires_at,
-            return_to: self.after_url(
-                tenant,
-                FlowKind::Login,
-                Some(OIDC),
-                flow.return_to.as_deref(),
-            ),
-        })
-    }
-
-    /// A new subject: registered with the mapped traits and the link, if
-    /// registration is on and the traits are valid and free.
-    async fn oidc_register(
-        &self,
-        tenant: &TenantCtx,
-        mut flow: Flow,
+        flow: Flow,
         kind: FlowKind,
-        provider_id: &str,
-        subject: &str,
-        traits: Value,
+        owner: Option<Uuid>,
+        submission: &Submission,
+        identity: Identity,
     ) -> Result<CallbackAnswer> {
-        let show = |flow: &Flow| CallbackAnswer::Show {
-            kind,
-            flow_id: flow.id,
-        };
-        if !config(tenant).registration.enabled {
-            flow.ui.messages.push(UiText::error(
-                text::VALIDATION_GENERIC,
-                "This account does not exist here, and registration is disabled.",
-                None,
-            ));
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(show(&flow));
-        }
-        let schema_id = self.default_schema_id(tenant)?;
-        let (schema, _) = self.schema(tenant, &schema_id)?;
-        if let Err(errors) = schema.validate(&traits) {
-            trait_errors_to_ui(&mut flow.ui, &errors);
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(show(&flow));
-        }
-        let draft = IdentityDraft {
-            schema_id,
-            traits,
-            state: IdentityState::Active,
-            metadata_public: None,
-            metadata_admin: None,
-            password_hash: None,
-            oidc: vec![OidcLink {
-                provider: provider_id.to_owned(),
-                subject: subject.to_owned(),
-            }],
-            verifiable_addresses: Vec::new(),
-        };
-        let identity = self.materialize(tenant, Uuid::new_v4(), draft, None)?;
-        let hooks = self.after_hooks(tenant, FlowKind::Registration, OIDC);
-        let txn = self.db.begin_write().await?;
-        if let Err(err) = identities::insert(&txn, tenant.project_id, &identity).await {
-            drop(txn);
-            // The address belongs to an existing account: never taken over
-            // silently; the person signs in and links the provider.
-            duplicate_to_ui(&mut flow, err)?;
-            self.save_flow(tenant, &mut flow).await?;
-            return Ok(show(&flow));
-        }
-        let session = if hooks.has(SESSION) {
-            Some(self.issue_session(&txn, tenant, &identity, OIDC).await?)
-        } else {
-            None
-        };
-        let mailed = self
-            .send_verification_mails(&txn, tenant, &identity, &flow)
-            .await?;
-        txn.commit().await.map_err(sql::db_error)?;
-        if mailed {
-            self.wake_courier();
-        }
-        Ok(match session {
-            Some((session, token)) => CallbackAnswer::SignedIn {
-                session_token: token,
-                expires_at: session.expires_at,
-                return_to: self.after_url(
-                    tenant,
-                    FlowKind::Registration,
-                    Some(OIDC),
-                    flow.return_to.as_deref(),
-                ),
+        let current = self
+            .current_session(tenant, submission.session_token.as_deref())
+            .await
+            .filter(|(session, _)| Some(session.identity_id) == owner);
+        let verdict = Verdict {
+            method_id: OIDC,
+            aal: Aal::Aal1,
+            authenticated: Authenticated {
+                identity,
+                identifier: None,
             },
-            None => show(&flow),
-        })
+        };
+        Ok(
+            match self
+                .finish_login(tenant, flow, submission, current, verdict)
+                .await?
+            {
+                Submitted::Done { value, flow } => CallbackAnswer::SignedIn {
+                    success: Box::new(value),
+                    flow,
+                },
+                Submitted::Invalid(flow) => CallbackAnswer::Show {
+                    kind,
+                    flow_id: flow.id,
+                },
+            },
+        )
     }
 }

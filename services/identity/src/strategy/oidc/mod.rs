@@ -7,11 +7,19 @@
 //! traits by the provider's Jsonnet mapper, and the person signed in or
 //! registered.
 
+pub mod apple;
 pub mod callback;
+pub mod catalog;
+pub mod claims;
 pub mod handler;
+mod links;
+pub mod microsoft;
+pub mod oauth2;
 pub mod provider;
+mod register;
+pub mod user_api;
 
-use super::{Authenticated, Context, LoginTarget, Outcome, Strategy};
+use super::{Authenticated, Context, LoginTarget, Outcome, SettingsTarget, Strategy};
 use crate::flow::model::{Flow, FlowKind, UiNode, UiText};
 use crate::flow::service::field;
 use crate::identity::Identity;
@@ -22,7 +30,7 @@ use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub struct Oidc;
@@ -52,45 +60,74 @@ pub(crate) fn find_provider<'a>(
     config.methods.oidc_providers.iter().find(|p| p.id == id)
 }
 
+/// What buttons call the provider: its label, else its id.
+fn display_name(provider: &OidcProviderConfig) -> String {
+    provider
+        .label
+        .clone()
+        .unwrap_or_else(|| provider.id.clone())
+}
+
+/// A submit button sending `provider`'s id in the field `name`
+/// (`provider` to sign in or up, `link`/`unlink` in the settings).
+fn provider_button(provider: &OidcProviderConfig, name: &str, id: u64, text: String) -> UiNode {
+    let label = UiText {
+        id,
+        text,
+        kind: "info".to_owned(),
+        context: Some(json!({ "provider": display_name(provider) })),
+    };
+    let mut node = UiNode::input(
+        OIDC,
+        name,
+        "submit",
+        Some(json!(provider.id)),
+        false,
+        Some(label),
+    );
+    node.attributes["formnovalidate"] = json!(true);
+    node
+}
+
 fn buttons(config: &IdentityConfig, id: u64, verb: &str) -> Vec<UiNode> {
     config
         .methods
         .oidc_providers
         .iter()
         .map(|p| {
-            let name = p.label.clone().unwrap_or_else(|| p.id.clone());
-            let label = UiText {
-                id,
-                text: format!("{verb} with {name}"),
-                kind: "info".to_owned(),
-                context: Some(json!({ "provider": name })),
-            };
-            let mut node = UiNode::input(
-                OIDC,
+            provider_button(
+                p,
                 "provider",
-                "submit",
-                Some(json!(p.id)),
-                false,
-                Some(label),
-            );
-            node.attributes["formnovalidate"] = json!(true);
-            node
+                id,
+                format!("{verb} with {}", display_name(p)),
+            )
         })
         .collect()
 }
 
-/// The provider's URL for the flow's browser, for the provider named in
-/// the submission: the secrets to check its answer go into the flow
-/// (sealed).
-async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<String> {
-    let tenant = ctx.tenant;
-    let provider_id = field(ctx.body(), "provider")
-        .ok_or_else(|| Error::bad_request("the field `provider` is missing"))?;
-    let provider = find_provider(ctx.config(), provider_id).ok_or_else(|| {
+/// The provider named by a submission's `field`, if configured.
+fn chosen<'a>(ctx: &'a Context<'_>, name: &str) -> Result<&'a OidcProviderConfig> {
+    let id = field(ctx.body(), name)
+        .ok_or_else(|| Error::bad_request(format!("the field `{name}` is missing")))?;
+    find_provider(ctx.config(), id).ok_or_else(|| {
         Error::bad_request(format!(
-            "the provider `{provider_id}` is not configured for this project"
+            "the provider `{id}` is not configured for this project"
         ))
-    })?;
+    })
+}
+
+/// The provider's URL for the flow's browser: the secrets to check its
+/// answer go into the flow (sealed), with the traits the person typed
+/// (a registration completed on the form), which the mapped claims
+/// complete when the provider answers.
+async fn redirect(
+    ctx: &Context<'_>,
+    kind: FlowKind,
+    flow: &mut Flow,
+    provider: &OidcProviderConfig,
+    traits: Option<Value>,
+) -> Result<String> {
+    let tenant = ctx.tenant;
     let cipher = super::cipher(tenant)?;
     let secret: String = rand::rng()
         .sample_iter(&Alphanumeric)
@@ -117,6 +154,7 @@ async fn redirect(ctx: &Context<'_>, kind: FlowKind, flow: &mut Flow) -> Result<
     flow.internal["oidc"] = json!({
         "provider": provider.id,
         "sealed": cipher.seal(&flow_context(tenant, flow.id), &secrets.to_string()),
+        "traits": traits,
     });
     Ok(authorization.url)
 }
@@ -163,7 +201,8 @@ impl Strategy for Oidc {
         _target: LoginTarget<'_>,
         flow: &mut Flow,
     ) -> Result<Option<Outcome<Authenticated>>> {
-        let url = redirect(ctx, FlowKind::Login, flow).await?;
+        let provider = chosen(ctx, "provider")?;
+        let url = redirect(ctx, FlowKind::Login, flow, provider, None).await?;
         Ok(Some(Outcome::Redirect(url)))
     }
 
@@ -179,8 +218,38 @@ impl Strategy for Oidc {
         ctx: &Context<'_>,
         flow: &mut Flow,
     ) -> Result<Option<Outcome<Identity>>> {
-        let url = redirect(ctx, FlowKind::Registration, flow).await?;
+        let provider = chosen(ctx, "provider")?;
+        // Traits typed on the form that completes a registration the
+        // provider's claims could not (`callback::show_missing_traits`).
+        let traits = match ctx.submission {
+            Some(submission) if submission.body.get("traits").is_some() => {
+                let schema_id = ctx.engine.default_schema_id(ctx.tenant)?;
+                let (schema, _) = ctx.engine.schema(ctx.tenant, &schema_id)?;
+                submission.traits(&schema)
+            }
+            _ => None,
+        };
+        let url = redirect(ctx, FlowKind::Registration, flow, provider, traits).await?;
         Ok(Some(Outcome::Redirect(url)))
+    }
+
+    fn populate_settings(
+        &self,
+        ctx: &Context<'_>,
+        identity: &Identity,
+        flow: &mut Flow,
+    ) -> Result<()> {
+        links::populate(ctx, identity, flow);
+        Ok(())
+    }
+
+    async fn settings(
+        &self,
+        ctx: &Context<'_>,
+        target: SettingsTarget<'_>,
+        flow: &mut Flow,
+    ) -> Result<Option<Outcome<Identity>>> {
+        links::settings(ctx, target, flow).await
     }
 }
 
