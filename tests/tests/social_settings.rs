@@ -254,10 +254,24 @@ async fn web_hooks_run_for_social_sign_up_and_sign_in() {
     assert_eq!(body["kind"], "sign-up");
 
     // Sign-in: a blocking hook that fails keeps the session from being
-    // issued; the person sees the message on the sign-in page.
+    // issued; the person sees the message on the sign-in page. (The answer
+    // comes as a form post here, as Apple's `form_post` sends it: the
+    // tenant turns it into the same GET, where the browser's `SameSite`
+    // cookies come along.)
     let again = Browser::new(&server, &project.slug);
     let authorize = again.choose("login", "acme").await;
     let answer = again.answer(&authorize, "ivy-at-acme", "acme").await;
+    let posted: Vec<(String, String)> = answer.query_pairs().into_owned().collect();
+    let res = again
+        .client
+        .post(answer.as_str().split('?').next().unwrap())
+        .form(&posted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let get = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(url::Url::parse(&get).unwrap(), answer);
     let next = again.callback(&answer).await;
     assert!(next.contains("/ui/login?flow="), "{next}");
     assert!(

@@ -333,6 +333,32 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The example mapper of `docs/social-sign-in.md`.
+    #[test]
+    fn the_documented_claims_mapper_keeps_only_vouched_for_addresses() {
+        let mapper = "local claims = std.extVar('claims');
+{
+  identity: {
+    traits: {
+      [if std.objectHas(claims, 'email') && claims.email_verified then 'email']: claims.email,
+      [if std.objectHas(claims, 'name') then 'name']: claims.name,
+    },
+  },
+}";
+        let map = |claims: Value| {
+            let vars = [("claims".to_owned(), claims)].into();
+            render_with_vars(mapper, &json!({}), &vars).unwrap()
+        };
+        assert_eq!(
+            map(json!({"sub": "1", "email": "a@b.c", "email_verified": true, "name": "A"})),
+            json!({"identity": {"traits": {"email": "a@b.c", "name": "A"}}})
+        );
+        assert_eq!(
+            map(json!({"sub": "1", "email": "a@b.c", "email_verified": false})),
+            json!({"identity": {"traits": {}}})
+        );
+    }
+
     #[test]
     fn ctx_is_an_ext_var_and_a_function_argument() {
         let ctx = json!({"flow": {"id": "f1"}, "identity": {"traits": {"email": "a@b.c"}}});

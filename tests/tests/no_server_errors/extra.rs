@@ -77,6 +77,11 @@ pub fn operations() -> Vec<Operation> {
                 "action": { "type": "string", "enum": ["accept", "decline"] } }),
         &["csrf_token", "action"],
     );
+    let provider_answer = object(
+        json!({ "state": { "type": "string" }, "code": { "type": "string" },
+                "error": { "type": "string" }, "user": { "type": "string" } }),
+        &[],
+    );
     let ui_query: &[(&str, &str)] = &[
         ("flow", "string"),
         ("return_to", "string"),
@@ -144,6 +149,9 @@ pub fn operations() -> Vec<Operation> {
             ("code", "string"),
             ("error", "string"),
         ]),
+        // Providers that answer with a form post (Apple's `form_post`).
+        tenant("POST", "/self-service/methods/oidc/callback/{provider}")
+            .body(Form, provider_answer),
         // The links in recovery and verification mails: GET forms of the
         // spec's submissions, answering as they do.
         tenant("GET", "/self-service/recovery")

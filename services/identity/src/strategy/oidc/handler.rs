@@ -58,10 +58,10 @@ pub async fn callback_post(
     provider: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
+    // Every field as it came (`state`, `code`, `iss`, `error`, Apple's
+    // `user`, ...): the GET reads what it knows.
     let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter().filter(|(k, _)| {
-            matches!(k.as_str(), "state" | "code" | "error" | "error_description")
-        }))
+        .extend_pairs(form.iter())
         .finish();
     see_other(&format!(
         "{}/self-service/methods/oidc/callback/{}?{query}",
