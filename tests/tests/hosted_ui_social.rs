@@ -27,10 +27,16 @@ async fn page(chrome: &Chrome, path: &str, shot: &str) {
     chrome.screenshot(shot).await;
 }
 
-#[tokio::test]
-async fn a_person_signs_up_and_in_with_a_provider_in_chromium() {
-    let (server, token, cp) = owner().await;
-    let project = create_project(&cp, "Acme Social").await;
+/// A project `name` whose `acme` provider ("Acme ID", the e-mail mapper)
+/// is a running OpenID provider with `accounts`; the tenant's base URL.
+async fn acme_project(
+    server: &keyplane_server::RunningServer,
+    token: &str,
+    cp: &ory_client::apis::configuration::Configuration,
+    name: &str,
+    accounts: &[Account],
+) -> (ory_client::models::Project, String, OidcProvider) {
+    let project = create_project(cp, name).await;
     let base = format!(
         "http://{}:{}",
         tenant_host(&project.slug),
@@ -43,25 +49,42 @@ async fn a_person_signs_up_and_in_with_a_provider_in_chromium() {
             "a-client-secret-of-length",
             &redirect,
         )],
-        &[Account::new("dana", "dana@example.com")],
+        accounts,
     )
     .await;
-    let mapper = format!(
-        "base64://{}",
-        base64::engine::general_purpose::STANDARD.encode(MAPPER)
-    );
     patch_identity(
-        &server,
-        &token,
+        server,
+        token,
         &project.id,
         json!([
             {"op": "replace", "path": "/selfservice/methods/oidc/enabled", "value": true},
             {"op": "add", "path": "/selfservice/methods/oidc/config", "value": {"providers": [{
                 "id": "acme", "provider": "generic", "label": "Acme ID",
                 "client_id": "acme-client", "client_secret": "a-client-secret-of-length",
-                "issuer_url": provider.issuer, "mapper_url": mapper
+                "issuer_url": provider.issuer, "mapper_url": mapper(MAPPER)
             }]}},
         ]),
+    )
+    .await;
+    (project, base, provider)
+}
+
+fn mapper(source: &str) -> String {
+    format!(
+        "base64://{}",
+        base64::engine::general_purpose::STANDARD.encode(source)
+    )
+}
+
+#[tokio::test]
+async fn a_person_signs_up_and_in_with_a_provider_in_chromium() {
+    let (server, token, cp) = owner().await;
+    let (_project, base, _provider) = acme_project(
+        &server,
+        &token,
+        &cp,
+        "Acme Social",
+        &[Account::new("dana", "dana@example.com")],
     )
     .await;
     let chrome = Chrome::start("en-US,en").await;
@@ -88,43 +111,15 @@ async fn a_person_signs_up_and_in_with_a_provider_in_chromium() {
 #[tokio::test]
 async fn a_person_links_a_provider_in_the_settings_and_completes_missing_traits() {
     let (server, token, cp) = owner().await;
-    let project = create_project(&cp, "Acme Linking").await;
-    let base = format!(
-        "http://{}:{}",
-        tenant_host(&project.slug),
-        server.addr.port()
-    );
-    let redirect = format!("{base}/self-service/methods/oidc/callback/acme");
-    let provider = OidcProvider::start(
-        &[Client::new(
-            "acme-client",
-            "a-client-secret-of-length",
-            &redirect,
-        )],
+    let (project, base, _provider) = acme_project(
+        &server,
+        &token,
+        &cp,
+        "Acme Linking",
         &[
             Account::new("gina", "gina@example.com"),
             Account::new("hal", "hal@example.com"),
         ],
-    )
-    .await;
-    let mapper = |source: &str| {
-        format!(
-            "base64://{}",
-            base64::engine::general_purpose::STANDARD.encode(source)
-        )
-    };
-    patch_identity(
-        &server,
-        &token,
-        &project.id,
-        json!([
-            {"op": "replace", "path": "/selfservice/methods/oidc/enabled", "value": true},
-            {"op": "add", "path": "/selfservice/methods/oidc/config", "value": {"providers": [{
-                "id": "acme", "provider": "generic", "label": "Acme ID",
-                "client_id": "acme-client", "client_secret": "a-client-secret-of-length",
-                "issuer_url": provider.issuer, "mapper_url": mapper(MAPPER)
-            }]}},
-        ]),
     )
     .await;
     sdk_register(

@@ -45,44 +45,14 @@ impl Browser {
     /// Starts a browser flow of `kind` and picks `provider`: where the
     /// tenant sends the browser (the provider's authorization URL).
     pub async fn choose(&self, kind: &str, provider: &str) -> String {
-        let res = self
-            .client
-            .get(format!("{}/self-service/{kind}/browser", self.base))
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let flow: Value = res.json().await.unwrap();
-        let nodes = flow["ui"]["nodes"].as_array().unwrap();
-        let csrf = nodes
-            .iter()
-            .find(|n| n["attributes"]["name"] == "csrf_token")
-            .and_then(|n| n["attributes"]["value"].as_str())
-            .unwrap()
-            .to_owned();
+        let flow = self.flow(kind).await;
         assert!(
-            nodes
-                .iter()
-                .any(|n| n["attributes"]["name"] == "provider"
-                    && n["attributes"]["value"] == provider),
+            node_values(&flow, "provider").iter().any(|p| p == provider),
             "one button per provider: {flow}"
         );
         let res = self
-            .client
-            .post(format!(
-                "{}/self-service/{kind}?flow={}",
-                self.base,
-                flow["id"].as_str().unwrap()
-            ))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("method", "oidc"),
-                ("provider", provider),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .submit(&flow, &[("method", "oidc"), ("provider", provider)])
+            .await;
         assert_eq!(
             res.status(),
             StatusCode::SEE_OTHER,
@@ -217,14 +187,7 @@ impl Browser {
     /// Posts `fields` (and the flow's anti-CSRF token) as the form of
     /// `flow`: the tenant's answer, redirects not followed.
     pub async fn submit(&self, flow: &Value, fields: &[(&str, &str)]) -> reqwest::Response {
-        let csrf = flow["ui"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["attributes"]["name"] == "csrf_token")
-            .and_then(|n| n["attributes"]["value"].as_str())
-            .unwrap()
-            .to_owned();
+        let csrf = node_values(flow, "csrf_token").remove(0);
         let mut form = vec![("csrf_token", csrf.as_str())];
         form.extend_from_slice(fields);
         self.client

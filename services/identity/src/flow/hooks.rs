@@ -117,6 +117,31 @@ impl IdentityEngine {
         Ok(())
     }
 
+    /// Runs the blocking web hooks around `identity`'s step of `flow`; a
+    /// refusal is put on the flow as its message and saved. Whether the
+    /// flow was refused.
+    pub(crate) async fn refused_by_web_hooks(
+        &self,
+        tenant: &TenantCtx,
+        flow: &mut Flow,
+        hooks: &Hooks,
+        identity: &Identity,
+        request: &RequestInfo,
+    ) -> Result<bool> {
+        let event = HookEvent {
+            tenant,
+            flow,
+            identity: Some(identity),
+            request,
+        };
+        let Err(message) = self.run_blocking_web_hooks(hooks, &event).await else {
+            return Ok(false);
+        };
+        flow.ui.messages.push(message);
+        self.save_flow(tenant, flow).await?;
+        Ok(true)
+    }
+
     /// Runs the web hooks that may fail the flow, in order; the first
     /// failure is the UI message the flow is answered with.
     pub(crate) async fn run_blocking_web_hooks(

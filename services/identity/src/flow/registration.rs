@@ -127,15 +127,10 @@ impl IdentityEngine {
         let hooks = self.after_hooks(tenant, FlowKind::Registration, method_id);
         let url = self.schema_url(tenant, &identity.schema_id);
         let view = identity.view(&url, Exposure::Public, &[]);
-        let event = HookEvent {
-            tenant,
-            flow: &flow,
-            identity: Some(&identity),
-            request: &submission.request,
-        };
-        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
-            flow.ui.messages.push(message);
-            self.save_flow(tenant, &mut flow).await?;
+        if self
+            .refused_by_web_hooks(tenant, &mut flow, &hooks, &identity, &submission.request)
+            .await?
+        {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let txn = self.db.begin_write().await?;
@@ -160,6 +155,12 @@ impl IdentityEngine {
         if mailed {
             self.wake_courier();
         }
+        let event = HookEvent {
+            tenant,
+            flow: &flow,
+            identity: Some(&identity),
+            request: &submission.request,
+        };
         self.fire_ignored_web_hooks(&hooks, &event).await;
         Ok(Submitted::done(
             RegistrationSuccess {

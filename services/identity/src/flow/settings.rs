@@ -162,15 +162,10 @@ impl IdentityEngine {
         // Blocking web hooks run before the change is written (with the
         // identity as it is), so a refusal leaves it untouched.
         let hooks = self.after_hooks(tenant, FlowKind::Settings, method_id);
-        let event = HookEvent {
-            tenant,
-            flow: &flow,
-            identity: Some(&identity),
-            request: &submission.request,
-        };
-        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
-            flow.ui.messages.push(message);
-            self.save_flow(tenant, &mut flow).await?;
+        if self
+            .refused_by_web_hooks(tenant, &mut flow, &hooks, &identity, &submission.request)
+            .await?
+        {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let ctx = Context {

@@ -7,7 +7,6 @@
 use super::{OIDC, chosen, find_provider, provider_button, redirect};
 use crate::engine::IdentityEngine;
 use crate::flow::client::{BROWSER, Submission};
-use crate::flow::hooks::HookEvent;
 use crate::flow::model::{Flow, FlowKind, UiText, text};
 use crate::flow::service::{Submitted, config, field};
 use crate::flow::settings::is_privileged;
@@ -240,15 +239,10 @@ impl IdentityEngine {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         let hooks = self.after_hooks(tenant, FlowKind::Settings, OIDC);
-        let event = HookEvent {
-            tenant,
-            flow: &flow,
-            identity: Some(&identity),
-            request: &submission.request,
-        };
-        if let Err(message) = self.run_blocking_web_hooks(&hooks, &event).await {
-            flow.ui.messages.push(message);
-            self.save_flow(tenant, &mut flow).await?;
+        if self
+            .refused_by_web_hooks(tenant, &mut flow, &hooks, &identity, &submission.request)
+            .await?
+        {
             return Ok(Submitted::Invalid(Box::new(flow)));
         }
         links.push(OidcLink {
