@@ -131,6 +131,20 @@ async fn link_sign_in_with_and_unlink_a_provider_in_the_settings() {
     let shown = &body["services"]["identity"]["config"]["selfservice"]["methods"]["oidc"]["config"]
         ["providers"][0];
     assert_eq!(shown["client_secret"], "[redacted]", "{shown}");
+    // Nor does the history of revisions show it.
+    let (status, history) = call(
+        &server,
+        &token,
+        reqwest::Method::GET,
+        &format!("/projects/{}/revisions", project.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        !history.to_string().contains(SECRET),
+        "the client secret leaked in the revisions"
+    );
     server.stop().await;
 }
 

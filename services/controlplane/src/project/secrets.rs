@@ -35,7 +35,52 @@ pub fn redact(identity_config: &mut Value) {
 }
 
 /// The provider keys that are never shown.
-const PROVIDER_SECRETS: [&str; 2] = ["client_secret", "apple_private_key"];
+const PROVIDER_SECRETS: [&str; 2] = crate::revision::sealed::SEALED_PROVIDER_COLUMNS;
+
+/// `value` as [`REDACTED`] if it holds anything (each item of a list).
+fn redact_value(value: &mut Value) {
+    match value {
+        Value::Null => {}
+        Value::String(s) if s.is_empty() => {}
+        Value::Array(items) => items.iter_mut().for_each(redact_value),
+        other => *other = Value::String(REDACTED.to_owned()),
+    }
+}
+
+/// A normalized revision as `GET /projects/{id}/revisions` shows it:
+/// sign-in providers' secrets to nobody; the Kratos secrets, the SMTP URI
+/// and web-hook credentials (every column sealed at rest) to owners only.
+pub fn redact_revision(revision: &mut Value, owner: bool) {
+    use crate::revision::sealed::{SEALED_HOOK_COLUMNS, SEALED_SCALARS};
+    let rows = |revision: &mut Value, list: &str, columns: &[&str]| {
+        let rows = revision.get_mut(list).and_then(Value::as_array_mut);
+        for row in rows.into_iter().flatten() {
+            for column in columns {
+                if let Some(value) = row.get_mut(*column) {
+                    redact_value(value);
+                }
+            }
+        }
+    };
+    rows(
+        revision,
+        "kratos_selfservice_methods_oidc_config_providers",
+        &PROVIDER_SECRETS,
+    );
+    if owner {
+        return;
+    }
+    rows(
+        revision,
+        "kratos_selfservice_flows_hooks",
+        &SEALED_HOOK_COLUMNS,
+    );
+    for column in SEALED_SCALARS {
+        if let Some(value) = revision.get_mut(column) {
+            redact_value(value);
+        }
+    }
+}
 
 fn providers_mut(identity_config: &mut Value) -> impl Iterator<Item = &mut Value> {
     identity_config
@@ -128,6 +173,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn revisions_show_provider_secrets_to_nobody_and_the_others_to_owners() {
+        let stored = json!({
+            "kratos_secrets_cookie": ["c0", "c1"],
+            "kratos_courier_smtp_connection_uri": "smtps://u:pw@mail",
+            "kratos_selfservice_methods_oidc_config_providers": [
+                { "provider_id": "a", "client_secret": "s-a", "apple_private_key": null }
+            ],
+            "kratos_selfservice_flows_hooks": [
+                { "hook": "web_hook", "web_hook_config_auth_api_key_value": "k" }
+            ],
+        });
+        let mut owner = stored.clone();
+        redact_revision(&mut owner, true);
+        let provider = &owner["kratos_selfservice_methods_oidc_config_providers"][0];
+        assert_eq!(provider["client_secret"], REDACTED);
+        assert!(provider["apple_private_key"].is_null());
+        assert_eq!(owner["kratos_secrets_cookie"], json!(["c0", "c1"]));
+        let mut viewer = stored.clone();
+        redact_revision(&mut viewer, false);
+        let text = viewer.to_string();
+        for secret in ["c0", "c1", "pw@mail", "s-a", "\"k\""] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(viewer["kratos_secrets_cookie"], json!([REDACTED, REDACTED]));
+    }
 
     #[test]
     fn provider_secrets_are_shown_as_set_or_unset_and_kept_on_write_back() {

@@ -484,15 +484,19 @@ impl ProjectService {
     }
 
     /// `GET /projects/{id}/revisions`: the history, newest first, each as
-    /// `normalizedProjectRevision`.
+    /// `normalizedProjectRevision`, with secrets as `GET /projects/{id}`
+    /// shows them.
     pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
-        let (project, _) = self.gate.project(caller, id, Action::GetProject).await?;
+        let (project, access) = self.gate.project(caller, id, Action::GetProject).await?;
+        let owner = access == Access::Member(Role::Owner);
         let mut out = Vec::new();
         for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
             if let Some((meta, content)) =
                 revisions::find(&self.db.conn, &self.sealing, revision_id).await?
             {
-                out.push(normalized_revision_json(&meta, &content));
+                let mut revision = normalized_revision_json(&meta, &content);
+                super::secrets::redact_revision(&mut revision, owner);
+                out.push(revision);
             }
         }
         Ok(out)

@@ -19,17 +19,17 @@ pub(super) const HOOKS: &str = "project_revision_hooks";
 pub(super) const PROVIDERS: &str = "project_revision_third_party_providers";
 
 /// Revision scalars that are secrets (the SMTP URI carries a password).
-pub(super) const SEALED_SCALARS: [&str; 4] = [
+pub const SEALED_SCALARS: [&str; 4] = [
     "kratos_secrets_cipher",
     "kratos_secrets_cookie",
     "kratos_secrets_default",
     "kratos_courier_smtp_connection_uri",
 ];
-const SEALED_HOOK_COLUMNS: [&str; 2] = [
+pub const SEALED_HOOK_COLUMNS: [&str; 2] = [
     "web_hook_config_auth_api_key_value",
     "web_hook_config_auth_basic_auth_password",
 ];
-const SEALED_PROVIDER_COLUMNS: [&str; 2] = ["client_secret", "apple_private_key"];
+pub const SEALED_PROVIDER_COLUMNS: [&str; 2] = ["client_secret", "apple_private_key"];
 
 pub(super) fn is_sealed_scalar(column: &str) -> bool {
     SEALED_SCALARS.contains(&column)
