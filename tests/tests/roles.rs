@@ -75,6 +75,10 @@ async fn every_endpoint_for_every_role() {
     )
     .await;
     assert_eq!(status, 200, "{patched}");
+    let revision = patched["project"]["revision_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tuple = json!({ "namespace": "files", "object": "readme", "relation": "viewer", "subject_id": "ann" });
 
     // Rows whose body is invalid on purpose show that access is decided
@@ -92,6 +96,24 @@ async fn every_endpoint_for_every_role() {
             "/projects/{p}/revisions",
             None,
             [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/revisions/{r}",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/revisions/diff?from={r}",
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        row(
+            Method::POST,
+            "/projects/{p}/revisions/{r}/restore",
+            None,
+            [200, 200, 403, 403, 404],
         ),
         row(
             Method::GET,
@@ -247,6 +269,7 @@ async fn every_endpoint_for_every_role() {
         let path = r
             .path
             .replace("{p}", &p)
+            .replace("{r}", &revision)
             .replace("{x}", &uuid::Uuid::new_v4().to_string());
         // The purge row runs the owner last, so the others see the project.
         let order: Vec<usize> = if r.method == Method::DELETE && r.path == "/projects/{p}" {

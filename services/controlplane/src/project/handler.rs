@@ -81,6 +81,43 @@ pub async fn list_project_revisions(
     Ok(HttpResponse::Ok().json(cp.projects.revisions(caller, *id).await?))
 }
 
+pub async fn get_project_revision(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (id, revision) = path.into_inner();
+    Ok(HttpResponse::Ok().json(cp.projects.revision(caller, id, revision).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DiffQuery {
+    from: Uuid,
+    to: Option<Uuid>,
+}
+
+pub async fn diff_project_revisions(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: http::query::Query<DiffQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        cp.projects
+            .revision_diff(caller, *id, query.from, query.to)
+            .await?,
+    ))
+}
+
+pub async fn restore_project_revision(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (id, revision) = path.into_inner();
+    Ok(HttpResponse::Ok().json(cp.projects.restore_revision(caller, id, revision).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/projects")
@@ -95,6 +132,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .delete(purge_project),
     )
     .service(web::resource("/projects/{project_id}/revisions").get(list_project_revisions))
+    // Before `{revision_id}`, which would otherwise take `diff`.
+    .service(web::resource("/projects/{project_id}/revisions/diff").get(diff_project_revisions))
+    .service(
+        web::resource("/projects/{project_id}/revisions/{revision_id}").get(get_project_revision),
+    )
+    .service(
+        web::resource("/projects/{project_id}/revisions/{revision_id}/restore")
+            .post(restore_project_revision),
+    )
     .service(
         web::resource("/projects/{project_id}/revision/{revision_id}")
             .patch(patch_project_with_revision),

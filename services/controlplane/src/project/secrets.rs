@@ -47,6 +47,64 @@ fn redact_value(value: &mut Value) {
     }
 }
 
+/// Replaces each secret of an identity config with `marker(secret)`: the
+/// sign-in providers' secrets always, the others (the Kratos secrets, the
+/// SMTP URI, web-hook credentials) unless `owner`.
+pub fn mark_secrets(config: &mut Value, owner: bool, marker: &dyn Fn(&str) -> String) {
+    fn mark(value: &mut Value, marker: &dyn Fn(&str) -> String) {
+        match value {
+            Value::String(s) if !s.is_empty() => *value = Value::String(marker(s)),
+            Value::Array(items) => items.iter_mut().for_each(|v| mark(v, marker)),
+            _ => {}
+        }
+    }
+    fn walk(
+        value: &mut Value,
+        path: &mut Vec<String>,
+        owner: bool,
+        marker: &dyn Fn(&str) -> String,
+    ) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    let in_auth = path.len() >= 2
+                        && path[path.len() - 2] == "auth"
+                        && path[path.len() - 1] == "config";
+                    let secret = PROVIDER_SECRETS.contains(&key.as_str())
+                        || (!owner
+                            && ((path.is_empty() && key == "secrets")
+                                || key == "connection_uri"
+                                || (in_auth && (key == "value" || key == "password"))));
+                    if secret {
+                        if key == "secrets" {
+                            for list in child
+                                .as_object_mut()
+                                .into_iter()
+                                .flat_map(|m| m.values_mut())
+                            {
+                                mark(list, marker);
+                            }
+                        } else {
+                            mark(child, marker);
+                        }
+                    } else {
+                        path.push(key.clone());
+                        walk(child, path, owner, marker);
+                        path.pop();
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, path, owner, marker);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(config, &mut Vec::new(), owner, marker);
+}
+
 /// A normalized revision as `GET /projects/{id}/revisions` shows it:
 /// sign-in providers' secrets to nobody; the Kratos secrets, the SMTP URI
 /// and web-hook credentials (every column sealed at rest) to owners only.
@@ -173,6 +231,43 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn marks_stand_for_secrets_in_a_difference() {
+        let config = json!({
+            "secrets": { "cookie": ["c0"], "cipher": ["x0"] },
+            "courier": { "smtp": { "connection_uri": "smtps://u:pw@mail" } },
+            "selfservice": {
+                "methods": { "oidc": { "config": { "providers": [
+                    { "id": "a", "client_secret": "s-a" }
+                ] } } },
+                "flows": { "registration": { "after": { "password": { "hooks": [
+                    { "hook": "web_hook", "config": { "url": "http://h", "auth": {
+                        "type": "api_key", "config": { "name": "X-Key", "value": "k-1", "in": "header" }
+                    } } }
+                ] } } } }
+            }
+        });
+        let marker = |s: &str| format!("[m:{}]", s.len());
+        let mut owner = config.clone();
+        mark_secrets(&mut owner, true, &marker);
+        assert_eq!(
+            owner
+                .pointer("/selfservice/methods/oidc/config/providers/0/client_secret")
+                .unwrap(),
+            "[m:3]"
+        );
+        assert_eq!(owner.pointer("/secrets/cookie/0").unwrap(), "c0");
+        let mut viewer = config.clone();
+        mark_secrets(&mut viewer, false, &marker);
+        let text = viewer.to_string();
+        for secret in ["c0", "x0", "pw@mail", "s-a", "k-1"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(viewer.pointer("/secrets/cookie/0").unwrap(), "[m:2]");
+        // Not secrets: the hook's URL and header name.
+        assert!(text.contains("X-Key") && text.contains("http://h"));
+    }
 
     #[test]
     fn revisions_show_provider_secrets_to_nobody_and_the_others_to_owners() {

@@ -25,6 +25,9 @@ use std::sync::{Arc, OnceLock};
 use store::{Database, sql};
 use uuid::Uuid;
 
+mod history;
+pub use history::{RevisionDiff, RevisionView};
+
 /// How often an unconditional update retries after losing a race.
 const MAX_ATTEMPTS: usize = 3;
 
