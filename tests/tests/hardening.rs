@@ -327,6 +327,50 @@ async fn project_secrets_are_shown_to_owners_only_and_write_only_to_others() {
         secrets(&after)["cookie"],
         json!(["a-new-cookie-secret-of-32-chars!", cookie])
     );
+
+    // The SMTP password and a web hook's key are write-only too.
+    let (status, body) = call(
+        &server,
+        &owner_token,
+        Method::PATCH,
+        &path,
+        Some(json!([
+            {"op": "add", "path": "/services/identity/config/courier",
+             "value": {"smtp": {"connection_uri": "smtps://mailer:smtp-password-1@mail.example.com:465"}}},
+            {"op": "add", "path": "/services/identity/config/selfservice/flows/login/after",
+             "value": {"hooks": [{"hook": "web_hook", "config": {
+                 "url": "https://hooks.example.com/login", "method": "POST",
+                 "auth": {"type": "api_key", "config": {"name": "X-Key", "value": "hook-key-1", "in": "header"}}
+             }}]}},
+        ])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for (who, token) in [
+        ("developer", &developer),
+        ("viewer", &viewer),
+        ("key", &key),
+    ] {
+        let (_, seen) = call(&server, token, Method::GET, &path, None).await;
+        let text = seen.to_string();
+        assert!(
+            !text.contains("smtp-password-1") && !text.contains("hook-key-1"),
+            "{who}: {text}"
+        );
+    }
+    // Nor can a patch read a secret into a place the caller sees: copy,
+    // move and test of a secret are refused, nothing stored.
+    for op in [
+        json!({"op": "copy", "from": "/services/identity/config/secrets/cookie/0", "path": "/name"}),
+        json!({"op": "move", "from": "/services/identity/config/courier/smtp", "path": "/name"}),
+        json!({"op": "test", "path": "/services/identity/config/secrets/cookie/0", "value": cookie}),
+    ] {
+        let (status, err) =
+            call(&server, &developer, Method::PATCH, &path, Some(json!([op]))).await;
+        assert_eq!(status, 400, "{op}: {err}");
+    }
+    let (_, unchanged) = call(&server, &owner_token, Method::GET, &path, None).await;
+    assert_eq!(unchanged["name"], after["name"]);
     server.stop().await;
 }
 

@@ -102,7 +102,10 @@ pub fn operations() -> Vec<Operation> {
         cp("GET", "/projects/{project_id}/revisions/{revision_id}"),
         cp("GET", "/projects/{project_id}/revisions/diff")
             .query(&[("from", "string"), ("to", "string")]),
-        cp("POST", "/projects/{project_id}/revisions/{revision_id}/restore"),
+        cp(
+            "POST",
+            "/projects/{project_id}/revisions/{revision_id}/restore",
+        ),
         cp("PATCH", "/projects/{project_id}/revision/{revision_id}").body(Json, patch),
         cp("GET", "/projects/{project_id}/hostnames"),
         cp("POST", "/projects/{project_id}/hostnames").body(Json, hostname.clone()),

@@ -1,10 +1,11 @@
 //! The project's Kratos secrets (`secrets.cookie`, `secrets.cipher`,
 //! `secrets.default`) sign sessions and encrypt data: whoever reads them
-//! can forge any of the tenant's cookies. Only owners see them; everyone
-//! else (developers, viewers, project API keys) sees a placeholder per
-//! secret, which tells how many are set, and may write the placeholder
-//! back (a GET-modify-PUT round trip) without changing them: secrets are
-//! write-only to them.
+//! can forge any of the tenant's cookies; the SMTP URI carries the mail
+//! server's password and web hooks' `auth` their API keys and passwords.
+//! Only owners see them; everyone else (developers, viewers, project API
+//! keys) sees a placeholder per secret, which tells how many are set, and
+//! may write the placeholder back (a GET-modify-PUT round trip) without
+//! changing them: secrets are write-only to them.
 //!
 //! Sign-in providers' client secrets and Apple's private keys are
 //! write-only to everyone, owners too: they are only ever shown as set
@@ -17,28 +18,21 @@ use serde_json::Value;
 /// What a non-owner sees instead of each secret.
 pub const REDACTED: &str = "[redacted]";
 
-/// Replaces every secret in an identity config with [`REDACTED`].
+fn placeholder(_: &str) -> String {
+    REDACTED.to_owned()
+}
+
+/// Replaces every secret in an identity config with [`REDACTED`]: what
+/// non-owners see.
 pub fn redact(identity_config: &mut Value) {
-    let Some(secrets) = identity_config
-        .get_mut("secrets")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
-    for list in secrets.values_mut() {
-        if let Some(items) = list.as_array_mut() {
-            for item in items {
-                *item = Value::String(REDACTED.to_owned());
-            }
-        }
-    }
+    mark_secrets(identity_config, false, &placeholder);
 }
 
 /// The provider keys that are never shown.
 const PROVIDER_SECRETS: [&str; 2] = crate::revision::sealed::SEALED_PROVIDER_COLUMNS;
 
 /// `value` as [`REDACTED`] if it holds anything (each item of a list).
-fn redact_value(value: &mut Value) {
+pub(super) fn redact_value(value: &mut Value) {
     match value {
         Value::Null => {}
         Value::String(s) if s.is_empty() => {}
@@ -148,17 +142,10 @@ fn providers_mut(identity_config: &mut Value) -> impl Iterator<Item = &mut Value
         .flatten()
 }
 
-/// Replaces every provider secret that is set with [`REDACTED`].
+/// Replaces every provider secret that is set with [`REDACTED`]: what
+/// owners see.
 pub fn redact_provider_secrets(identity_config: &mut Value) {
-    for provider in providers_mut(identity_config) {
-        for key in PROVIDER_SECRETS {
-            if let Some(value) = provider.get_mut(key)
-                && value.as_str().is_some_and(|s| !s.is_empty())
-            {
-                *value = Value::String(REDACTED.to_owned());
-            }
-        }
-    }
+    mark_secrets(identity_config, true, &placeholder);
 }
 
 /// Puts each provider's current secret back where `incoming` holds the
@@ -196,31 +183,69 @@ fn restore_provider_secrets(incoming: &mut Value, current: &Value) -> Result<()>
     Ok(())
 }
 
-/// Puts the current secret back wherever `incoming` holds the placeholder
-/// (same kind, same position); a placeholder with no secret behind it is
-/// a 400, so a redacted value can never be stored as a secret.
+/// The JSON pointers of every placeholder in `value`.
+fn placeholders(value: &Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s == REDACTED => out.push(at.to_owned()),
+        Value::Object(map) => {
+            for (key, child) in map {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                placeholders(child, &format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                placeholders(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON pointers (in the identity config) of the secrets a caller does
+/// not see: providers' for everyone, the others unless `owner`.
+pub fn secret_pointers(identity_config: &Value, owner: bool) -> Vec<String> {
+    let mut seen = identity_config.clone();
+    mark_secrets(&mut seen, owner, &placeholder);
+    let mut out = Vec::new();
+    placeholders(&seen, "", &mut out);
+    out
+}
+
+/// Puts the current secret back wherever `incoming` holds the placeholder:
+/// a provider's by provider id, every other at the same place (same kind
+/// and position of a Kratos secret, the same hook); a placeholder with no
+/// secret behind it is a 400, so a redacted value can never be stored as a
+/// secret.
 pub fn restore(incoming: &mut Value, current: &Value) -> Result<()> {
     restore_provider_secrets(incoming, current)?;
-    let Some(secrets) = incoming.get_mut("secrets").and_then(Value::as_object_mut) else {
-        return Ok(());
-    };
-    for (kind, list) in secrets.iter_mut() {
-        let Some(items) = list.as_array_mut() else {
-            continue;
-        };
-        for (i, item) in items.iter_mut().enumerate() {
-            if item.as_str() != Some(REDACTED) {
-                continue;
+    let mut found = Vec::new();
+    placeholders(incoming, "", &mut found);
+    for pointer in found {
+        // A web hook's credentials stay only with the URL they were set
+        // for: moved to another URL, they would be sent to whoever owns it.
+        if let Some(hook) = pointer
+            .strip_suffix("/auth/config/value")
+            .or_else(|| pointer.strip_suffix("/auth/config/password"))
+        {
+            let url = format!("{hook}/url");
+            if incoming.pointer(&url) != current.pointer(&url) {
+                return Err(Error::bad_request(format!(
+                    "`{pointer}` is `{REDACTED}` but the hook's URL changed; send its credentials again"
+                )));
             }
-            let known = current
-                .pointer(&format!("/secrets/{kind}/{i}"))
-                .filter(|v| v.as_str().is_some_and(|s| s != REDACTED))
-                .ok_or_else(|| {
-                    Error::bad_request(format!(
-                        "secrets.{kind}[{i}] is `{REDACTED}` but no secret is set there; send the secret itself"
-                    ))
-                })?;
-            *item = known.clone();
+        }
+        let known = current
+            .pointer(&pointer)
+            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty() && s != REDACTED))
+            .cloned()
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "`{pointer}` is `{REDACTED}` but no secret is set there; send the secret itself"
+                ))
+            })?;
+        if let Some(slot) = incoming.pointer_mut(&pointer) {
+            *slot = known;
         }
     }
     Ok(())
@@ -294,6 +319,28 @@ mod tests {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert_eq!(viewer["kratos_secrets_cookie"], json!([REDACTED, REDACTED]));
+    }
+
+    #[test]
+    fn smtp_and_hook_credentials_are_write_only_and_stay_with_their_url() {
+        let current = json!({
+            "courier": { "smtp": { "connection_uri": "smtps://u:pw@mail" } },
+            "selfservice": { "flows": { "login": { "after": { "hooks": [
+                { "hook": "web_hook", "config": { "url": "https://a", "auth": {
+                    "type": "basic_auth", "config": { "user": "u", "password": "hook-pw" } } } }
+            ] } } } }
+        });
+        let mut seen = current.clone();
+        redact(&mut seen);
+        assert!(!seen.to_string().contains("pw"), "{seen}");
+        let mut back = seen.clone();
+        restore(&mut back, &current).unwrap();
+        assert_eq!(back, current);
+        // The same placeholder under another URL is refused.
+        let mut moved = seen.clone();
+        moved["selfservice"]["flows"]["login"]["after"]["hooks"][0]["config"]["url"] =
+            json!("https://attacker.example");
+        assert!(restore(&mut moved, &current).is_err());
     }
 
     #[test]

@@ -353,7 +353,7 @@ impl ProjectService {
         change: F,
     ) -> Result<ProjectUpdateView>
     where
-        F: Fn(RevisionContent) -> Result<(RevisionContent, Vec<Warning>)>,
+        F: Fn(RevisionContent, Access) -> Result<(RevisionContent, Vec<Warning>)>,
     {
         let mut last_conflict = None;
         for _ in 0..MAX_ATTEMPTS {
@@ -367,7 +367,7 @@ impl ProjectService {
                 ))
                 .with_id("revision_conflict"));
             }
-            let (content, warnings) = change(current)?;
+            let (content, warnings) = change(current, access)?;
             match self.commit_revision(&project, &content).await {
                 Ok(project) => {
                     return Ok(ProjectUpdateView {
@@ -393,7 +393,7 @@ impl ProjectService {
         update: ProjectUpdate,
     ) -> Result<ProjectUpdateView> {
         let name = validate_name(&update.name)?;
-        self.change(caller, id, None, |mut content| {
+        self.change(caller, id, None, |mut content, _| {
             content.name = name.clone();
             let mut warnings = Vec::new();
             if let Some(identity) = &update.services.identity {
@@ -434,7 +434,13 @@ impl ProjectService {
                 }
             }
         }
-        self.change(caller, id, at_revision, |current| {
+        self.change(caller, id, at_revision, |current, access| {
+            let before = assemble::identity_config(&current);
+            // The patch works on the stored values, so it must not read a
+            // secret the caller may not see into a place they may.
+            let hidden =
+                super::secrets::secret_pointers(&before, access == Access::Member(Role::Owner));
+            refuse_secret_reads(&patch, &hidden)?;
             let mut document = json!({
                 "name": current.name,
                 "services": {
@@ -442,7 +448,6 @@ impl ProjectService {
                     "permission": { "config": assemble::permission_config(&current) },
                 }
             });
-            let before = assemble::identity_config(&current);
             self.patch_limits.apply(&mut document, &patch)?;
             let name = document
                 .get("name")
@@ -484,25 +489,6 @@ impl ProjectService {
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(&project.slug).await;
         Ok(keys)
-    }
-
-    /// `GET /projects/{id}/revisions`: the history, newest first, each as
-    /// `normalizedProjectRevision`, with secrets as `GET /projects/{id}`
-    /// shows them.
-    pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
-        let (project, access) = self.gate.project(caller, id, Action::GetProject).await?;
-        let owner = access == Access::Member(Role::Owner);
-        let mut out = Vec::new();
-        for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
-            if let Some((meta, content)) =
-                revisions::find(&self.db.conn, &self.sealing, revision_id).await?
-            {
-                let mut revision = normalized_revision_json(&meta, &content);
-                super::secrets::redact_revision(&mut revision, owner);
-                out.push(revision);
-            }
-        }
-        Ok(out)
     }
 
     /// Halts or resumes a project (used by billing; a halted project's
@@ -591,66 +577,25 @@ fn is_patchable(path: &str) -> bool {
             })
 }
 
-fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionContent) -> Value {
-    let mut out = serde_json::Map::new();
-    for (column, value) in &content.scalars {
-        out.insert(column.clone(), value.clone());
-    }
-    out.insert("id".into(), json!(meta.id));
-    out.insert("project_id".into(), json!(meta.project_id));
-    out.insert("name".into(), json!(content.name));
-    out.insert("created_at".into(), json!(meta.created_at));
-    out.insert("updated_at".into(), json!(meta.created_at));
-    out.insert(
-        "keto_read_max_depth".into(),
-        json!(content.keto_read_max_depth),
-    );
-    out.insert(
-        "keto_namespaces".into(),
-        json!(
-            content
-                .keto_namespaces
-                .iter()
-                .map(|n| json!({ "id": n.namespace_id, "name": n.name }))
-                .collect::<Vec<_>>()
-        ),
-    );
-    let with_revision = |v: Value| {
-        let mut v = v;
-        if let Some(map) = v.as_object_mut() {
-            map.insert("project_revision_id".into(), json!(meta.id));
+/// Refuses `copy`, `move` and `test` operations that read a secret (or an
+/// object holding one) at the `hidden` pointers of the identity config.
+fn refuse_secret_reads(patch: &json_patch::Patch, hidden: &[String]) -> Result<()> {
+    for (i, op) in patch.0.iter().enumerate() {
+        let read = match op {
+            json_patch::PatchOperation::Copy(o) => o.from.to_string(),
+            json_patch::PatchOperation::Move(o) => o.from.to_string(),
+            json_patch::PatchOperation::Test(o) => o.path.to_string(),
+            _ => continue,
+        };
+        let reads_secret = hidden.iter().any(|secret| {
+            let secret = format!("/services/identity/config{secret}");
+            secret == read || secret.starts_with(&format!("{read}/")) || read.is_empty()
+        });
+        if reads_secret {
+            return Err(Error::bad_request(format!(
+                "operation {i}: `{read}` holds a secret, which copy, move and test cannot read; send the value itself"
+            )));
         }
-        v
-    };
-    out.insert(
-        "kratos_identity_schemas".into(),
-        Value::Array(
-            content
-                .identity_schemas
-                .iter()
-                .map(|s| with_revision(json!(s)))
-                .collect(),
-        ),
-    );
-    out.insert(
-        "kratos_selfservice_flows_hooks".into(),
-        Value::Array(
-            content
-                .hooks
-                .iter()
-                .map(|h| with_revision(json!(h)))
-                .collect(),
-        ),
-    );
-    out.insert(
-        "kratos_selfservice_methods_oidc_config_providers".into(),
-        Value::Array(
-            content
-                .oidc_providers
-                .iter()
-                .map(|p| with_revision(json!(p)))
-                .collect(),
-        ),
-    );
-    Value::Object(out)
+    }
+    Ok(())
 }

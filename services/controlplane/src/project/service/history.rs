@@ -104,6 +104,25 @@ fn summarize(from: &Value, to: &Value, patch: &json_patch::Patch) -> Vec<String>
 }
 
 impl ProjectService {
+    /// `GET /projects/{id}/revisions`: the history, newest first, each as
+    /// `normalizedProjectRevision`, with secrets as `GET /projects/{id}`
+    /// shows them.
+    pub async fn revisions(&self, caller: Caller, id: Uuid) -> Result<Vec<Value>> {
+        let (project, access) = self.gate.project(caller, id, Action::GetProject).await?;
+        let owner = access == Access::Member(Role::Owner);
+        let mut out = Vec::new();
+        for revision_id in revisions::list_ids(&self.db.conn, project.id).await? {
+            if let Some((meta, content)) =
+                revisions::find(&self.db.conn, &self.sealing, revision_id).await?
+            {
+                let mut revision = normalized_revision_json(&meta, &content);
+                secrets::redact_revision(&mut revision, owner);
+                out.push(revision);
+            }
+        }
+        Ok(out)
+    }
+
     /// A revision of the project `id` (404 for another project's).
     async fn revision_of(
         &self,
@@ -204,4 +223,68 @@ impl ProjectService {
         };
         self.update(caller, id, update).await
     }
+}
+
+fn normalized_revision_json(meta: &revisions::RevisionMeta, content: &RevisionContent) -> Value {
+    let mut out = serde_json::Map::new();
+    for (column, value) in &content.scalars {
+        out.insert(column.clone(), value.clone());
+    }
+    out.insert("id".into(), json!(meta.id));
+    out.insert("project_id".into(), json!(meta.project_id));
+    out.insert("name".into(), json!(content.name));
+    out.insert("created_at".into(), json!(meta.created_at));
+    out.insert("updated_at".into(), json!(meta.created_at));
+    out.insert(
+        "keto_read_max_depth".into(),
+        json!(content.keto_read_max_depth),
+    );
+    out.insert(
+        "keto_namespaces".into(),
+        json!(
+            content
+                .keto_namespaces
+                .iter()
+                .map(|n| json!({ "id": n.namespace_id, "name": n.name }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let with_revision = |v: Value| {
+        let mut v = v;
+        if let Some(map) = v.as_object_mut() {
+            map.insert("project_revision_id".into(), json!(meta.id));
+        }
+        v
+    };
+    out.insert(
+        "kratos_identity_schemas".into(),
+        Value::Array(
+            content
+                .identity_schemas
+                .iter()
+                .map(|s| with_revision(json!(s)))
+                .collect(),
+        ),
+    );
+    out.insert(
+        "kratos_selfservice_flows_hooks".into(),
+        Value::Array(
+            content
+                .hooks
+                .iter()
+                .map(|h| with_revision(json!(h)))
+                .collect(),
+        ),
+    );
+    out.insert(
+        "kratos_selfservice_methods_oidc_config_providers".into(),
+        Value::Array(
+            content
+                .oidc_providers
+                .iter()
+                .map(|p| with_revision(json!(p)))
+                .collect(),
+        ),
+    );
+    Value::Object(out)
 }
