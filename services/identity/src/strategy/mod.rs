@@ -127,6 +127,12 @@ pub trait Strategy: Send + Sync {
         false
     }
 
+    /// How many ways to sign in without another factor `identity` has
+    /// with this method (a password, each linked provider, each passkey).
+    fn first_factors(&self, _config: &IdentityConfig, _identity: &Identity) -> usize {
+        0
+    }
+
     /// Adds the login nodes for `target` (only called when the method's
     /// `login_aal` is the one asked for).
     fn populate_login(
@@ -197,6 +203,15 @@ pub(crate) fn cipher(tenant: &TenantCtx) -> Result<&kernel::sealed::SecretBox> {
                 "This project has no usable `secrets.cipher` (at least 32 characters), which second factors are sealed with.",
             )
         })
+}
+
+/// How many ways to sign in without another factor `identity` has with
+/// the enabled methods (Kratos' `CountActiveFirstFactorCredentials`): a
+/// key, a link or a password is removed only while this stays above one.
+pub fn first_factors(config: &IdentityConfig, identity: &Identity) -> usize {
+    enabled(config)
+        .map(|s| s.first_factors(config, identity))
+        .sum()
 }
 
 /// The strategies that give a second factor and that `identity` has set up.

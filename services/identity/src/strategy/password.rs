@@ -54,6 +54,10 @@ impl Strategy for Password {
             .is_some()
     }
 
+    fn first_factors(&self, _config: &IdentityConfig, identity: &Identity) -> usize {
+        usize::from(self.has_credential(identity))
+    }
+
     fn populate_login(
         &self,
         _: &Context<'_>,

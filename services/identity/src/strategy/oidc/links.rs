@@ -14,7 +14,7 @@ use crate::identity::Identity;
 use crate::identity::model::{Credential, OidcLink};
 use crate::identity::{credential_store, store as identities};
 use crate::strategy::{self, Context, Outcome, SettingsTarget};
-use kernel::identity_config::{Aal, IdentityConfig};
+use kernel::identity_config::IdentityConfig;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
 use serde_json::{Value, json};
@@ -38,16 +38,9 @@ pub(super) fn links_of(identity: &Identity) -> Vec<OidcLink> {
         .collect()
 }
 
-/// Whether `identity` could still sign in (with a first factor) if its
-/// link to `provider_id` were gone.
-fn signs_in_without(config: &IdentityConfig, identity: &Identity, provider_id: &str) -> bool {
-    let mut rest = identity.clone();
-    if let Some(oidc) = rest.credentials.iter_mut().find(|c| c.kind == OIDC) {
-        let prefix = format!("{provider_id}:");
-        oidc.identifiers.retain(|i| !i.starts_with(&prefix));
-    }
-    strategy::enabled(config)
-        .any(|s| s.login_aal(config) == Some(Aal::Aal1) && s.has_credential(&rest))
+/// Whether `identity` can spare one of its ways in (it has another).
+fn can_spare_one(config: &IdentityConfig, identity: &Identity) -> bool {
+    strategy::first_factors(config, identity) > 1
 }
 
 /// "Link X" for each provider not linked yet; "Unlink X" for each linked
@@ -62,7 +55,7 @@ pub(super) fn populate(ctx: &Context<'_>, identity: &Identity, flow: &mut Flow) 
         let name = super::display_name(provider);
         let node = if !linked.iter().any(|l| l.provider == provider.id) {
             provider_button(provider, "link", text::LINK_OIDC, format!("Link {name}"))
-        } else if signs_in_without(config, identity, &provider.id) {
+        } else if can_spare_one(config, identity) {
             provider_button(
                 provider,
                 "unlink",
@@ -129,7 +122,7 @@ pub(super) async fn settings(
             "can not unlink non-existing OpenID Connect connection",
         );
     }
-    if !signs_in_without(ctx.config(), target.identity, provider_id) {
+    if !can_spare_one(ctx.config(), target.identity) {
         return refuse(
             flow,
             "can not unlink OpenID Connect connection because it is the last remaining first factor credential",

@@ -179,6 +179,10 @@ impl Strategy for Oidc {
             .is_some_and(|c| !c.identifiers.is_empty())
     }
 
+    fn first_factors(&self, _config: &IdentityConfig, identity: &Identity) -> usize {
+        identity.credential(OIDC).map_or(0, |c| c.identifiers.len())
+    }
+
     fn populate_login(
         &self,
         ctx: &Context<'_>,

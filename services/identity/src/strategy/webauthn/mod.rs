@@ -14,7 +14,7 @@ mod settings;
 
 use crate::flow::model::{Flow, UiText};
 use crate::identity::Identity;
-use crate::identity::model::{Credential, PASSWORD};
+use crate::identity::model::Credential;
 use async_trait::async_trait;
 use ceremony::text;
 use credentials::{StoredKey, WebAuthnConfig};
@@ -64,22 +64,6 @@ fn keys(identity: &Identity, passwordless: bool) -> Vec<StoredKey> {
         .collect()
 }
 
-/// How many ways to log in without a second factor the identity has:
-/// a password, OIDC links, passwordless keys.
-fn first_factors(identity: &Identity) -> usize {
-    let password = usize::from(
-        identity
-            .credential(PASSWORD)
-            .and_then(Credential::hashed_password)
-            .is_some(),
-    );
-    let oidc = identity
-        .credential("oidc")
-        .and_then(|c| c.config["providers"].as_array().map(Vec::len))
-        .unwrap_or(0);
-    password + oidc + keys(identity, true).len()
-}
-
 fn error(id: u64, message: impl Into<String>) -> UiText {
     UiText::error(id, message, None)
 }
@@ -126,6 +110,15 @@ impl Strategy for WebAuthn {
     /// Keys that are a second factor (passwordless keys are a first).
     fn has_credential(&self, identity: &Identity) -> bool {
         !keys(identity, false).is_empty()
+    }
+
+    /// Passkeys, when passwordless sign-in is on.
+    fn first_factors(&self, config: &IdentityConfig, identity: &Identity) -> usize {
+        if passwordless(config) {
+            keys(identity, true).len()
+        } else {
+            0
+        }
     }
 
     fn populate_login(

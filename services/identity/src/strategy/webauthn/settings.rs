@@ -6,7 +6,7 @@ use super::credentials::{self, WebAuthnConfig};
 use super::enroll::{
     display_name, finish, identifiers, member, no_identifier, offer, webauthn_credential,
 };
-use super::{WEBAUTHN, credential_context, error, first_factors, remove_label, stored};
+use super::{WEBAUTHN, credential_context, error, remove_label, stored};
 use crate::flow::model::{Flow, UiNode, UiText};
 use crate::flow::service::field;
 use crate::flow::settings::{is_privileged, refresh_required};
@@ -153,7 +153,9 @@ async fn remove_key(
         );
         return Ok(Outcome::Invalid);
     };
-    if config.credentials[index].is_passwordless && first_factors(identity) < 2 {
+    if config.credentials[index].is_passwordless
+        && crate::strategy::first_factors(ctx.config(), identity) < 2
+    {
         flow.ui.node_error(
             "webauthn_remove",
             error(
