@@ -64,6 +64,40 @@ pub fn client_secret(provider: &OidcProviderConfig, now: i64) -> Result<String, 
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
+/// Apple sends the person's name only once, beside the code (the `user`
+/// form field, `{"name": {"firstName", "lastName"}, "email"}`), not in the
+/// ID token. It is not signed, so only the name is taken from it, and only
+/// where the verified claims have none: never an address.
+pub fn add_name(claims: &mut serde_json::Value, user: &str) {
+    let Ok(user) = serde_json::from_str::<serde_json::Value>(user) else {
+        return;
+    };
+    let Some(map) = claims.as_object_mut() else {
+        return;
+    };
+    let part = |key: &str| {
+        user.pointer(&format!("/name/{key}"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (given, family) = (part("firstName"), part("lastName"));
+    let full: Vec<&str> = [given.as_deref(), family.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !full.is_empty() {
+        map.entry("name").or_insert_with(|| full.join(" ").into());
+    }
+    if let Some(given) = given {
+        map.entry("given_name").or_insert_with(|| given.into());
+    }
+    if let Some(family) = family {
+        map.entry("family_name").or_insert_with(|| family.into());
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -148,5 +182,24 @@ mod tests {
         assert!(client_secret(&c, 1).unwrap_err().contains("PEM"));
         c.apple_team_id = None;
         assert!(client_secret(&c, 1).unwrap_err().contains("apple_team_id"));
+    }
+
+    #[test]
+    fn the_name_apple_posts_once_completes_the_claims_but_never_the_address() {
+        let mut claims =
+            serde_json::json!({ "sub": "001", "email": "real@privaterelay.appleid.com" });
+        add_name(
+            &mut claims,
+            r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"forged@example.com"}"#,
+        );
+        assert_eq!(claims["given_name"], "Ada");
+        assert_eq!(claims["family_name"], "Lovelace");
+        assert_eq!(claims["name"], "Ada Lovelace");
+        assert_eq!(claims["email"], "real@privaterelay.appleid.com");
+        // Not JSON, or no name: nothing changes.
+        let before = claims.clone();
+        add_name(&mut claims, "not json");
+        add_name(&mut claims, r#"{"email":"x@example.com"}"#);
+        assert_eq!(claims, before);
     }
 }

@@ -35,6 +35,9 @@ pub struct CallbackQuery {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// Apple's one-time `user` field (the name), carried over from its
+    /// form post.
+    pub user: Option<String>,
 }
 
 /// Where the browser goes next.
@@ -114,7 +117,7 @@ impl IdentityEngine {
             return self.show_error(tenant, flow, kind, err).await;
         }
         let code = query.code.as_deref().ok_or_else(state_invalid)?;
-        let claims = match self
+        let mut claims = match self
             .oidc
             .exchange(
                 &self.webhooks,
@@ -132,6 +135,11 @@ impl IdentityEngine {
             Ok(claims) => claims,
             Err(err) => return self.show_error(tenant, flow, kind, err).await,
         };
+        if provider.provider == "apple"
+            && let Some(user) = &query.user
+        {
+            super::apple::add_name(&mut claims, user);
+        }
         let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
         if subject.is_empty() {
             let err = Error::bad_request(format!(
