@@ -22,22 +22,22 @@ fn placeholder(_: &str) -> String {
     REDACTED.to_owned()
 }
 
-/// Replaces every secret in an identity config with [`REDACTED`]: what
-/// non-owners see.
-pub fn redact(identity_config: &mut Value) {
-    mark_secrets(identity_config, false, &placeholder);
+/// Replaces the secrets a caller may not see with [`REDACTED`]: sign-in
+/// providers' for everyone, every other one unless `owner`.
+pub fn redact_for(identity_config: &mut Value, owner: bool) {
+    mark_secrets(identity_config, owner, &placeholder);
 }
 
 /// The provider keys that are never shown.
 const PROVIDER_SECRETS: [&str; 2] = crate::revision::sealed::SEALED_PROVIDER_COLUMNS;
 
-/// `value` as [`REDACTED`] if it holds anything (each item of a list).
-pub(super) fn redact_value(value: &mut Value) {
+/// `value` as `marker(value)` if it is a string that holds anything (each
+/// item of a list).
+fn mark(value: &mut Value, marker: &dyn Fn(&str) -> String) {
     match value {
-        Value::Null => {}
-        Value::String(s) if s.is_empty() => {}
-        Value::Array(items) => items.iter_mut().for_each(redact_value),
-        other => *other = Value::String(REDACTED.to_owned()),
+        Value::String(s) if !s.is_empty() => *value = Value::String(marker(s)),
+        Value::Array(items) => items.iter_mut().for_each(|v| mark(v, marker)),
+        _ => {}
     }
 }
 
@@ -45,13 +45,6 @@ pub(super) fn redact_value(value: &mut Value) {
 /// sign-in providers' secrets always, the others (the Kratos secrets, the
 /// SMTP URI, web-hook credentials) unless `owner`.
 pub fn mark_secrets(config: &mut Value, owner: bool, marker: &dyn Fn(&str) -> String) {
-    fn mark(value: &mut Value, marker: &dyn Fn(&str) -> String) {
-        match value {
-            Value::String(s) if !s.is_empty() => *value = Value::String(marker(s)),
-            Value::Array(items) => items.iter_mut().for_each(|v| mark(v, marker)),
-            _ => {}
-        }
-    }
     fn walk(
         value: &mut Value,
         path: &mut Vec<String>,
@@ -109,7 +102,7 @@ pub fn redact_revision(revision: &mut Value, owner: bool) {
         for row in rows.into_iter().flatten() {
             for column in columns {
                 if let Some(value) = row.get_mut(*column) {
-                    redact_value(value);
+                    mark(value, &placeholder);
                 }
             }
         }
@@ -129,7 +122,7 @@ pub fn redact_revision(revision: &mut Value, owner: bool) {
     );
     for column in SEALED_SCALARS {
         if let Some(value) = revision.get_mut(column) {
-            redact_value(value);
+            mark(value, &placeholder);
         }
     }
 }
@@ -140,12 +133,6 @@ fn providers_mut(identity_config: &mut Value) -> impl Iterator<Item = &mut Value
         .and_then(Value::as_array_mut)
         .into_iter()
         .flatten()
-}
-
-/// Replaces every provider secret that is set with [`REDACTED`]: what
-/// owners see.
-pub fn redact_provider_secrets(identity_config: &mut Value) {
-    mark_secrets(identity_config, true, &placeholder);
 }
 
 /// Puts each provider's current secret back where `incoming` holds the
@@ -331,7 +318,7 @@ mod tests {
             ] } } } }
         });
         let mut seen = current.clone();
-        redact(&mut seen);
+        redact_for(&mut seen, false);
         assert!(!seen.to_string().contains("pw"), "{seen}");
         let mut back = seen.clone();
         restore(&mut back, &current).unwrap();
@@ -350,7 +337,7 @@ mod tests {
             { "id": "b", "client_id": "y", "apple_private_key": "pem" },
         ] } } } } });
         let mut seen = current.clone();
-        redact_provider_secrets(&mut seen);
+        redact_for(&mut seen, true);
         let providers = &seen["selfservice"]["methods"]["oidc"]["config"]["providers"];
         assert_eq!(providers[0]["client_secret"], REDACTED);
         assert!(providers[1].get("client_secret").is_none());
@@ -375,7 +362,7 @@ mod tests {
     fn non_owners_see_placeholders_and_can_write_them_back() {
         let current = json!({ "secrets": { "cookie": ["c0", "c1"], "cipher": ["x"] } });
         let mut seen = current.clone();
-        redact(&mut seen);
+        redact_for(&mut seen, false);
         assert_eq!(
             seen,
             json!({ "secrets": { "cookie": [REDACTED, REDACTED], "cipher": [REDACTED] } })

@@ -173,10 +173,7 @@ impl ProjectService {
     ) -> ProjectView {
         let mut view = self.view(project, content);
         if let Some(identity) = view.services.identity.as_mut() {
-            super::secrets::redact_provider_secrets(&mut identity.config);
-            if access != Access::Member(Role::Owner) {
-                super::secrets::redact(&mut identity.config);
-            }
+            super::secrets::redact_for(&mut identity.config, access == Access::Member(Role::Owner));
         }
         view
     }

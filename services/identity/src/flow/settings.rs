@@ -12,7 +12,7 @@ use super::service::{Submitted, config};
 use crate::engine::IdentityEngine;
 use crate::identity::{Exposure, Identity};
 use crate::session::model::Session;
-use crate::strategy::{self, Context, Outcome, SettingsTarget};
+use crate::strategy::{self, Context, Outcome, SettingsTarget, Strategy};
 use kernel::identity_config::{Aal, RequiredAal};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
@@ -109,7 +109,7 @@ impl IdentityEngine {
 
     /// Loads a settings flow for the session's identity: another
     /// identity's flow is 403, as in Kratos.
-    pub(crate) async fn own_settings_flow(
+    async fn own_settings_flow(
         &self,
         tenant: &TenantCtx,
         id: Uuid,
@@ -201,7 +201,7 @@ impl IdentityEngine {
             }
             None => return Err(not_enabled()),
         };
-        self.settings_saved(tenant, flow, submission, session, method_id, updated)
+        self.settings_saved(tenant, flow, submission, session, method, updated)
             .await
     }
 
@@ -214,14 +214,10 @@ impl IdentityEngine {
         mut flow: Flow,
         submission: &Submission,
         session: Session,
-        method_id: &str,
+        method: &dyn Strategy,
         updated: Identity,
     ) -> Result<Submitted<Flow>> {
-        let method = strategy::find(config(tenant), method_id).ok_or_else(|| {
-            Error::bad_request(format!(
-                "the settings method `{method_id}` is not enabled for this project"
-            ))
-        })?;
+        let method_id = method.id();
         let hooks = self.after_hooks(tenant, FlowKind::Settings, method_id);
         // A second factor just set up on this session counts as used on
         // it: the session is not sent to prove it again straight away.

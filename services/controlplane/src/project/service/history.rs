@@ -145,10 +145,7 @@ impl ProjectService {
         let (project, access) = self.gate.project(caller, id, Action::GetProject).await?;
         let (meta, content) = self.revision_of(project.id, revision_id).await?;
         let mut identity = assemble::identity_config(&content);
-        secrets::redact_provider_secrets(&mut identity);
-        if access != Access::Member(Role::Owner) {
-            secrets::redact(&mut identity);
-        }
+        secrets::redact_for(&mut identity, access == Access::Member(Role::Owner));
         Ok(RevisionView {
             id: meta.id,
             project_id: meta.project_id,

@@ -4,11 +4,11 @@
 //! answers (`complete_link`); an unlink is refused when it would leave the
 //! identity no way to sign in.
 
-use super::{OIDC, chosen, find_provider, provider_button, redirect};
+use super::{OIDC, chosen, provider_button, redirect};
 use crate::engine::IdentityEngine;
 use crate::flow::client::{BROWSER, Submission};
 use crate::flow::model::{Flow, FlowKind, UiText, text};
-use crate::flow::service::{Submitted, config, field};
+use crate::flow::service::{Submitted, field};
 use crate::flow::settings::is_privileged;
 use crate::identity::Identity;
 use crate::identity::model::{Credential, OidcLink};
@@ -208,9 +208,7 @@ impl IdentityEngine {
                 text::VALIDATION_GENERIC,
                 "The login session is too old to link a sign-in provider: sign in again, then link it.",
             ));
-        } else if links.iter().any(|l| l.provider == provider_id)
-            || find_provider(config(tenant), provider_id).is_none()
-        {
+        } else if links.iter().any(|l| l.provider == provider_id) {
             message = Some((text::VALIDATION_GENERIC, ALREADY_LINKED));
         } else if identities::find_id_by_identifier(
             &self.db.conn,
@@ -244,7 +242,7 @@ impl IdentityEngine {
         });
         let updated = save_links(self, tenant, &identity, links).await?;
         flow.active = Some(OIDC.to_owned());
-        self.settings_saved(tenant, flow, submission, session, OIDC, updated)
+        self.settings_saved(tenant, flow, submission, session, &super::Oidc, updated)
             .await
     }
 }
