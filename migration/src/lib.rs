@@ -20,6 +20,7 @@ mod m20261201_000010_ui_branding;
 mod m20261202_000001_login_throttle;
 mod m20261202_000011_sealed_mail_secrets;
 mod m20261202_000012_flow_internal_context;
+mod m20261203_000013_audit_events;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_sealed_mail_secrets::Migration),
             Box::new(m20261202_000001_login_throttle::Migration),
             Box::new(m20261202_000012_flow_internal_context::Migration),
+            Box::new(m20261203_000013_audit_events::Migration),
         ]
     }
 }

@@ -208,6 +208,19 @@ async fn moving_up_applies_at_once_and_moving_down_at_the_end_of_the_period() {
     assert_eq!(seats(&server, &owner, p).await, 50);
     clock.advance(chrono::Duration::days(31));
     assert_eq!(billing.sweep().await.unwrap(), 1);
+    // The sweep's change is in the project's log, made by the system.
+    let (status, log) = call(
+        &server,
+        &owner,
+        Method::GET,
+        &format!("/projects/{p}/audit-log?action=subscription."),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let newest = &log["events"][0];
+    assert_eq!(newest["actor"]["type"], "system", "{log}");
+    assert!(newest["diff"].to_string().contains("current_plan"), "{log}");
     let (_, got) = call(&server, &owner, Method::GET, &path, None).await;
     let got = sdk(&got);
     assert_eq!(got.current_plan, CurrentPlanEnum::StartUpMonthly);

@@ -121,6 +121,19 @@ async fn every_endpoint_for_every_role() {
             None,
             [200, 200, 200, 200, 404],
         ),
+        // The log names members: people of the project only.
+        row(
+            Method::GET,
+            "/projects/{p}/audit-log",
+            None,
+            [200, 200, 200, 403, 404],
+        ),
+        row(
+            Method::GET,
+            "/projects/{p}/audit-log?page_token=garbage",
+            None,
+            [400, 400, 400, 403, 404],
+        ),
         row(
             Method::GET,
             "/projects/{p}/quotas/members",
@@ -242,6 +255,12 @@ async fn every_endpoint_for_every_role() {
         },
         // Account-level endpoints: people only.
         row(Method::GET, "/me", None, [200, 200, 200, 403, 200]),
+        row(
+            Method::GET,
+            "/me/audit-log",
+            None,
+            [200, 200, 200, 403, 200],
+        ),
         row(Method::GET, "/invites", None, [200, 200, 200, 403, 200]),
         row(
             Method::GET,

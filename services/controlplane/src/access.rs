@@ -92,10 +92,12 @@ pub enum Action {
     ManageBilling,
     /// List, add, change, verify and remove custom hostnames.
     ManageHostnames,
+    /// Read the project's audit log (it names members: not for API keys).
+    ReadAuditLog,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::GetProject,
         Action::UpdateProject,
         Action::PurgeProject,
@@ -109,6 +111,7 @@ impl Action {
         Action::WriteTenant,
         Action::ManageBilling,
         Action::ManageHostnames,
+        Action::ReadAuditLog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +129,7 @@ impl Action {
             Action::WriteTenant => "write_tenant",
             Action::ManageBilling => "manage_billing",
             Action::ManageHostnames => "manage_hostnames",
+            Action::ReadAuditLog => "read_audit_log",
         }
     }
 }
@@ -140,7 +144,9 @@ pub fn allows(access: Access, action: Action) -> bool {
             action,
             PurgeProject | ManageMembers | ManageInvites | ManageBilling
         ),
-        Access::Member(Viewer) => matches!(action, GetProject | ReadQuotas | ReadTenant),
+        Access::Member(Viewer) => {
+            matches!(action, GetProject | ReadQuotas | ReadTenant | ReadAuditLog)
+        }
         Access::ProjectKey => matches!(action, GetProject | ReadQuotas | ReadTenant | WriteTenant),
     }
 }
@@ -290,7 +296,10 @@ mod tests {
             .filter(|a| allows(Access::Member(Role::Viewer), *a))
             .map(Action::name)
             .collect();
-        assert_eq!(viewer, ["get_project", "read_quotas", "read_tenant"]);
+        assert_eq!(
+            viewer,
+            ["get_project", "read_quotas", "read_tenant", "read_audit_log"]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod audit_log;
 pub mod hostname;
 pub mod invite;
 pub mod member;
@@ -91,6 +92,8 @@ pub struct Tenancy {
     pub patch_limits: kernel::json_patch::PatchLimits,
     /// The server's encryption keys: project secrets are sealed at rest.
     pub sealing: Arc<kernel::sealed::SecretBox>,
+    /// How long audit events are kept.
+    pub audit_log: audit_log::AuditLogSettings,
 }
 
 /// How subscriptions are paid for: the settings, and Stripe (None: the
@@ -123,6 +126,7 @@ pub struct ControlPlane {
     pub invites: InviteService,
     pub billing: BillingService,
     pub hostnames: HostnameService,
+    pub audit_log: audit_log::AuditLogService,
     gate: Gate,
     bus: Arc<dyn CacheBus>,
     mail: Arc<InviteMail>,
@@ -176,6 +180,12 @@ impl ControlPlane {
             ui_url,
         );
         Self {
+            audit_log: audit_log::AuditLogService::new(
+                db.clone(),
+                gate.clone(),
+                clock.clone(),
+                tenancy.audit_log,
+            ),
             projects,
             billing,
             hostnames,
@@ -204,6 +214,7 @@ impl ControlPlane {
         account::handler::configure(cfg);
         subscription::handler::configure(cfg);
         hostname::handler::configure(cfg);
+        audit_log::handler::configure(cfg);
     }
 
     /// The console project's slug.
@@ -226,6 +237,7 @@ impl ControlPlane {
     pub fn spawn_background(&self) {
         self.billing.spawn_sweeper();
         self.hostnames.spawn_checker();
+        self.audit_log.spawn_sweeper();
         let mut events = self.bus.subscribe();
         let (accounts, gate) = (self.accounts.clone(), self.gate.clone());
         tokio::spawn(async move {

@@ -13,4 +13,4 @@ pub mod query;
 pub mod tenant;
 
 pub use error::{ApiError, ApiResult};
-pub use middleware::{RequestId, current_request_id};
+pub use middleware::{RequestId, TrustedProxies, current_request_id};

@@ -1,7 +1,8 @@
 //! The request-context middleware, wrapped around every app:
 //!
 //! - keeps an incoming `X-Request-Id` (when it is a sane token) or makes one,
-//!   echoes it, and makes it available to error bodies through a task-local;
+//!   echoes it, and opens the request context (`kernel::request`: the id
+//!   for error bodies, the client address and the caller for the audit log);
 //! - opens a `tracing` span per request;
 //! - records Prometheus request counts and latency per route pattern;
 //! - turns any error response that is not JSON (actix's own 404/405/413
@@ -22,14 +23,12 @@ use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
+pub use kernel::request::current_request_id;
 
-/// The id of the request being served on this task, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
+/// `serve.trusted_proxies`, as app data: the client address the request
+/// context records is read through them.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<std::net::IpAddr>);
 
 /// The request id, also stored in the request's extensions.
 #[derive(Debug, Clone)]
@@ -39,11 +38,7 @@ pub struct RequestId(pub String);
 /// inject into logs or headers.
 fn accept_request_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
-    let ok = !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    ok.then(|| s.to_owned())
+    kernel::request::is_sane_request_id(s).then(|| s.to_owned())
 }
 
 pub async fn request_context(
@@ -57,6 +52,13 @@ pub async fn request_context(
         .and_then(accept_request_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let trusted = req.app_data::<web::Data<TrustedProxies>>();
+    let client_ip = crate::client_ip::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        trusted.map(|t| t.0.as_slice()).unwrap_or_default(),
+    );
+    let context = kernel::request::RequestContext::new(request_id.clone(), client_ip);
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!(
         "request",
@@ -108,10 +110,10 @@ pub async fn request_context(
             Ok(res.map_into_left_body())
         }
     };
-    let result: Result<ServiceResponse<EitherBody<_>>, actix_web::Error> = REQUEST_ID
-        .scope(request_id.clone(), fut)
-        .instrument(span_for_body)
-        .await;
+    let result: Result<ServiceResponse<EitherBody<_>>, actix_web::Error> =
+        kernel::request::scope(context, fut)
+            .instrument(span_for_body)
+            .await;
     let mut res = result?;
 
     let status = res.status();

@@ -13,6 +13,7 @@ pub mod net;
 pub mod ports;
 pub mod public_url;
 pub mod rate_limit;
+pub mod request;
 pub mod sealed;
 pub mod share;
 pub mod tenant;

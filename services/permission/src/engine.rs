@@ -13,7 +13,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::clock::SharedClock;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
+use serde_json::{Value, json};
 use store::Database;
+use store::audit::{self, Change};
 use store::sql::db_error;
 
 /// Keto's default for `limit.max_read_depth` when a revision has none.
@@ -93,13 +95,15 @@ impl PermissionEngine {
     pub async fn create(&self, tenant: &TenantCtx, tuple: RelationTuple) -> Result<RelationTuple> {
         limits::check_tuple(&tuple)?;
         let resolved = Namespaces(&tenant.config.namespaces).tuple(&tuple)?;
-        tuple_store::insert(
-            &self.db.conn,
-            tenant.project_id,
-            &resolved,
-            self.clock.now(),
-        )
-        .await?;
+        let now = self.clock.now();
+        let txn = self.db.begin_write().await?;
+        // Writing a tuple that exists changes nothing: no event.
+        if tuple_store::insert(&txn, tenant.project_id, &resolved, now).await? {
+            let change = Change::project(tenant.project_id, "relation_tuple.create", &tuple)
+                .with_patch(json!([{ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }]));
+            audit::append(&txn, change, now).await?;
+        }
+        txn.commit().await.map_err(db_error)?;
         Ok(tuple)
     }
 
@@ -108,6 +112,7 @@ impl PermissionEngine {
     pub async fn patch(&self, tenant: &TenantCtx, deltas: Vec<PatchDelta>) -> Result<()> {
         let namespaces = Namespaces(&tenant.config.namespaces);
         let mut changes: Vec<(PatchAction, Tuple)> = Vec::with_capacity(deltas.len());
+        let mut recorded = Vec::with_capacity(deltas.len());
         for (index, delta) in deltas.into_iter().enumerate() {
             let at = |e: Error| {
                 let reason = e.reason.clone().unwrap_or_else(|| e.message.clone());
@@ -122,20 +127,34 @@ impl PermissionEngine {
                 .relation_tuple
                 .ok_or_else(|| at(Error::bad_request("`relation_tuple` is required")))?;
             limits::check_tuple(&tuple).map_err(at)?;
+            recorded.push(match action {
+                PatchAction::Insert => json!({ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }),
+                PatchAction::Delete => json!({ "op": "remove", "path": "/relation_tuples", "value": tuple.to_string() }),
+            });
             changes.push((action, namespaces.tuple(&tuple).map_err(at)?));
         }
         let now = self.clock.now();
         let txn = self.db.begin_write().await?;
-        for (action, tuple) in &changes {
-            match action {
+        let mut effective = Vec::with_capacity(changes.len());
+        for ((action, tuple), op) in changes.iter().zip(recorded) {
+            let changed = match action {
                 PatchAction::Insert => {
                     tuple_store::insert(&txn, tenant.project_id, tuple, now).await?
                 }
                 PatchAction::Delete => {
-                    tuple_store::delete(&txn, tenant.project_id, tuple).await?;
+                    tuple_store::delete(&txn, tenant.project_id, tuple).await? > 0
                 }
+            };
+            if changed {
+                effective.push(op);
             }
         }
+        if effective.is_empty() {
+            return txn.commit().await.map_err(db_error);
+        }
+        let change = Change::project(tenant.project_id, "relation_tuple.patch", "relation-tuples")
+            .with_patch(Value::Array(effective));
+        audit::append(&txn, change, now).await?;
         txn.commit().await.map_err(db_error)
     }
 
@@ -149,7 +168,17 @@ impl PermissionEngine {
         }
         limits::check_query(query)?;
         let filter = Self::filter(Namespaces(&tenant.config.namespaces), query)?;
-        tuple_store::delete_matching(&self.db.conn, tenant.project_id, &filter).await
+        let txn = self.db.begin_write().await?;
+        let deleted = tuple_store::delete_matching(&txn, tenant.project_id, &filter).await?;
+        // The query names what went; the tuples themselves are not listed
+        // (a query may match millions).
+        if deleted > 0 {
+            let change = Change::project(tenant.project_id, "relation_tuple.delete", "relation-tuples")
+                .with_patch(json!([{ "op": "remove", "path": "/relation_tuples", "query": query, "count": deleted }]));
+            audit::append(&txn, change, self.clock.now()).await?;
+        }
+        txn.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     /// `GET /relation-tuples`: one page, keyed on insertion order, so tuples

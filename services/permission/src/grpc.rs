@@ -166,6 +166,19 @@ impl GrpcApi {
     }
 }
 
+/// The request context of a write (the audit log's request id, client
+/// address and, once authenticated, the caller): the caller's
+/// `x-request-id` when it is a sane token, else a new one.
+fn request_context<T>(req: &Request<T>) -> std::sync::Arc<kernel::request::RequestContext> {
+    let id = req
+        .metadata()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| kernel::request::is_sane_request_id(s))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    kernel::request::RequestContext::new(id, req.remote_addr().map(|a| a.ip()))
+}
+
 fn named_set(set: pb::SubjectSet) -> NamedSubjectSet {
     NamedSubjectSet {
         namespace: set.namespace,
@@ -293,43 +306,51 @@ impl WriteService for GrpcApi {
         req: Request<pb::TransactRelationTuplesRequest>,
     ) -> Result<Response<pb::TransactRelationTuplesResponse>, Status> {
         use pb::relation_tuple_delta::Action;
-        let tenant = self.tenant(&req, true).await?;
-        let deltas = req
-            .into_inner()
-            .relation_tuple_deltas
-            .into_iter()
-            .map(|delta| PatchDelta {
-                action: match Action::try_from(delta.action) {
-                    Ok(Action::Insert) => Some(PatchAction::Insert),
-                    Ok(Action::Delete) => Some(PatchAction::Delete),
-                    _ => None,
-                },
-                relation_tuple: delta.relation_tuple.map(tuple_from_pb),
-            })
-            .collect();
-        self.engine.patch(&tenant, deltas).await.map_err(status)?;
-        Ok(Response::new(pb::TransactRelationTuplesResponse {
-            snaptokens: Vec::new(),
-        }))
+        let context = request_context(&req);
+        kernel::request::scope(context, async move {
+            let tenant = self.tenant(&req, true).await?;
+            let deltas = req
+                .into_inner()
+                .relation_tuple_deltas
+                .into_iter()
+                .map(|delta| PatchDelta {
+                    action: match Action::try_from(delta.action) {
+                        Ok(Action::Insert) => Some(PatchAction::Insert),
+                        Ok(Action::Delete) => Some(PatchAction::Delete),
+                        _ => None,
+                    },
+                    relation_tuple: delta.relation_tuple.map(tuple_from_pb),
+                })
+                .collect();
+            self.engine.patch(&tenant, deltas).await.map_err(status)?;
+            Ok(Response::new(pb::TransactRelationTuplesResponse {
+                snaptokens: Vec::new(),
+            }))
+        })
+        .await
     }
 
     async fn delete_relation_tuples(
         &self,
         req: Request<pb::DeleteRelationTuplesRequest>,
     ) -> Result<Response<pb::DeleteRelationTuplesResponse>, Status> {
-        let tenant = self.tenant(&req, true).await?;
-        let req = req.into_inner();
-        #[allow(deprecated)]
-        let query = request_query(
-            req.relation_query,
-            req.query
-                .map(|q| (q.namespace, q.object, q.relation, q.subject)),
-        );
-        self.engine
-            .delete_matching(&tenant, &query)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(pb::DeleteRelationTuplesResponse {}))
+        let context = request_context(&req);
+        kernel::request::scope(context, async move {
+            let tenant = self.tenant(&req, true).await?;
+            let req = req.into_inner();
+            #[allow(deprecated)]
+            let query = request_query(
+                req.relation_query,
+                req.query
+                    .map(|q| (q.namespace, q.object, q.relation, q.subject)),
+            );
+            self.engine
+                .delete_matching(&tenant, &query)
+                .await
+                .map_err(status)?;
+            Ok(Response::new(pb::DeleteRelationTuplesResponse {}))
+        })
+        .await
     }
 }
 

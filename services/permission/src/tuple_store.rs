@@ -89,13 +89,14 @@ fn from_row(row: &QueryResult) -> Result<(i64, Tuple)> {
     Ok((sql::get(row, "seq")?, Tuple { userset, subject }))
 }
 
-/// Inserts a tuple; inserting one that exists is a no-op.
+/// Inserts a tuple; inserting one that exists is a no-op. Whether it
+/// inserted.
 pub async fn insert<C: ConnectionTrait>(
     conn: &C,
     nid: Uuid,
     tuple: &Tuple,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     let (subject_id, set) = match &tuple.subject {
         Subject::Id(id) => (Some(id.clone()), None),
         Subject::Set(set) => (None, Some(set)),
@@ -138,10 +139,11 @@ pub async fn insert<C: ConnectionTrait>(
                 .to_owned(),
         )
         .to_owned();
-    conn.execute_raw(conn.get_database_backend().build(&stmt))
+    let done = conn
+        .execute_raw(conn.get_database_backend().build(&stmt))
         .await
         .map_err(sql::db_error)?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Deletes one tuple by its key; deleting an absent tuple is a no-op.

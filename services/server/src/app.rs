@@ -131,6 +131,7 @@ impl Services {
                 rate_limits: settings.rate_limit.plans,
                 patch_limits: settings.json_patch,
                 sealing,
+                audit_log: settings.audit_log.clone(),
             },
             &settings.console,
             controlplane::Providers {
@@ -222,6 +223,8 @@ struct AppData {
     console_invites: ui::invite::InvitesData,
     /// None when rate limits are not enforced.
     rate_limiter: Option<web::Data<router::RateLimiter>>,
+    /// The request context reads the client address through them.
+    trusted_proxies: web::Data<http::TrustedProxies>,
 }
 
 /// Routes: tenant hosts first (guarded by host), then the control plane.
@@ -236,6 +239,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
         .app_data(http::extract::query_config())
         .app_data(http::extract::path_config())
         .app_data(data.metrics.clone())
+        .app_data(data.trusted_proxies.clone())
         .app_data(data.readiness.clone())
         .app_data(data.control_plane.clone())
         .app_data(data.tenants.clone())
@@ -352,6 +356,15 @@ pub async fn start_on(
             .rate_limit
             .enforced(services.settings.billing.uses_stripe())
             .then(|| web::Data::new(router::RateLimiter::new(services.cache.clone()))),
+        trusted_proxies: web::Data::new(http::TrustedProxies(
+            services
+                .settings
+                .serve
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        )),
     });
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {

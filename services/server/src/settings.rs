@@ -40,6 +40,8 @@ pub struct Settings {
     pub json_patch: kernel::json_patch::PatchLimits,
     /// The keys that seal project secrets and queued mail's tokens at rest.
     pub encryption: crate::encryption::EncryptionSettings,
+    /// How long the audit log keeps events (days), and how often it sweeps.
+    pub audit_log: controlplane::audit_log::AuditLogSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -168,6 +170,7 @@ impl Default for Settings {
             rate_limit: router::RateLimitSettings::default(),
             json_patch: Default::default(),
             encryption: Default::default(),
+            audit_log: Default::default(),
         }
     }
 }
@@ -305,6 +308,9 @@ impl Settings {
         }
         if let Err(message) = self.hostnames.validate() {
             return Err(invalid("hostnames", &message));
+        }
+        if let Err(message) = self.audit_log.validate() {
+            return Err(invalid("audit_log", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

@@ -2,6 +2,7 @@
 //! and the cache/bus implementations. Stores are the only code that touches
 //! sea-orm.
 
+pub mod audit;
 pub mod cache;
 pub mod db;
 pub mod sql;
@@ -17,6 +18,7 @@ pub use sea_orm;
 /// migrations add their tables here.
 pub const TENANT_TABLES: &[&str] = &[
     // Children before parents, so foreign keys hold at every step.
+    "audit_events",
     "relation_tuples",
     "courier_messages",
     "selfservice_verification_tokens",

@@ -5,6 +5,7 @@ use super::store::{self as accounts, TokenRow};
 use super::{AccountView, ActiveProject, ApiTokenView, Caller, Credential, NewApiToken};
 use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus, ConsoleIdentities};
+use kernel::request::Actor;
 use kernel::{Error, ErrorKind, Result};
 use moka::future::Cache;
 use rand::Rng;
@@ -12,6 +13,7 @@ use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use store::audit::{self, Change};
 use store::sql;
 use uuid::Uuid;
 
@@ -73,20 +75,31 @@ pub fn normalize_email(email: &str) -> Result<String> {
     Ok(email)
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct CachedToken {
     caller: Caller,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who the audit log names for the token's changes.
+    actor: Actor,
 }
 
 impl CachedToken {
-    /// The caller, unless the token has expired by `now`.
+    /// The caller, unless the token has expired by `now`; names it as this
+    /// request's actor.
     fn unexpired(self, now: chrono::DateTime<chrono::Utc>) -> Result<Caller> {
         match self.expires_at {
             Some(at) if at <= now => Err(invalid_token()),
-            _ => Ok(self.caller),
+            _ => {
+                kernel::request::identify(self.actor);
+                Ok(self.caller)
+            }
         }
     }
+}
+
+/// A token as its audit event records it: never its value.
+fn token_audit(row: &TokenRow) -> serde_json::Value {
+    serde_json::json!({ "name": row.name, "expires_at": row.expires_at })
 }
 
 #[derive(Clone)]
@@ -193,7 +206,16 @@ impl AccountService {
             created_at: self.clock.now(),
             expires_at: None,
         };
-        accounts::insert_token(&self.db.conn, &row, &hash_token(&token)).await?;
+        let txn = self.db.begin_write().await?;
+        accounts::insert_token(&txn, &row, &hash_token(&token)).await?;
+        audit::append(
+            &txn,
+            Change::account(account_id, "token.create", row.id)
+                .diff(None, Some(&token_audit(&row))),
+            row.created_at,
+        )
+        .await?;
+        txn.commit().await.map_err(sql::db_error)?;
         Ok((account_id, token))
     }
 
@@ -221,7 +243,17 @@ impl AccountService {
             created_at: now,
             expires_at: new.expires_at,
         };
-        accounts::insert_token(&self.db.conn, &row, &hash_token(&token)).await?;
+        let txn = self.db.begin_write().await?;
+        accounts::insert_token(&txn, &row, &hash_token(&token)).await?;
+        audit::append(
+            &txn,
+            Change::project(project, "api_key.create", row.id)
+                .for_account(Some(caller.account_id))
+                .diff(None, Some(&token_audit(&row))),
+            now,
+        )
+        .await?;
+        txn.commit().await.map_err(sql::db_error)?;
         Ok(token_view(&row, Some(token)))
     }
 
@@ -235,9 +267,17 @@ impl AccountService {
 
     /// Revokes a project's key; it stops working on every replica at once.
     pub async fn revoke_project_key(&self, project: Uuid, token: Uuid) -> Result<()> {
-        let hash = accounts::delete_project_token(&self.db.conn, project, token)
+        let txn = self.db.begin_write().await?;
+        let hash = accounts::delete_project_token(&txn, project, token)
             .await?
             .ok_or_else(|| Error::not_found("the project has no API key with this id"))?;
+        audit::append(
+            &txn,
+            Change::project(project, "api_key.delete", token),
+            self.clock.now(),
+        )
+        .await?;
+        txn.commit().await.map_err(sql::db_error)?;
         self.forget_tokens(vec![hash]).await;
         Ok(())
     }
@@ -288,8 +328,13 @@ impl AccountService {
                 },
             },
             expires_at: row.expires_at,
+            actor: Actor::ApiKey {
+                id: row.id,
+                name: row.name,
+                account_id: row.account_id,
+            },
         };
-        self.tokens.insert(hash, entry).await;
+        self.tokens.insert(hash, entry.clone()).await;
         entry.unexpired(now)
     }
 
@@ -306,6 +351,10 @@ impl AccountService {
         let account_id = self
             .account_for_identity(identity.id, &identity.email)
             .await?;
+        kernel::request::identify(Actor::Account {
+            id: account_id,
+            email: identity.email,
+        });
         Ok(Caller {
             account_id,
             via: Credential::Session,

@@ -16,6 +16,7 @@ use kernel::tenant::{CUSTOM_HOSTS_CHANGED_TOPIC, CustomHostRoute};
 use kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -208,6 +209,12 @@ impl HostnameService {
         hostnames::insert(&txn, &row)
             .await
             .map_err(taken_on_conflict(&row.hostname))?;
+        audit::append(
+            &txn,
+            Change::project(project, "hostname.create", row.id).diff(None, Some(&audited(&row))),
+            now,
+        )
+        .await?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(row.view())
     }
@@ -227,6 +234,7 @@ impl HostnameService {
         let mut row = hostnames::find(&self.db.conn, project, id)
             .await?
             .ok_or_else(not_found)?;
+        let before = audited(&row);
         let was_active = row.is_active();
         if let Some(raw) = body.hostname.as_deref() {
             let hostname = validate::hostname(raw, &self.base_domain)?;
@@ -255,12 +263,21 @@ impl HostnameService {
             row.cors_enabled = enabled;
         }
         row.updated_at = self.now();
-        let updated = hostnames::update(&self.db.conn, &row)
+        let txn = self.db.begin_write().await?;
+        let updated = hostnames::update(&txn, &row)
             .await
             .map_err(taken_on_conflict(&row.hostname))?;
         if !updated {
             return Err(not_found());
         }
+        audit::append(
+            &txn,
+            Change::project(project, "hostname.update", id)
+                .diff(Some(&before), Some(&audited(&row))),
+            row.updated_at,
+        )
+        .await?;
+        txn.commit().await.map_err(sql::db_error)?;
         if was_active {
             self.announce().await;
         }
@@ -275,9 +292,17 @@ impl HostnameService {
         let row = hostnames::find(&self.db.conn, project, id)
             .await?
             .ok_or_else(not_found)?;
-        if !hostnames::delete(&self.db.conn, project, id).await? {
+        let txn = self.db.begin_write().await?;
+        if !hostnames::delete(&txn, project, id).await? {
             return Err(not_found());
         }
+        audit::append(
+            &txn,
+            Change::project(project, "hostname.delete", id).diff(Some(&audited(&row)), None),
+            self.now(),
+        )
+        .await?;
+        txn.commit().await.map_err(sql::db_error)?;
         if row.is_active() {
             self.announce().await;
         }
@@ -301,6 +326,7 @@ impl HostnameService {
     /// unreachable) keeps the status: an outage of ours must not take a
     /// customer's host down.
     async fn check(&self, mut row: HostnameRow, slug: &str) -> Result<HostnameRow> {
+        let before = audited(&row);
         let expected = self.expected_target(slug);
         let seen = row.updated_at;
         let was_active = row.is_active();
@@ -340,11 +366,22 @@ impl HostnameService {
         row.checked_at = Some(now);
         row.updated_at = now;
         // Edited meanwhile (e.g. a new hostname): this outcome is stale.
-        if !hostnames::record_check(&self.db.conn, &row, seen).await? {
+        let txn = self.db.begin_write().await?;
+        if !hostnames::record_check(&txn, &row, seen).await? {
+            drop(txn);
             return hostnames::find(&self.db.conn, row.project_id, row.id)
                 .await?
                 .ok_or_else(not_found);
         }
+        // Only a change of status is a change worth a line in the log; the
+        // periodic re-checks that find all well are not.
+        let after = audited(&row);
+        if before["verification_status"] != after["verification_status"] {
+            let change = Change::project(row.project_id, "hostname.verify", row.id)
+                .diff(Some(&before), Some(&after));
+            audit::append(&txn, change, now).await?;
+        }
+        txn.commit().await.map_err(sql::db_error)?;
         if was_active != row.is_active() {
             tracing::info!(
                 hostname = %row.hostname,
@@ -418,4 +455,15 @@ impl HostnameService {
             })
             .collect())
     }
+}
+
+/// A hostname as its audit events record it.
+fn audited(row: &HostnameRow) -> serde_json::Value {
+    serde_json::json!({
+        "hostname": row.hostname,
+        "cookie_domain": row.cookie_domain,
+        "cors_enabled": row.cors_enabled,
+        "cors_allowed_origins": row.cors_allowed_origins,
+        "verification_status": row.verification_status,
+    })
 }

@@ -16,7 +16,9 @@ use kernel::clock::SharedClock;
 use kernel::{Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use serde_json::json;
 use std::sync::{Arc, OnceLock};
+use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -148,6 +150,14 @@ impl InviteService {
             )));
         }
         invites::insert(&txn, &invite, &hash_token(&token)).await?;
+        let created =
+            json!({ "invitee_email": invite.invitee_email, "expires_at": invite.expires_at });
+        audit::append(
+            &txn,
+            Change::project(project, "invite.create", invite.id).diff(None, Some(&created)),
+            now,
+        )
+        .await?;
         if let Some(courier) = &self.courier {
             courier.enqueue(&txn, &mail).await?;
         }
@@ -250,6 +260,16 @@ impl InviteService {
             )
             .await?;
         }
+        let action = if accept {
+            "invite.accept"
+        } else {
+            "invite.decline"
+        };
+        let answered = Change::project(invite.project_id, action, id).diff(
+            Some(&json!({ "status": InviteStatus::Pending.as_str() })),
+            Some(&json!({ "status": to.as_str(), "invitee_id": caller.account_id })),
+        );
+        audit::append(&txn, answered, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(InviteView {
             status: to,
@@ -307,9 +327,10 @@ impl InviteService {
             .filter(|(i, _)| i.project_id == project)
             .ok_or_else(|| Error::not_found("the project has no invite with this id"))?;
         let now = self.clock.now();
+        let txn = self.db.begin_write().await?;
         if invite.status_at(now) != InviteStatus::Pending
             || !invites::transition(
-                &self.db.conn,
+                &txn,
                 id,
                 InviteStatus::Pending,
                 InviteStatus::Cancelled,
@@ -320,6 +341,12 @@ impl InviteService {
         {
             return Err(Error::conflict("only a pending invite can be cancelled"));
         }
+        let cancelled = Change::project(project, "invite.cancel", id).diff(
+            Some(&json!({ "status": InviteStatus::Pending.as_str() })),
+            Some(&json!({ "status": InviteStatus::Cancelled.as_str() })),
+        );
+        audit::append(&txn, cancelled, now).await?;
+        txn.commit().await.map_err(sql::db_error)?;
         Ok(())
     }
 }

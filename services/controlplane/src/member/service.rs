@@ -12,8 +12,10 @@ use kernel::clock::SharedClock;
 use kernel::ports::{BusEvent, CacheBus};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -81,15 +83,20 @@ impl MemberService {
             )
             .with_id("last_owner"));
         }
-        match role {
+        let before = json!({ "role": current.as_str() });
+        let change = match role {
             Some(role) => {
                 members::set_role(&txn, project, member, role).await?;
+                Change::project(project, "member.update", member)
+                    .diff(Some(&before), Some(&json!({ "role": role.as_str() })))
             }
             None => {
                 members::delete(&txn, project, member).await?;
                 invites::mark_removed(&txn, project, member, now).await?;
+                Change::project(project, "member.delete", member).diff(Some(&before), None)
             }
-        }
+        };
+        audit::append(&txn, change, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(member, project).await;
         Ok(())

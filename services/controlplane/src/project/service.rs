@@ -22,6 +22,7 @@ use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, Tena
 use kernel::{Error, ErrorKind, Result};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
+use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -268,6 +269,15 @@ impl ProjectService {
                 "a new project was changed before it was created",
             ));
         }
+        let created = json!({ "slug": slug, "name": name, "revision_id": revision });
+        audit::append(
+            &txn,
+            Change::project(id, "project.create", id)
+                .for_account(Some(caller.account_id))
+                .diff(None, Some(&created)),
+            now,
+        )
+        .await?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(ProjectRow {
             id,
@@ -308,9 +318,11 @@ impl ProjectService {
         &self,
         project: &ProjectRow,
         content: &RevisionContent,
+        change: Change,
     ) -> Result<ProjectRow> {
         let now = self.clock.now();
         let txn = self.db.begin_write().await?;
+        audit::append(&txn, change, now).await?;
         let revision = revisions::insert(&txn, &self.sealing, project.id, content, now).await?;
         let switched = projects::switch_revision(
             &txn,
@@ -347,6 +359,7 @@ impl ProjectService {
         caller: Caller,
         id: Uuid,
         at_revision: Option<Uuid>,
+        action: &'static str,
         change: F,
     ) -> Result<ProjectUpdateView>
     where
@@ -364,8 +377,14 @@ impl ProjectService {
                 ))
                 .with_id("revision_conflict"));
             }
+            // The audit diff hides every secret, whoever acts: the log is
+            // read by developers and viewers too.
+            let before = self.marked_document(project.id, &current, false);
             let (content, warnings) = change(current, access)?;
-            match self.commit_revision(&project, &content).await {
+            let after = self.marked_document(project.id, &content, false);
+            let event =
+                Change::project(project.id, action, project.id).diff(Some(&before), Some(&after));
+            match self.commit_revision(&project, &content, event).await {
                 Ok(project) => {
                     return Ok(ProjectUpdateView {
                         project: self.view_for(&project, &content, access),
@@ -389,8 +408,19 @@ impl ProjectService {
         id: Uuid,
         update: ProjectUpdate,
     ) -> Result<ProjectUpdateView> {
+        self.replace(caller, id, update, "project.update").await
+    }
+
+    /// [`Self::update`], recorded as `action`.
+    async fn replace(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        update: ProjectUpdate,
+        action: &'static str,
+    ) -> Result<ProjectUpdateView> {
         let name = validate_name(&update.name)?;
-        self.change(caller, id, None, |mut content, _| {
+        self.change(caller, id, None, action, |mut content, _| {
             content.name = name.clone();
             let mut warnings = Vec::new();
             if let Some(identity) = &update.services.identity {
@@ -431,42 +461,48 @@ impl ProjectService {
                 }
             }
         }
-        self.change(caller, id, at_revision, |current, access| {
-            let before = assemble::identity_config(&current);
-            // The patch works on the stored values, so it must not read a
-            // secret the caller may not see into a place they may.
-            let hidden =
-                super::secrets::secret_pointers(&before, access == Access::Member(Role::Owner));
-            refuse_secret_reads(&patch, &hidden)?;
-            let mut document = json!({
-                "name": current.name,
-                "services": {
-                    "identity": { "config": assemble::identity_config(&current) },
-                    "permission": { "config": assemble::permission_config(&current) },
-                }
-            });
-            self.patch_limits.apply(&mut document, &patch)?;
-            let name = document
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("`name` must be a string"))?;
-            let mut content = RevisionContent {
-                name: validate_name(name)?,
-                ..current
-            };
-            let mut identity = document
-                .pointer("/services/identity/config")
-                .cloned()
-                .unwrap_or(Value::Null);
-            super::secrets::restore(&mut identity, &before)?;
-            let permission = document
-                .pointer("/services/permission/config")
-                .cloned()
-                .unwrap_or(Value::Null);
-            let mut warnings = revision::replace_identity(&mut content, &identity)?;
-            warnings.extend(revision::replace_permission(&mut content, &permission)?);
-            Ok((content, warnings))
-        })
+        self.change(
+            caller,
+            id,
+            at_revision,
+            "project.patch",
+            |current, access| {
+                let before = assemble::identity_config(&current);
+                // The patch works on the stored values, so it must not read a
+                // secret the caller may not see into a place they may.
+                let hidden =
+                    super::secrets::secret_pointers(&before, access == Access::Member(Role::Owner));
+                refuse_secret_reads(&patch, &hidden)?;
+                let mut document = json!({
+                    "name": current.name,
+                    "services": {
+                        "identity": { "config": assemble::identity_config(&current) },
+                        "permission": { "config": assemble::permission_config(&current) },
+                    }
+                });
+                self.patch_limits.apply(&mut document, &patch)?;
+                let name = document
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Error::bad_request("`name` must be a string"))?;
+                let mut content = RevisionContent {
+                    name: validate_name(name)?,
+                    ..current
+                };
+                let mut identity = document
+                    .pointer("/services/identity/config")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                super::secrets::restore(&mut identity, &before)?;
+                let permission = document
+                    .pointer("/services/permission/config")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let mut warnings = revision::replace_identity(&mut content, &identity)?;
+                warnings.extend(revision::replace_permission(&mut content, &permission)?);
+                Ok((content, warnings))
+            },
+        )
         .await
     }
 
@@ -483,6 +519,16 @@ impl ProjectService {
         members::delete_for_project(&txn, project.id).await?;
         revisions::delete_for_project(&txn, project.id).await?;
         projects::delete(&txn, project.id).await?;
+        // Its own events went with it; this one stays in the log of the
+        // account that purged it.
+        let purged = json!({ "slug": project.slug, "name": project.name });
+        audit::append(
+            &txn,
+            Change::account(caller.account_id, "project.purge", project.id)
+                .diff(Some(&purged), None),
+            self.clock.now(),
+        )
+        .await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(&project.slug).await;
         Ok(keys)
@@ -491,9 +537,15 @@ impl ProjectService {
     /// Halts or resumes a project (used by billing; a halted project's
     /// tenant answers 503).
     pub async fn set_state(&self, id: Uuid, state: ProjectState) -> Result<()> {
-        let slug = projects::set_state(&self.db.conn, id, state, self.clock.now())
+        let now = self.clock.now();
+        let txn = self.db.begin_write().await?;
+        let slug = projects::set_state(&txn, id, state, now)
             .await?
             .ok_or_else(project_not_found)?;
+        let change = Change::project(id, "project.state", id)
+            .with_patch(json!([{ "op": "replace", "path": "/state", "value": state.as_str() }]));
+        audit::append(&txn, change, now).await?;
+        txn.commit().await.map_err(sql::db_error)?;
         self.announce(&slug).await;
         Ok(())
     }

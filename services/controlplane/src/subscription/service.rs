@@ -21,7 +21,9 @@ use chrono::{DateTime, Duration, Utc};
 use kernel::clock::SharedClock;
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
 use std::sync::Arc;
+use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
@@ -353,10 +355,13 @@ impl BillingService {
         let Some(mut row) = subscriptions::find(&txn, id).await? else {
             return Ok(None);
         };
+        let before = audited(&row);
         edit(&mut row);
         row.updated_at = now;
         subscriptions::update(&txn, &row).await?;
-        let changed = self.reconcile_projects(&txn, &row, now).await?;
+        let changed = self
+            .reconcile_projects(&txn, Some(&before), &row, now)
+            .await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(changed).await;
         Ok(Some(row))
@@ -443,7 +448,7 @@ impl BillingService {
         for project in project_ids {
             projects::set_subscription(&txn, *project, row.id, now).await?;
         }
-        let changed = self.reconcile_projects(&txn, row, now).await?;
+        let changed = self.reconcile_projects(&txn, None, row, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.announce(changed).await;
         Ok(())
@@ -490,11 +495,13 @@ impl BillingService {
         };
         let changed = match found {
             Some(mut row) => {
+                let before = audited(&row);
                 self.apply_event(&txn, &mut row, &event, fetched.as_ref(), now)
                     .await?;
                 row.updated_at = now;
                 subscriptions::update(&txn, &row).await?;
-                self.reconcile_projects(&txn, &row, now).await?
+                self.reconcile_projects(&txn, Some(&before), &row, now)
+                    .await?
             }
             None => {
                 tracing::info!(
@@ -688,15 +695,41 @@ impl BillingService {
     /// Sets the state of the subscription's projects to what it calls for;
     /// returns the slugs of all its projects, whose cached tenant contexts
     /// (state, the plan's rate limits) must be dropped.
+    ///
+    /// Records the change (from `before`, none for a new subscription) in
+    /// the owner's log and in that of every project on it, with the state
+    /// each project is left in.
     async fn reconcile_projects<C: ConnectionTrait>(
         &self,
         conn: &C,
+        before: Option<&Value>,
         row: &SubscriptionRow,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
+        let (action, after) = (
+            if before.is_some() {
+                "subscription.update"
+            } else {
+                "subscription.create"
+            },
+            audited(row),
+        );
+        let change =
+            Change::account(row.owner_account_id, action, row.id).diff(before, Some(&after));
+        audit::append(conn, change.clone(), now).await?;
         let wanted = row.project_state(now, self.grace());
         let mut slugs = Vec::new();
         for project in projects::list_by_subscription(conn, row.id).await? {
+            let mut for_project = change.clone().for_account(None);
+            for_project.nid = Some(project.id);
+            if project.state != wanted {
+                let state =
+                    json!({ "op": "replace", "path": "/project_state", "value": wanted.as_str() });
+                if let Some(ops) = for_project.diff.as_array_mut() {
+                    ops.push(state);
+                }
+            }
+            audit::append(conn, for_project, now).await?;
             if project.state != wanted {
                 projects::set_state(conn, project.id, wanted, now).await?;
                 tracing::info!(
@@ -803,4 +836,9 @@ impl BillingService {
     pub fn uses_stripe(&self) -> bool {
         self.provider.is_some()
     }
+}
+
+/// A subscription as its audit events record it.
+fn audited(row: &SubscriptionRow) -> Value {
+    serde_json::to_value(row.view()).unwrap_or(Value::Null)
 }

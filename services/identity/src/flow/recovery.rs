@@ -343,6 +343,14 @@ impl IdentityEngine {
             now,
         )
         .await?;
+        // The link carries the token: the event records only its expiry.
+        let change = store::audit::Change::project(
+            tenant.project_id,
+            "identity.recovery_link.create",
+            identity.id,
+        )
+        .diff(None, Some(&serde_json::json!({ "expires_at": expires_at })));
+        store::audit::append(&txn, change, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         Ok(RecoveryLink {
             recovery_link: self.recovery_url(tenant, flow.id, &token),

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use kernel::tenant::TenantCtx;
 use kernel::{Error, ErrorKind, Result};
 use serde_json::{Value, json};
+use store::audit::{self, Change};
 use store::sql;
 use uuid::Uuid;
 
@@ -163,20 +164,22 @@ impl IdentityEngine {
             verifiable_addresses: new.verifiable_addresses,
         };
         let identity = self.materialize(tenant, Uuid::new_v4(), draft, None)?;
-        self.insert_identity(tenant, &identity).await?;
+        let txn = self.db.begin_write().await?;
+        identities::insert(&txn, tenant.project_id, &identity)
+            .await
+            .map_err(duplicate_identifier)?;
+        let change = Change::project(tenant.project_id, "identity.create", identity.id)
+            .diff(None, Some(&self.audited(tenant, &identity)));
+        audit::append(&txn, change, self.clock.now()).await?;
+        txn.commit().await.map_err(sql::db_error)?;
         Ok(identity)
     }
 
-    pub(crate) async fn insert_identity(
-        &self,
-        tenant: &TenantCtx,
-        identity: &Identity,
-    ) -> Result<()> {
-        let txn = self.db.begin_write().await?;
-        identities::insert(&txn, tenant.project_id, identity)
-            .await
-            .map_err(duplicate_identifier)?;
-        txn.commit().await.map_err(sql::db_error)
+    /// An identity as its audit events record it: the admin view, without
+    /// credentials' secrets (hashes, seeds and keys are never in it).
+    pub(crate) fn audited(&self, tenant: &TenantCtx, identity: &Identity) -> Value {
+        let url = self.schema_url(tenant, &identity.schema_id);
+        serde_json::to_value(identity.view(&url, Exposure::Admin, &[])).unwrap_or(Value::Null)
     }
 
     /// The identity whose password credential has `identifier` (an e-mail
@@ -241,7 +244,8 @@ impl IdentityEngine {
             oidc: oidc_links(replacement.credentials.as_ref()),
             verifiable_addresses: Vec::new(),
         };
-        self.replace_identity(tenant, id, |_| Ok(draft)).await
+        self.replace_identity_as(tenant, id, Some("identity.update"), |_| Ok(draft))
+            .await
     }
 
     /// Applies an RFC 6902 patch to the identity as the admin API shows it.
@@ -264,7 +268,7 @@ impl IdentityEngine {
         }
         let engine = self.clone();
         let tenant_for_view = tenant.clone();
-        self.replace_identity(tenant, id, move |current| {
+        self.replace_identity_as(tenant, id, Some("identity.patch"), move |current| {
             let url = engine.schema_url(&tenant_for_view, &current.schema_id);
             let mut doc = serde_json::to_value(current.view(&url, Exposure::Admin, &[]))
                 .map_err(Error::internal)?;
@@ -289,11 +293,24 @@ impl IdentityEngine {
     }
 
     /// Reads, rebuilds with `draft_of(current)` and writes back in one
-    /// transaction.
+    /// transaction (a person's own change through a self-service flow,
+    /// which the audit log does not record).
     pub(crate) async fn replace_identity(
         &self,
         tenant: &TenantCtx,
         id: Uuid,
+        draft_of: impl FnOnce(&Identity) -> Result<IdentityDraft>,
+    ) -> Result<Identity> {
+        self.replace_identity_as(tenant, id, None, draft_of).await
+    }
+
+    /// [`Self::replace_identity`], recorded in the audit log as `action`
+    /// when there is one (an admin's change).
+    async fn replace_identity_as(
+        &self,
+        tenant: &TenantCtx,
+        id: Uuid,
+        action: Option<&'static str>,
         draft_of: impl FnOnce(&Identity) -> Result<IdentityDraft>,
     ) -> Result<Identity> {
         let txn = self.db.begin_write().await?;
@@ -305,6 +322,13 @@ impl IdentityEngine {
         identities::replace(&txn, tenant.project_id, &updated)
             .await
             .map_err(duplicate_identifier)?;
+        if let Some(action) = action {
+            let change = Change::project(tenant.project_id, action, id).diff(
+                Some(&self.audited(tenant, &current)),
+                Some(&self.audited(tenant, &updated)),
+            );
+            audit::append(&txn, change, self.clock.now()).await?;
+        }
         txn.commit().await.map_err(sql::db_error)?;
         // Cached whoami answers embed the identity: drop them.
         self.forget_identity_sessions(tenant, id).await?;
@@ -315,8 +339,14 @@ impl IdentityEngine {
     /// answers 204 either way), but the caller learns whether it existed.
     pub async fn delete_identity(&self, tenant: &TenantCtx, id: Uuid) -> Result<bool> {
         let txn = self.db.begin_write().await?;
+        let before = identities::find(&txn, tenant.project_id, id).await?;
         let hashes = crate::session::store::all_token_hashes(&txn, tenant.project_id, id).await?;
         let existed = identities::delete(&txn, tenant.project_id, id).await?;
+        if let Some(before) = before.filter(|_| existed) {
+            let change = Change::project(tenant.project_id, "identity.delete", id)
+                .diff(Some(&self.audited(tenant, &before)), None);
+            audit::append(&txn, change, self.clock.now()).await?;
+        }
         txn.commit().await.map_err(sql::db_error)?;
         self.sessions.forget(tenant.project_id, &hashes).await;
         Ok(existed)

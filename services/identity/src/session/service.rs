@@ -337,7 +337,14 @@ impl IdentityEngine {
             .await?
             .ok_or_else(identity_not_found)?;
         let hashes = sessions::all_token_hashes(&txn, tenant.project_id, identity_id).await?;
-        sessions::delete_for_identity(&txn, tenant.project_id, identity_id).await?;
+        let revoked = sessions::delete_for_identity(&txn, tenant.project_id, identity_id).await?;
+        let change = store::audit::Change::project(
+            tenant.project_id,
+            "identity.sessions.delete",
+            identity_id,
+        )
+        .with_patch(serde_json::json!([{ "op": "remove", "path": "/sessions", "count": revoked }]));
+        store::audit::append(&txn, change, self.clock.now()).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.sessions.forget(tenant.project_id, &hashes).await;
         Ok(())
@@ -358,6 +365,11 @@ impl IdentityEngine {
         let identity = identities::find(&txn, tenant.project_id, session.identity_id)
             .await?
             .ok_or_else(identity_not_found)?;
+        let change = store::audit::Change::project(tenant.project_id, "session.extend", id)
+            .with_patch(serde_json::json!([
+                { "op": "replace", "path": "/expires_at", "value": session.expires_at }
+            ]));
+        store::audit::append(&txn, change, now).await?;
         txn.commit().await.map_err(sql::db_error)?;
         self.forget_identity_sessions(tenant, identity.id).await?;
         Ok(self.session_view(tenant, &session, &identity))

@@ -305,6 +305,15 @@ impl IdentityEngine {
                 "The identity has no `{kind}` credential, or does not exist."
             )));
         }
+        let change = store::audit::Change::project(
+            tenant.project_id,
+            "identity.credential.delete",
+            identity_id,
+        )
+        .with_patch(
+            serde_json::json!([{ "op": "remove", "path": format!("/credentials/{kind}") }]),
+        );
+        store::audit::append(&txn, change, self.clock.now()).await?;
         txn.commit().await.map_err(store::sql::db_error)?;
         self.forget_identity_sessions(tenant, identity_id).await
     }

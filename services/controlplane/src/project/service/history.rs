@@ -104,6 +104,28 @@ fn summarize(from: &Value, to: &Value, patch: &json_patch::Patch) -> Vec<String>
 }
 
 impl ProjectService {
+    /// The document `PATCH` works on with each secret a caller may not see
+    /// as a marker that changes when the secret does (the same marker in a
+    /// revision diff and the audit log).
+    pub(super) fn marked_document(
+        &self,
+        project: Uuid,
+        content: &RevisionContent,
+        owner: bool,
+    ) -> Value {
+        let marker = |value: &str| {
+            let digest = self
+                .sealing
+                .digest(&format!("revision-diff@{project}"), value);
+            format!("{}:{}", secrets::REDACTED, &digest[..8.min(digest.len())])
+        };
+        let mut doc = document(content);
+        if let Some(identity) = doc.pointer_mut("/services/identity/config") {
+            secrets::mark_secrets(identity, owner, &marker);
+        }
+        doc
+    }
+
     /// `GET /projects/{id}/revisions`: the history, newest first, each as
     /// `normalizedProjectRevision`, with secrets as `GET /projects/{id}`
     /// shows them.
@@ -175,19 +197,8 @@ impl ProjectService {
         let (_, before) = self.revision_of(project.id, from).await?;
         let (_, after) = self.revision_of(project.id, to).await?;
         let owner = access == Access::Member(Role::Owner);
-        let marker = |value: &str| {
-            let digest = self
-                .sealing
-                .digest(&format!("revision-diff@{}", project.id), value);
-            format!("{}:{}", secrets::REDACTED, &digest[..8.min(digest.len())])
-        };
-        let mut from_doc = document(&before);
-        let mut to_doc = document(&after);
-        for doc in [&mut from_doc, &mut to_doc] {
-            if let Some(identity) = doc.pointer_mut("/services/identity/config") {
-                secrets::mark_secrets(identity, owner, &marker);
-            }
-        }
+        let from_doc = self.marked_document(project.id, &before, owner);
+        let to_doc = self.marked_document(project.id, &after, owner);
         let patch = json_patch::diff(&from_doc, &to_doc);
         Ok(RevisionDiff {
             from,
@@ -218,7 +229,8 @@ impl ProjectService {
                 }),
             },
         };
-        self.update(caller, id, update).await
+        self.replace(caller, id, update, "project.revision.restore")
+            .await
     }
 }
 
