@@ -3,6 +3,13 @@
 //! an account alone, and for a purged project's last event, which outlives
 //! it in the account's log); `account_id` marks events that belong in an
 //! account's own log (`/me/audit-log`). Expand-only.
+//!
+//! Every admin write pays for its event, so the table is kept to what the
+//! reads need: rows keyed by an insertion sequence (on SQLite the rowid
+//! itself, no separate key index), one index for a project's log newest
+//! first, and a partial one that only account events touch. The event's
+//! UUID is its public name, never looked up, so it has no index. The
+//! sequence follows time, so the retention sweep deletes from its low end.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -23,7 +30,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(a(TABLE))
-                    .col(uuid(a("id")).primary_key())
+                    .col(big_pk_auto(a("seq")))
+                    .col(uuid(a("id")))
                     .col(uuid_null(a("nid")))
                     .col(uuid_null(a("account_id")))
                     .col(timestamp_with_time_zone(a("created_at")))
@@ -39,26 +47,26 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Newest first per project and per account (keyset pages), and by
-        // age alone for the retention sweep.
-        for (name, columns) in [
-            (
-                "idx_audit_events_nid_time",
-                &["nid", "created_at", "id"][..],
-            ),
-            (
-                "idx_audit_events_account_time",
-                &["account_id", "created_at", "id"][..],
-            ),
-            ("idx_audit_events_time", &["created_at"][..]),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(a(TABLE));
-            for column in columns {
-                index.col(a(column));
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        // A project's log, newest first (keyset pages on `seq`).
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_events_nid_seq")
+                    .table(a(TABLE))
+                    .col(a("nid"))
+                    .col(a("seq"))
+                    .to_owned(),
+            )
+            .await?;
+        // An account's own log: partial, so project events never write it
+        // (the same statement on SQLite and PostgreSQL).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_audit_events_account_seq ON audit_events (account_id, seq) \
+                 WHERE account_id IS NOT NULL",
+            )
+            .await?;
         Ok(())
     }
 

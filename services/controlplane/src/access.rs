@@ -298,7 +298,12 @@ mod tests {
             .collect();
         assert_eq!(
             viewer,
-            ["get_project", "read_quotas", "read_tenant", "read_audit_log"]
+            [
+                "get_project",
+                "read_quotas",
+                "read_tenant",
+                "read_audit_log"
+            ]
         );
     }
 
