@@ -121,6 +121,16 @@ async fn every_endpoint_for_every_role() {
             None,
             [200, 200, 200, 200, 404],
         ),
+        // Onto itself: allowed in, then refused for what it asks (400).
+        Row {
+            body: Some(json!({ "from_project": p.as_str() })),
+            ..row(
+                Method::POST,
+                "/projects/{p}/promote",
+                None,
+                [400, 400, 403, 403, 404],
+            )
+        },
         // The log names members: people of the project only.
         row(
             Method::GET,

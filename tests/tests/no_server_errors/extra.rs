@@ -106,6 +106,14 @@ pub fn operations() -> Vec<Operation> {
             "POST",
             "/projects/{project_id}/revisions/{revision_id}/restore",
         ),
+        cp("POST", "/projects/{project_id}/promote").body(
+            Json,
+            object(
+                json!({ "from_project": schema("UUID"), "revision_id": schema("UUID"),
+                        "dry_run": { "type": "boolean" } }),
+                &["from_project"],
+            ),
+        ),
         cp("GET", "/projects/{project_id}/audit-log").query(&[
             ("actor", "string"),
             ("action", "string"),

@@ -118,6 +118,15 @@ pub async fn restore_project_revision(
     Ok(HttpResponse::Ok().json(cp.projects.restore_revision(caller, id, revision).await?))
 }
 
+pub async fn promote_project(
+    cp: web::Data<ControlPlane>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: web::Json<super::service::PromoteRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(cp.projects.promote(caller, *id, body.into_inner()).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/projects")
@@ -141,6 +150,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/projects/{project_id}/revisions/{revision_id}/restore")
             .post(restore_project_revision),
     )
+    .service(web::resource("/projects/{project_id}/promote").post(promote_project))
     .service(
         web::resource("/projects/{project_id}/revision/{revision_id}")
             .patch(patch_project_with_revision),

@@ -171,7 +171,7 @@ fn restore_provider_secrets(incoming: &mut Value, current: &Value) -> Result<()>
 }
 
 /// The JSON pointers of every placeholder in `value`.
-fn placeholders(value: &Value, at: &str, out: &mut Vec<String>) {
+pub(crate) fn placeholders(value: &Value, at: &str, out: &mut Vec<String>) {
     match value {
         Value::String(s) if s == REDACTED => out.push(at.to_owned()),
         Value::Object(map) => {

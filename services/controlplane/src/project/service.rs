@@ -27,7 +27,9 @@ use store::{Database, sql};
 use uuid::Uuid;
 
 mod history;
+mod promote;
 pub use history::{RevisionDiff, RevisionView};
+pub use promote::{NotCopied, PromoteRequest, PromoteView};
 
 /// How often an unconditional update retries after losing a race.
 const MAX_ATTEMPTS: usize = 3;

@@ -75,7 +75,7 @@ fn short(value: Option<&Value>) -> String {
 }
 
 /// `identity selfservice.flows.login.lifespan: "1h" → "2h"` per operation.
-fn summarize(from: &Value, to: &Value, patch: &json_patch::Patch) -> Vec<String> {
+pub(super) fn summarize(from: &Value, to: &Value, patch: &json_patch::Patch) -> Vec<String> {
     patch
         .0
         .iter()
@@ -146,7 +146,7 @@ impl ProjectService {
     }
 
     /// A revision of the project `id` (404 for another project's).
-    async fn revision_of(
+    pub(super) async fn revision_of(
         &self,
         id: Uuid,
         revision_id: Uuid,
