@@ -18,16 +18,18 @@ use kernel::ports::{BusEvent, CacheBus};
 use kernel::public_url::TenantUrls;
 use kernel::rate_limit::PlanRateLimits;
 use kernel::sealed::SecretBox;
-use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx};
+use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState};
 use kernel::{Error, ErrorKind, Result};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::{Arc, OnceLock};
 use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
 
 mod history;
+mod patch;
 mod promote;
+mod tenant;
 pub use history::{RevisionDiff, RevisionView};
 pub use promote::{NotCopied, PromoteRequest, PromoteView};
 
@@ -179,59 +181,6 @@ impl ProjectService {
             super::secrets::redact_for(&mut identity.config, access == Access::Member(Role::Owner));
         }
         view
-    }
-
-    /// Creates the reserved console project (whose identities are the
-    /// accounts) unless it exists; returns its id. Safe to run on several
-    /// replicas at once.
-    pub async fn ensure_console_project(&self, slug: &str) -> Result<Uuid> {
-        if !slug::is_valid(slug) {
-            return Err(Error::internal(format!(
-                "console.project_slug `{slug}` is not a DNS label"
-            )));
-        }
-        if let Some(project) = projects::find_by_slug(&self.db.conn, slug).await? {
-            return Ok(project.id);
-        }
-        if accounts::find_account(&self.db.conn, SYSTEM_ACCOUNT)
-            .await?
-            .is_none()
-        {
-            match accounts::insert_account(
-                &self.db.conn,
-                SYSTEM_ACCOUNT,
-                SYSTEM_EMAIL,
-                self.clock.now(),
-            )
-            .await
-            {
-                Ok(()) => {}
-                Err(e) if e.kind == ErrorKind::Conflict => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let content = defaults::default_revision("Keyplane console", &self.public_url(slug))?;
-        match self
-            .insert_project(
-                Caller::account(SYSTEM_ACCOUNT),
-                slug,
-                "Keyplane console",
-                &content,
-            )
-            .await
-        {
-            Ok(project) => {
-                tracing::info!(slug, project_id = %project.id, "created the console project");
-                self.announce(slug).await;
-                Ok(project.id)
-            }
-            // Another replica created it first.
-            Err(e) if e.kind == ErrorKind::Conflict => projects::find_by_slug(&self.db.conn, slug)
-                .await?
-                .map(|p| p.id)
-                .ok_or(e),
-            Err(e) => Err(e),
-        }
     }
 
     pub async fn create(&self, caller: Caller, new: NewProject) -> Result<ProjectView> {
@@ -441,73 +390,6 @@ impl ProjectService {
         .await
     }
 
-    /// `PATCH /projects/{id}` (and `.../revision/{revision_id}`): RFC 6902
-    /// over `/name` and `/services/{identity,permission}/config/...`.
-    pub async fn patch(
-        &self,
-        caller: Caller,
-        id: Uuid,
-        patch: Value,
-        at_revision: Option<Uuid>,
-    ) -> Result<ProjectUpdateView> {
-        let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
-            Error::bad_request(format!("the body is not a JSON Patch document: {e}"))
-        })?;
-        for (i, op) in patch.0.iter().enumerate() {
-            let (path, from) = patch_paths(op);
-            for p in std::iter::once(path).chain(from) {
-                if !is_patchable(&p) {
-                    return Err(Error::bad_request(format!(
-                        "operation {i}: `{p}` can not be patched; paths must start with /name or /services/identity/config or /services/permission/config"
-                    )));
-                }
-            }
-        }
-        self.change(
-            caller,
-            id,
-            at_revision,
-            "project.patch",
-            |current, access| {
-                let before = assemble::identity_config(&current);
-                // The patch works on the stored values, so it must not read a
-                // secret the caller may not see into a place they may.
-                let hidden =
-                    super::secrets::secret_pointers(&before, access == Access::Member(Role::Owner));
-                refuse_secret_reads(&patch, &hidden)?;
-                let mut document = json!({
-                    "name": current.name,
-                    "services": {
-                        "identity": { "config": assemble::identity_config(&current) },
-                        "permission": { "config": assemble::permission_config(&current) },
-                    }
-                });
-                self.patch_limits.apply(&mut document, &patch)?;
-                let name = document
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| Error::bad_request("`name` must be a string"))?;
-                let mut content = RevisionContent {
-                    name: validate_name(name)?,
-                    ..current
-                };
-                let mut identity = document
-                    .pointer("/services/identity/config")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                super::secrets::restore(&mut identity, &before)?;
-                let permission = document
-                    .pointer("/services/permission/config")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let mut warnings = revision::replace_identity(&mut content, &identity)?;
-                warnings.extend(revision::replace_permission(&mut content, &permission)?);
-                Ok((content, warnings))
-            },
-        )
-        .await
-    }
-
     /// `DELETE /projects/{id}`: the project, its revisions, members,
     /// invites, API keys and all of its tenant data, in one transaction.
     /// Returns the digests of the deleted API keys (for the caller to drop
@@ -551,49 +433,6 @@ impl ProjectService {
         self.announce(&slug).await;
         Ok(())
     }
-
-    /// The tenant context for a slug, assembled from the current revision.
-    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantCtx>> {
-        if !slug::is_valid(slug) {
-            return Ok(None);
-        }
-        match projects::find_by_slug(&self.db.conn, slug).await? {
-            Some(project) => self.tenant_of(project).await,
-            None => Ok(None),
-        }
-    }
-
-    /// The tenant context for a project id (the `nid` of engine rows, e.g.
-    /// a queued message whose project's mail settings the courier needs).
-    pub async fn tenant_by_id(&self, id: Uuid) -> Result<Option<TenantCtx>> {
-        match projects::find(&self.db.conn, id).await? {
-            Some(project) => self.tenant_of(project).await,
-            None => Ok(None),
-        }
-    }
-
-    /// Assembles a project's tenant context from its current revision.
-    async fn tenant_of(&self, project: ProjectRow) -> Result<Option<TenantCtx>> {
-        let Some((_, content)) =
-            revisions::find(&self.db.conn, &self.sealing, project.current_revision_id).await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(TenantCtx {
-            project_id: project.id,
-            public_url: self.public_url(&project.slug),
-            cookie_domain: None,
-            rate_limits: crate::quota::rate_limits_for(
-                crate::quota::plan_of(&self.db.conn, &project, self.clock.now()).await?,
-                &self.rate_limits,
-            ),
-            slug: project.slug,
-            name: project.name,
-            state: project.state,
-            revision_id: project.current_revision_id,
-            config: Arc::new(assemble::tenant_config(&content)),
-        }))
-    }
 }
 
 fn validate_name(name: &str) -> Result<String> {
@@ -602,51 +441,4 @@ fn validate_name(name: &str) -> Result<String> {
         return Err(Error::bad_request("`name` must be 1 to 256 characters"));
     }
     Ok(name.to_owned())
-}
-
-fn patch_paths(op: &json_patch::PatchOperation) -> (String, Option<String>) {
-    use json_patch::PatchOperation as Op;
-    match op {
-        Op::Add(o) => (o.path.to_string(), None),
-        Op::Remove(o) => (o.path.to_string(), None),
-        Op::Replace(o) => (o.path.to_string(), None),
-        Op::Move(o) => (o.path.to_string(), Some(o.from.to_string())),
-        Op::Copy(o) => (o.path.to_string(), Some(o.from.to_string())),
-        Op::Test(o) => (o.path.to_string(), None),
-    }
-}
-
-fn is_patchable(path: &str) -> bool {
-    path == "/name"
-        || ["/services/identity/config", "/services/permission/config"]
-            .iter()
-            .any(|root| {
-                path == *root
-                    || path
-                        .strip_prefix(root)
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
-}
-
-/// Refuses `copy`, `move` and `test` operations that read a secret (or an
-/// object holding one) at the `hidden` pointers of the identity config.
-fn refuse_secret_reads(patch: &json_patch::Patch, hidden: &[String]) -> Result<()> {
-    for (i, op) in patch.0.iter().enumerate() {
-        let read = match op {
-            json_patch::PatchOperation::Copy(o) => o.from.to_string(),
-            json_patch::PatchOperation::Move(o) => o.from.to_string(),
-            json_patch::PatchOperation::Test(o) => o.path.to_string(),
-            _ => continue,
-        };
-        let reads_secret = hidden.iter().any(|secret| {
-            let secret = format!("/services/identity/config{secret}");
-            secret == read || secret.starts_with(&format!("{read}/")) || read.is_empty()
-        });
-        if reads_secret {
-            return Err(Error::bad_request(format!(
-                "operation {i}: `{read}` holds a secret, which copy, move and test cannot read; send the value itself"
-            )));
-        }
-    }
-    Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod credential_store;
 pub mod handler;
 pub mod model;
+mod records;
 pub mod service;
 pub mod store;
 

@@ -3,14 +3,14 @@
 //! written, so a bad request changes nothing.
 
 use super::model::{
-    Credential, Exposure, Identity, IdentityReplacement, IdentityState, ImportCredentials,
-    NewIdentity, NewVerifiableAddress, OIDC, PASSWORD, RecoveryAddress, VerifiableAddress,
+    Exposure, Identity, IdentityReplacement, IdentityState, ImportCredentials, NewIdentity,
+    NewVerifiableAddress,
 };
+use super::records::{build_credentials, recovery_addresses, verifiable_addresses};
 use super::store as identities;
 use crate::engine::IdentityEngine;
 use crate::hash::PasswordHasher;
-use crate::schema::{TraitError, TraitExtensions, normalize_identifier};
-use chrono::{DateTime, Utc};
+use crate::schema::TraitError;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, ErrorKind, Result};
 use serde_json::{Value, json};
@@ -363,138 +363,4 @@ fn oidc_links(credentials: Option<&ImportCredentials>) -> Vec<super::model::Oidc
         .and_then(|o| o.config.as_ref())
         .map(|c| c.providers.clone())
         .unwrap_or_default()
-}
-
-fn build_credentials(
-    draft: &IdentityDraft,
-    ext: &TraitExtensions,
-    existing: Option<&Identity>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Credential>> {
-    let mut out: Vec<Credential> = existing.map(|e| e.credentials.clone()).unwrap_or_default();
-    // Password: a new hash replaces the old; identifiers always follow the traits.
-    if let Some(hash) = &draft.password_hash {
-        if ext.password_identifiers.is_empty() {
-            return Err(Error::bad_request(
-                "a password needs an identifier, but the identity schema marks no trait as `credentials.password.identifier`",
-            ));
-        }
-        out.retain(|c| c.kind != PASSWORD);
-        out.push(Credential {
-            id: Uuid::new_v4(),
-            kind: PASSWORD.to_owned(),
-            identifiers: Vec::new(),
-            config: json!({ "hashed_password": hash }),
-            version: 0,
-            created_at: now,
-            updated_at: now,
-        });
-    }
-    if let Some(password) = out.iter_mut().find(|c| c.kind == PASSWORD) {
-        password.identifiers = ext.password_identifiers.clone();
-        password.updated_at = now;
-    }
-    if !draft.oidc.is_empty() {
-        let mut providers: Vec<Value> = out
-            .iter()
-            .find(|c| c.kind == OIDC)
-            .and_then(|c| c.config.get("providers").and_then(Value::as_array).cloned())
-            .unwrap_or_default();
-        for link in &draft.oidc {
-            if link.provider.is_empty() || link.subject.is_empty() {
-                return Err(Error::bad_request(
-                    "an OIDC link needs `provider` and `subject`",
-                ));
-            }
-            providers.push(json!({ "provider": link.provider, "subject": link.subject }));
-        }
-        let identifiers = providers
-            .iter()
-            .filter_map(|p| {
-                Some(format!(
-                    "{}:{}",
-                    p["provider"].as_str()?,
-                    p["subject"].as_str()?
-                ))
-            })
-            .collect();
-        out.retain(|c| c.kind != OIDC);
-        out.push(Credential {
-            id: Uuid::new_v4(),
-            kind: OIDC.to_owned(),
-            identifiers,
-            config: json!({ "providers": providers }),
-            version: 0,
-            created_at: now,
-            updated_at: now,
-        });
-    }
-    Ok(out)
-}
-
-fn verifiable_addresses(
-    ext: &TraitExtensions,
-    given: &[NewVerifiableAddress],
-    existing: Option<&Identity>,
-    now: DateTime<Utc>,
-) -> Vec<VerifiableAddress> {
-    ext.verifiable_addresses
-        .iter()
-        .map(|(via, value)| {
-            let kept = existing.and_then(|e| {
-                e.verifiable_addresses
-                    .iter()
-                    .find(|a| a.via == *via && a.value == *value)
-            });
-            if let Some(kept) = kept {
-                return kept.clone();
-            }
-            let imported = given
-                .iter()
-                .find(|a| a.via == *via && normalize_identifier(&a.value) == *value);
-            let verified = imported.is_some_and(|a| a.verified);
-            VerifiableAddress {
-                id: Uuid::new_v4(),
-                value: value.clone(),
-                verified,
-                via: via.clone(),
-                status: imported
-                    .and_then(|a| a.status.clone())
-                    .unwrap_or_else(|| if verified { "completed" } else { "pending" }.to_owned()),
-                verified_at: if verified {
-                    imported.and_then(|a| a.verified_at).or(Some(now))
-                } else {
-                    None
-                },
-                created_at: now,
-                updated_at: now,
-            }
-        })
-        .collect()
-}
-
-fn recovery_addresses(
-    ext: &TraitExtensions,
-    existing: Option<&Identity>,
-    now: DateTime<Utc>,
-) -> Vec<RecoveryAddress> {
-    ext.recovery_addresses
-        .iter()
-        .map(|(via, value)| {
-            existing
-                .and_then(|e| {
-                    e.recovery_addresses
-                        .iter()
-                        .find(|a| a.via == *via && a.value == *value)
-                        .cloned()
-                })
-                .unwrap_or_else(|| RecoveryAddress {
-                    id: Uuid::new_v4(),
-                    value: value.clone(),
-                    via: via.clone(),
-                    created_at: now,
-                    updated_at: now,
-                })
-        })
-        .collect()
 }
