@@ -9,6 +9,9 @@
 //! - `audit-write/patch-10/{bare,with-event}`: ten tuples in one transaction
 //!   (`PATCH /admin/relation-tuples`), without and with the one event.
 //!   The bound: with ≤ 1.15 × without.
+//! - `interleaved …` (printed): the single-tuple write again, the three
+//!   variants in alternating rounds, medians and ratios; the figure to
+//!   quote on a shared machine.
 //! - `audit-read/newest-page/{1k,1m}`: the newest page (100 events) of a
 //!   project with a thousand events and of one with a million (in the same
 //!   database, next to each other): keyset paging on
@@ -111,6 +114,27 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
             })
         })
     });
+    // What `PermissionEngine::create` runs now: the insert and its event in
+    // one call (`audit::execute_with_event`), in a transaction.
+    group.bench_function("tuple-insert/with-event-one-call", |b| {
+        b.iter(|| {
+            next += 1;
+            let (text, resolved) = tuple(next);
+            runtime.block_on(async {
+                let now = Utc::now();
+                let txn = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
+                let change = Change::project(nid, "relation_tuple.create", &text).with_patch(
+                    json!([{ "op": "add", "path": "/relation_tuples/-", "value": text }]),
+                );
+                let insert = tuple_store::insert_statement(nid, &resolved, now)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                audit::execute_with_event(&txn, &insert, change, now)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
+            })
+        })
+    });
     for (name, deltas, with_event) in [
         ("tuple-insert/bare", 1, false),
         ("tuple-insert/with-event", 1, true),
@@ -198,5 +222,95 @@ fn audit_log(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, audit_log);
+/// The write comparison again, interleaved (autocommit, in a transaction,
+/// with the event in the same statement, with the event as a statement of
+/// its own): rounds of 200 writes of each variant in turn, the median per-write time of each variant over the
+/// rounds, and the ratio. Criterion measures one variant after the other,
+/// so on a shared machine a load spike lands on one of them; here each
+/// round sees the same machine. Printed as `interleaved …` lines.
+fn interleaved(label: &str, url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let db = runtime.block_on(async {
+        store::connect_migrated(url, 4)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    let nid = Uuid::new_v4();
+    let mut next = 1_000_000_000u64;
+    let variants = ["autocommit", "bare", "with-event", "separate-event"];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..15 {
+        for (v, variant) in variants.iter().enumerate() {
+            let started = std::time::Instant::now();
+            for _ in 0..200 {
+                next += 1;
+                let (text, resolved) = tuple(next);
+                runtime.block_on(async {
+                    let now = Utc::now();
+                    if *variant == "autocommit" {
+                        tuple_store::insert(&db.conn, nid, &resolved, now)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        return;
+                    }
+                    let txn = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
+                    let insert = tuple_store::insert_statement(nid, &resolved, now)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let change = Change::project(nid, "relation_tuple.create", &text).with_patch(
+                        json!([{ "op": "add", "path": "/relation_tuples/-", "value": text }]),
+                    );
+                    if *variant != "with-event" {
+                        txn.execute_raw(txn.get_database_backend().build(&insert))
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        if *variant == "separate-event" {
+                            audit::append(&txn, change, now)
+                                .await
+                                .unwrap_or_else(|e| panic!("{e}"));
+                        }
+                    } else {
+                        audit::execute_with_event(&txn, &insert, change, now)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
+                });
+            }
+            samples[v].push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
+    println!(
+        "interleaved {label}: autocommit {:.0} µs, bare {:.0} µs, with-event {:.0} µs (one statement), separate-event {:.0} µs; with-event / bare ×{:.2}, separate / bare ×{:.2}, with-event / autocommit ×{:.2}",
+        medians[0],
+        medians[1],
+        medians[2],
+        medians[3],
+        medians[2] / medians[1],
+        medians[3] / medians[1],
+        medians[2] / medians[0]
+    );
+}
+
+fn interleaved_all(_: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("keyplane-audit-mix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    interleaved(
+        "sqlite",
+        &format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+    );
+    if let Ok(url) = std::env::var("BENCH_POSTGRES_URL") {
+        interleaved("postgres", &url);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, audit_log, interleaved_all);
 criterion_main!(benches);

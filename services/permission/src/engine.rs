@@ -98,11 +98,12 @@ impl PermissionEngine {
         let now = self.clock.now();
         let txn = self.db.begin_write().await?;
         // Writing a tuple that exists changes nothing: no event.
-        if tuple_store::insert(&txn, tenant.project_id, &resolved, now).await? {
-            let change = Change::project(tenant.project_id, "relation_tuple.create", &tuple)
-                .with_patch(json!([{ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }]));
-            audit::append(&txn, change, now).await?;
-        }
+        let change = Change::project(tenant.project_id, "relation_tuple.create", &tuple)
+            .with_patch(
+                json!([{ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }]),
+            );
+        let insert = tuple_store::insert_statement(tenant.project_id, &resolved, now)?;
+        audit::execute_with_event(&txn, &insert, change, now).await?;
         txn.commit().await.map_err(db_error)?;
         Ok(tuple)
     }

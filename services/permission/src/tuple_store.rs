@@ -97,6 +97,20 @@ pub async fn insert<C: ConnectionTrait>(
     tuple: &Tuple,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    let stmt = insert_statement(nid, tuple, now)?;
+    let done = conn
+        .execute_raw(conn.get_database_backend().build(&stmt))
+        .await
+        .map_err(sql::db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The statement of [`insert`], for callers that run it with more.
+pub fn insert_statement(
+    nid: Uuid,
+    tuple: &Tuple,
+    now: DateTime<Utc>,
+) -> Result<sea_orm::sea_query::InsertStatement> {
     let (subject_id, set) = match &tuple.subject {
         Subject::Id(id) => (Some(id.clone()), None),
         Subject::Set(set) => (None, Some(set)),
@@ -139,11 +153,7 @@ pub async fn insert<C: ConnectionTrait>(
                 .to_owned(),
         )
         .to_owned();
-    let done = conn
-        .execute_raw(conn.get_database_backend().build(&stmt))
-        .await
-        .map_err(sql::db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(stmt)
 }
 
 /// Deletes one tuple by its key; deleting an absent tuple is a no-op.
