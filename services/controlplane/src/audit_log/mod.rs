@@ -36,8 +36,8 @@ impl Default for AuditLogSettings {
 
 impl AuditLogSettings {
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.retention_days == 0 {
-            return Err("retention_days must be at least 1".into());
+        if !(1..=36_500).contains(&self.retention_days) {
+            return Err("retention_days must be between 1 and 36500".into());
         }
         if self.sweep_interval_secs == 0 {
             return Err("sweep_interval_secs must be at least 1".into());

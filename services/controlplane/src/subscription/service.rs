@@ -716,12 +716,14 @@ impl BillingService {
         );
         let change =
             Change::account(row.owner_account_id, action, row.id).diff(before, Some(&after));
-        audit::append(conn, change.clone(), now).await?;
+        audit::append(conn, change, now).await?;
         let wanted = row.project_state(now, self.grace());
         let mut slugs = Vec::new();
         for project in projects::list_by_subscription(conn, row.id).await? {
-            let mut for_project = change.clone().for_account(None);
-            for_project.nid = Some(project.id);
+            // The project's people see the plan their project is on, not
+            // the owner's billing details (customer, checkout).
+            let mut for_project = Change::project(project.id, action, row.id)
+                .diff(before.map(plan_part).as_ref(), Some(&plan_part(&after)));
             if project.state != wanted {
                 let state =
                     json!({ "op": "replace", "path": "/project_state", "value": wanted.as_str() });
@@ -841,4 +843,20 @@ impl BillingService {
 /// A subscription as its audit events record it.
 fn audited(row: &SubscriptionRow) -> Value {
     serde_json::to_value(row.view()).unwrap_or(Value::Null)
+}
+
+/// What a project's log shows of its subscription: plan and status.
+fn plan_part(audited: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in [
+        "status",
+        "current_plan",
+        "plan_changes_to",
+        "plan_changes_at",
+    ] {
+        if let Some(value) = audited.get(key) {
+            out.insert(key.to_owned(), value.clone());
+        }
+    }
+    Value::Object(out)
 }

@@ -90,7 +90,10 @@ impl Change {
     }
 }
 
-/// Whether a key names a value that is never written to the log.
+/// Whether a key names a secret value: exactly one of the names secrets
+/// go by, or one ending like them. Exact, so that what merely mentions a
+/// word (`selfservice.methods.password`, `token_url`, `tokenizer`) still
+/// shows in a diff.
 fn secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     [
@@ -101,26 +104,43 @@ fn secret_key(key: &str) -> bool {
         "connection_uri",
         "hash",
     ]
-    .iter()
-    .any(|word| key.contains(word))
+    .contains(&key.as_str())
+        || ["_password", "_secret", "_token", "_private_key", "_hash"]
+            .iter()
+            .any(|end| key.ends_with(end))
 }
 
-/// Blanks every string under a key that names a secret, except values
-/// already marked (`[redacted]…`: the config's markers keep telling a
-/// rotation apart without the value).
+/// Blanks the strings (and lists of strings) under a key that names a
+/// secret, except values already marked (`[redacted]…`: the config's
+/// markers keep telling a rotation apart without the value). An object
+/// under such a key is searched like any other, never blanked whole: a
+/// container named `password` (a login method's settings, an identity's
+/// password credential) holds settings worth seeing and secrets of its own
+/// names.
 pub fn redact(value: &mut Value) {
     fn blank(value: &mut Value) {
         match value {
             Value::String(s) if !s.starts_with(REDACTED) => *s = REDACTED.to_owned(),
             Value::Array(items) => items.iter_mut().for_each(blank),
-            Value::Object(map) => map.values_mut().for_each(blank),
+            Value::Object(_) => redact(value),
+            _ => {}
+        }
+    }
+    /// Kratos' `secrets` (cookie, cipher, default lists): all of it.
+    fn blank_all(value: &mut Value) {
+        match value {
+            Value::String(s) if !s.starts_with(REDACTED) => *s = REDACTED.to_owned(),
+            Value::Array(items) => items.iter_mut().for_each(blank_all),
+            Value::Object(map) => map.values_mut().for_each(blank_all),
             _ => {}
         }
     }
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                if secret_key(key) {
+                if key == "secrets" {
+                    blank_all(child);
+                } else if secret_key(key) {
                     blank(child);
                 } else {
                     redact(child);
@@ -282,6 +302,7 @@ mod tests {
             "traits": { "email": "a@example.com" },
             "credentials": { "password": { "hashed_password": "$2b$12$abc" } },
             "client_secret": "s3cret",
+            "secrets": { "cookie": ["c0"] },
             "marked": { "secret": "[redacted]:abcd1234" },
             "list": [{ "session_token": "tok" }],
         });
@@ -289,8 +310,26 @@ mod tests {
         assert_eq!(doc["traits"]["email"], "a@example.com");
         assert_eq!(doc["credentials"]["password"]["hashed_password"], REDACTED);
         assert_eq!(doc["client_secret"], REDACTED);
+        assert_eq!(doc["secrets"]["cookie"][0], REDACTED);
         assert_eq!(doc["marked"]["secret"], "[redacted]:abcd1234");
         assert_eq!(doc["list"][0]["session_token"], REDACTED);
+    }
+
+    #[test]
+    fn settings_named_like_secrets_still_show() {
+        let mut doc = json!({
+            "selfservice": {
+                "methods": { "password": { "config": { "min_password_length": 10 } } },
+                "flows": { "registration": { "after": { "password": { "hooks": [
+                    { "hook": "web_hook", "config": { "url": "https://hooks.example.com/new" } }
+                ] } } } }
+            },
+            "session": { "whoami": { "tokenizer": { "templates": { "jwt": { "ttl": "1m" } } } } },
+            "oidc": { "token_url": "https://id.example.com/token" },
+        });
+        let before = doc.clone();
+        redact(&mut doc);
+        assert_eq!(doc, before);
     }
 
     #[test]

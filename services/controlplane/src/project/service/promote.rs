@@ -39,7 +39,8 @@ pub struct PromoteRequest {
 pub struct NotCopied {
     /// Where, in the identity config (a JSON pointer).
     pub path: String,
-    /// `secret` or `source_url`.
+    /// `secret`, `source_url` or `provider_client` (a provider's client id,
+    /// kept with the target's client secret).
     pub reason: &'static str,
     /// What the target has there now: `kept` (its own value), `moved` (a
     /// source URL moved to the target's host) or `left_out`.
@@ -146,8 +147,12 @@ fn promoted_content(
 ) -> Result<(RevisionContent, Vec<Warning>, Vec<NotCopied>)> {
     let theirs = assemble::identity_config(target);
     let mut config = assemble::identity_config(source);
-    let mut not_copied = swap_secrets(&mut config, &theirs);
+    // URLs first: a web hook on the source's host becomes the target's
+    // hook, whose credentials then match it.
+    let mut not_copied = Vec::new();
     move_urls(&mut config, &theirs, hosts, "", &mut not_copied);
+    not_copied.extend(swap_secrets(&mut config, &theirs));
+    pair_provider_clients(&mut config, &theirs, &mut not_copied);
     let mut content = target.clone();
     let mut warnings = revision::replace_identity(&mut content, &config)?;
     warnings.extend(revision::replace_permission(
@@ -188,6 +193,35 @@ fn swap_secrets(config: &mut Value, target: &Value) -> Vec<NotCopied> {
     }
     out.reverse();
     out
+}
+
+/// A provider the target has too keeps the target's client id, which goes
+/// with the client secret it kept: the source's id with the target's
+/// secret would be a pair no provider knows.
+fn pair_provider_clients(config: &mut Value, target: &Value, out: &mut Vec<NotCopied>) {
+    const PROVIDERS: &str = "/selfservice/methods/oidc/config/providers";
+    let Some(theirs) = target.pointer(PROVIDERS).and_then(Value::as_array) else {
+        return;
+    };
+    let Some(ours) = config.pointer_mut(PROVIDERS).and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (i, provider) in ours.iter_mut().enumerate() {
+        let own = theirs
+            .iter()
+            .find(|p| p.get("id").is_some() && p.get("id") == provider.get("id"))
+            .and_then(|p| p.get("client_id"));
+        if let Some(own) = own
+            && provider.get("client_id") != Some(own)
+        {
+            provider["client_id"] = own.clone();
+            out.push(NotCopied {
+                path: format!("{PROVIDERS}/{i}/client_id"),
+                reason: "provider_client",
+                outcome: "kept",
+            });
+        }
+    }
 }
 
 /// The target's own secret for the one at `pointer` of `config`.
