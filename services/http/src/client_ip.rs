@@ -1,9 +1,9 @@
 //! The address of the client behind a request: the peer, or, when the peer
 //! is one of `serve.trusted_proxies`, the address those proxies put in
-//! `X-Forwarded-For`. The router works it out once per tenant request and
-//! leaves it in the request's extensions; the engines read it from there.
+//! `X-Forwarded-For`. The request-context middleware works it out once per
+//! request (`kernel::request`); the engines and the audit log read it from
+//! there.
 
-use actix_web::HttpMessage;
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,12 +15,11 @@ const X_FORWARDED_FOR: &str = "x-forwarded-for";
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
-    /// The client address of `req`: the router's, else the peer's (a
-    /// request that did not pass the tenant router).
+    /// The client address of `req`: the request context's, else the
+    /// peer's (outside the middleware).
     pub fn of(req: &HttpRequest) -> Option<IpAddr> {
-        req.extensions()
-            .get::<ClientIp>()
-            .map(|c| c.0)
+        kernel::request::current()
+            .and_then(|c| c.client_ip)
             .or_else(|| req.peer_addr().map(|a| canonical(a.ip())))
     }
 }

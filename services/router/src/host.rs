@@ -71,16 +71,6 @@ impl TenantHosts {
         })
     }
 
-    /// The client's address: the peer, or what the trusted proxies say
-    /// in `X-Forwarded-For` (see [`http::client_ip::client_ip`]).
-    pub fn client_ip(&self, head: &RequestHead) -> Option<IpAddr> {
-        http::client_ip::client_ip(
-            head.peer_addr.map(|a| a.ip()),
-            &head.headers,
-            &self.trusted_proxies,
-        )
-    }
-
     /// The slug when the host is `<slug>.<base_domain>` (one label).
     pub fn slug_of<'h>(&self, host: &'h str) -> Option<&'h str> {
         let prefix = host

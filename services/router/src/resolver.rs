@@ -231,13 +231,6 @@ pub async fn tenant_context(
         }
         return Ok(req.into_response(response.finish()).map_into_right_body());
     }
-    // Worked out here, where the trusted proxies are known: the identity
-    // engine counts failed logins per client address.
-    if let Some(resolver) = req.app_data::<web::Data<TenantResolver>>()
-        && let Some(ip) = resolver.hosts().client_ip(req.head())
-    {
-        req.extensions_mut().insert(http::client_ip::ClientIp(ip));
-    }
     req.extensions_mut().insert(tenant);
     let mut res = next.call(req).await?;
     if cors.is_some() {

@@ -180,18 +180,14 @@ impl AuditLogService {
     pub fn spawn_sweeper(&self) {
         let this = self.clone();
         let every = std::time::Duration::from_secs(self.settings.sweep_interval_secs.max(1));
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                match this.sweep().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "audit log events past retention deleted"),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "audit log sweep failed; retrying next tick")
-                    }
+        crate::periodic::spawn_every(every, "audit log sweep", move || {
+            let this = this.clone();
+            async move {
+                let deleted = this.sweep().await?;
+                if deleted > 0 {
+                    tracing::info!(deleted, "audit log events past retention deleted");
                 }
+                Ok(())
             }
         });
     }

@@ -412,15 +412,9 @@ impl HostnameService {
     /// Re-checks every hostname every `verify_interval_secs`.
     pub fn spawn_checker(&self) {
         let this = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(this.verify_interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = this.check_all().await {
-                    tracing::warn!(error = %err, "hostname checks failed; retrying next tick");
-                }
-            }
+        crate::periodic::spawn_every(self.verify_interval, "hostname checks", move || {
+            let this = this.clone();
+            async move { this.check_all().await.map(drop) }
         });
     }
 

@@ -822,15 +822,9 @@ impl BillingService {
     pub fn spawn_sweeper(&self) {
         let this = self.clone();
         let every = std::time::Duration::from_secs(self.settings.sweep_interval_secs.max(1));
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = this.sweep().await {
-                    tracing::warn!(error = %err, "billing sweep failed; retrying next tick");
-                }
-            }
+        crate::periodic::spawn_every(every, "billing sweep", move || {
+            let this = this.clone();
+            async move { this.sweep().await.map(drop) }
         });
     }
 
