@@ -12,7 +12,7 @@ use ory_client::apis::configuration::Configuration;
 use ory_client::apis::{read_api, v0alpha2_api, write_api};
 use ory_client::models::json_patch::OpEnum;
 use ory_client::models::patch_delta::ActionEnum;
-use ory_client::models::{InternalRelationTuple, JsonPatch, PatchDelta, RelationQuery, SubjectSet};
+use ory_client::models::{InternalRelationTuple, JsonPatch, PatchDelta};
 use serde_json::{Value, json};
 
 /// Adds namespaces (and optionally a read depth) to a project's config.
@@ -49,21 +49,8 @@ fn admin(server: &keyplane_server::RunningServer, slug: &str, token: &str) -> Co
     config
 }
 
-fn query(text: &str) -> RelationQuery {
-    let tuple: permission::model::RelationTuple = text.parse().unwrap();
-    RelationQuery {
-        namespace: Some(tuple.namespace),
-        object: Some(tuple.object),
-        relation: Some(tuple.relation),
-        subject_id: tuple.subject_id,
-        subject_set: tuple
-            .subject_set
-            .map(|s| Box::new(SubjectSet::new(s.namespace, s.object, s.relation))),
-    }
-}
-
 fn internal(text: &str) -> InternalRelationTuple {
-    let q = query(text);
+    let q = relation_query(text);
     InternalRelationTuple {
         namespace: q.namespace.unwrap(),
         object: q.object.unwrap(),
@@ -92,18 +79,18 @@ fn text_of(t: &InternalRelationTuple) -> String {
 }
 
 async fn create(admin: &Configuration, text: &str) {
-    let created = write_api::create_relation_tuple(admin, Some(query(text)))
+    let created = write_api::create_relation_tuple(admin, Some(relation_query(text)))
         .await
         .unwrap();
-    assert_eq!(created, query(text));
+    assert_eq!(created, relation_query(text));
 }
 
 async fn allowed(admin: &Configuration, text: &str, max_depth: Option<i64>) -> bool {
-    let post = read_api::post_check(admin, max_depth, Some(query(text)))
+    let post = read_api::post_check(admin, max_depth, Some(relation_query(text)))
         .await
         .unwrap()
         .allowed;
-    let q = query(text);
+    let q = relation_query(text);
     let set = q.subject_set.as_deref();
     let get = read_api::get_check(
         admin,
@@ -201,7 +188,7 @@ async fn tuples_check_and_expand_with_the_sdk() {
         let res = client
             .post(format!("{base}/relation-tuples/check"))
             .bearer_auth(&token)
-            .json(&query(&format!("files:readme#viewer@{subject}")))
+            .json(&relation_query(&format!("files:readme#viewer@{subject}")))
             .send()
             .await
             .unwrap();
@@ -370,7 +357,7 @@ async fn bad_input_is_a_clear_4xx() {
     let (client, base) = tenant_client(&server, &project.slug);
 
     // Unknown namespace: named in the error, on writes and reads.
-    let err = write_api::create_relation_tuple(&admin, Some(query("docs:a#viewer@x")))
+    let err = write_api::create_relation_tuple(&admin, Some(relation_query("docs:a#viewer@x")))
         .await
         .unwrap_err();
     assert_eq!(status_of(&err), 404);

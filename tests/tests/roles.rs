@@ -131,6 +131,20 @@ async fn every_endpoint_for_every_role() {
                 [400, 400, 403, 403, 404],
             )
         },
+        // Password hashes and second factors leave: owners only.
+        row(
+            Method::GET,
+            "/projects/{p}/export",
+            None,
+            [200, 403, 403, 403, 404],
+        ),
+        // Allowed in, then refused for the empty archive (400).
+        row(
+            Method::POST,
+            "/projects/{p}/import?mode=merge",
+            None,
+            [400, 400, 403, 403, 404],
+        ),
         // The log names members: people of the project only.
         row(
             Method::GET,

@@ -94,10 +94,15 @@ pub enum Action {
     ManageHostnames,
     /// Read the project's audit log (it names members: not for API keys).
     ReadAuditLog,
+    /// `GET /projects/{id}/export`: the whole tenant, password hashes and
+    /// second-factor secrets included, so owners only.
+    ExportProject,
+    /// `POST /projects/{id}/import`: config and tenant data.
+    ImportProject,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::GetProject,
         Action::UpdateProject,
         Action::PurgeProject,
@@ -112,6 +117,8 @@ impl Action {
         Action::ManageBilling,
         Action::ManageHostnames,
         Action::ReadAuditLog,
+        Action::ExportProject,
+        Action::ImportProject,
     ];
 
     pub fn name(self) -> &'static str {
@@ -130,6 +137,8 @@ impl Action {
             Action::ManageBilling => "manage_billing",
             Action::ManageHostnames => "manage_hostnames",
             Action::ReadAuditLog => "read_audit_log",
+            Action::ExportProject => "export_project",
+            Action::ImportProject => "import_project",
         }
     }
 }
@@ -142,7 +151,7 @@ pub fn allows(access: Access, action: Action) -> bool {
         Access::Member(Owner) => true,
         Access::Member(Developer) => !matches!(
             action,
-            PurgeProject | ManageMembers | ManageInvites | ManageBilling
+            PurgeProject | ManageMembers | ManageInvites | ManageBilling | ExportProject
         ),
         Access::Member(Viewer) => {
             matches!(action, GetProject | ReadQuotas | ReadTenant | ReadAuditLog)

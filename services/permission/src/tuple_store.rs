@@ -105,47 +105,52 @@ pub async fn insert<C: ConnectionTrait>(
     Ok(done.rows_affected() > 0)
 }
 
+/// The columns a tuple is inserted with, in [`row`]'s order.
+const INSERT_COLUMNS: [&str; 11] = [
+    "nid",
+    "tuple_key",
+    "userset_key",
+    "namespace_id",
+    "object",
+    "relation",
+    "subject_id",
+    "subject_set_namespace_id",
+    "subject_set_object",
+    "subject_set_relation",
+    "created_at",
+];
+
+/// The values of [`INSERT_COLUMNS`] for one tuple.
+fn row(nid: Uuid, tuple: &Tuple, now: DateTime<Utc>) -> Vec<sea_orm::sea_query::Value> {
+    let (subject_id, set) = match &tuple.subject {
+        Subject::Id(id) => (Some(id.clone()), None),
+        Subject::Set(set) => (None, Some(set)),
+    };
+    vec![
+        nid.into(),
+        tuple.key().into(),
+        tuple.userset.key().into(),
+        tuple.userset.namespace.into(),
+        tuple.userset.object.clone().into(),
+        tuple.userset.relation.clone().into(),
+        subject_id.into(),
+        set.map(|s| s.namespace).into(),
+        set.map(|s| s.object.clone()).into(),
+        set.map(|s| s.relation.clone()).into(),
+        now.into(),
+    ]
+}
+
 /// The statement of [`insert`], for callers that run it with more.
 pub fn insert_statement(
     nid: Uuid,
     tuple: &Tuple,
     now: DateTime<Utc>,
 ) -> Result<sea_orm::sea_query::InsertStatement> {
-    let (subject_id, set) = match &tuple.subject {
-        Subject::Id(id) => (Some(id.clone()), None),
-        Subject::Set(set) => (None, Some(set)),
-    };
     let stmt = Query::insert()
         .into_table(col(TUPLES))
-        .columns(
-            [
-                "nid",
-                "tuple_key",
-                "userset_key",
-                "namespace_id",
-                "object",
-                "relation",
-                "subject_id",
-                "subject_set_namespace_id",
-                "subject_set_object",
-                "subject_set_relation",
-                "created_at",
-            ]
-            .map(col),
-        )
-        .values([
-            nid.into(),
-            tuple.key().into(),
-            tuple.userset.key().into(),
-            tuple.userset.namespace.into(),
-            tuple.userset.object.clone().into(),
-            tuple.userset.relation.clone().into(),
-            subject_id.into(),
-            set.map(|s| s.namespace).into(),
-            set.map(|s| s.object.clone()).into(),
-            set.map(|s| s.relation.clone()).into(),
-            now.into(),
-        ])
+        .columns(INSERT_COLUMNS.map(col))
+        .values(row(nid, tuple, now).into_iter().map(Into::into))
         .map_err(|e| Error::internal(format!("building tuple insert: {e}")))?
         .on_conflict(
             OnConflict::columns([col("nid"), col("tuple_key")])
@@ -154,6 +159,25 @@ pub fn insert_statement(
         )
         .to_owned();
     Ok(stmt)
+}
+
+/// Inserts many tuples with as few statements as the backends allow;
+/// those that exist are skipped. How many were inserted.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    tuples: &[Tuple],
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let rows = tuples.iter().map(|t| row(nid, t, now)).collect();
+    sql::insert_many(
+        conn,
+        TUPLES,
+        &INSERT_COLUMNS,
+        rows,
+        Some(&["nid", "tuple_key"]),
+    )
+    .await
 }
 
 /// Deletes one tuple by its key; deleting an absent tuple is a no-op.

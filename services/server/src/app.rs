@@ -27,6 +27,8 @@ pub struct Services {
     pub permission: permission::PermissionEngine,
     /// The outbox worker (tests and `keyplane encryption rotate` reach it).
     pub courier: courier::Courier,
+    /// Tenant export and import.
+    pub transfer: transfer::TransferService,
 }
 
 struct DatabaseCheck(Database);
@@ -124,7 +126,7 @@ impl Services {
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
-            clock,
+            clock.clone(),
             controlplane::Tenancy {
                 base_domain: settings.base_domain.clone(),
                 urls: settings.tenant_urls(),
@@ -185,6 +187,12 @@ impl Services {
                 slug: settings.console.project_slug.clone(),
             }));
         control_plane.bootstrap_console().await?;
+        let transfer = transfer::TransferService::new(
+            db.clone(),
+            control_plane.projects.clone(),
+            identity.clone(),
+            clock,
+        );
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -194,6 +202,7 @@ impl Services {
             identity,
             permission,
             courier,
+            transfer,
         })
     }
 
@@ -218,6 +227,7 @@ struct AppData {
     tenants: web::Data<TenantResolver>,
     identity: web::Data<identity::IdentityEngine>,
     permission: web::Data<permission::PermissionEngine>,
+    transfer: web::Data<transfer::TransferService>,
     admin_auth: http::tenant::AdminAuthData,
     /// The console's invite page reaches the control plane through this.
     console_invites: ui::invite::InvitesData,
@@ -245,6 +255,7 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
         .app_data(data.tenants.clone())
         .app_data(data.identity.clone())
         .app_data(data.permission.clone())
+        .app_data(data.transfer.clone())
         .app_data(data.admin_auth.clone())
         .app_data(data.console_invites.clone())
         .service(
@@ -261,7 +272,8 @@ fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) 
             web::scope("")
                 .configure(http::health::configure)
                 .service(web::resource("/metrics/prometheus").get(http::metrics::get_metrics))
-                .configure(ControlPlane::configure),
+                .configure(ControlPlane::configure)
+                .configure(transfer::configure),
         );
 }
 
@@ -347,6 +359,7 @@ pub async fn start_on(
         tenants: web::Data::new(services.tenants.clone()),
         identity: web::Data::new(services.identity.clone()),
         permission: web::Data::new(services.permission.clone()),
+        transfer: web::Data::new(services.transfer.clone()),
         admin_auth: web::Data::new(admin_auth),
         console_invites: web::Data::new(Arc::new(crate::console_invites::ConsoleInviteDesk(
             services.control_plane.clone(),

@@ -6,6 +6,8 @@ use keyplane_server::{Services, Settings, bind, start_on, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod transfer_cli;
+
 #[derive(Parser)]
 #[command(
     name = "keyplane",
@@ -44,6 +46,11 @@ enum Command {
     Encryption {
         #[command(subcommand)]
         action: EncryptionAction,
+    },
+    /// Export or import a whole project through a running server.
+    Project {
+        #[command(subcommand)]
+        action: transfer_cli::ProjectAction,
     },
 }
 
@@ -99,6 +106,11 @@ fn main() -> ExitCode {
         println!("keyplane {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    let command = cli.command;
+    // A client of a running server: no settings of its own.
+    if let Command::Project { action } = command {
+        return block_on(transfer_cli::run(action));
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -106,6 +118,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    block_on(run(command, settings))
+}
+
+/// Runs `work` on a new runtime; its error is printed.
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,7 +133,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("keyplane: {e:#}");
@@ -188,7 +205,50 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 );
             }
         },
-        Command::Version => {}
+        // Handled before the settings are loaded.
+        Command::Version | Command::Project { .. } => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    /// Clap's own checks of the command line (names used twice, e.g. a
+    /// subcommand's `--config` against the global one).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// The global `--config` (a settings file) and the import's
+    /// `--project-config` parse side by side.
+    #[test]
+    fn an_import_command_line_parses_with_the_global_config() {
+        let cli = super::Cli::try_parse_from([
+            "keyplane",
+            "--config",
+            "keyplane.yaml",
+            "project",
+            "import",
+            "--token",
+            "t",
+            "--project",
+            "6f1c0e52-5d1a-4a8e-9d61-3f0c7b1e2a44",
+            "--file",
+            "archive.ndjson",
+            "--project-config",
+            "keep",
+        ]);
+        let cli = match cli {
+            Ok(cli) => cli,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            cli.config.as_deref(),
+            Some(std::path::Path::new("keyplane.yaml"))
+        );
+        assert!(matches!(cli.command, super::Command::Project { .. }));
+    }
 }

@@ -48,6 +48,25 @@ impl Database {
             .await
             .map_err(crate::sql::db_error)
     }
+
+    /// Begins a read-only transaction that sees one snapshot of the data
+    /// however long it lasts (an export reading page after page):
+    /// repeatable read on PostgreSQL; on SQLite (WAL) every read
+    /// transaction does, from its first read on.
+    pub async fn begin_snapshot(&self) -> Result<DatabaseTransaction> {
+        let options = match self.kind {
+            DatabaseKind::Postgres => TransactionOptions {
+                isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+                access_mode: Some(sea_orm::AccessMode::ReadOnly),
+                ..TransactionOptions::default()
+            },
+            DatabaseKind::Sqlite => TransactionOptions::default(),
+        };
+        self.conn
+            .begin_with_options(options)
+            .await
+            .map_err(crate::sql::db_error)
+    }
 }
 
 fn kind_of(url: &str) -> Result<DatabaseKind> {

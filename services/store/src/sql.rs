@@ -71,6 +71,54 @@ pub async fn insert_or_ignore<C: ConnectionTrait>(
     Ok(res.rows_affected())
 }
 
+/// Most bind parameters one multi-row INSERT carries: below SQLite's
+/// 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
+/// Most rows one INSERT carries. The driver keeps prepared statements per
+/// connection, and a statement's compiled form grows with its rows: a
+/// fixed, modest size is prepared once and stays small (5,000-row inserts
+/// held over 100 MiB of cached statements).
+const MAX_ROWS_PER_STATEMENT: usize = 100;
+
+/// `INSERT INTO table (columns) VALUES (...), (...), ...` for many rows,
+/// as few statements as the parameter limit allows (bulk loads: one
+/// statement instead of one per row). With `ignore_conflicts_on`, rows
+/// whose key exists are skipped. Returns how many rows were inserted.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    ignore_conflicts_on: Option<&[&str]>,
+) -> Result<u64> {
+    let per_statement =
+        (MAX_PARAMS_PER_STATEMENT / columns.len().max(1)).clamp(1, MAX_ROWS_PER_STATEMENT);
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut stmt = Query::insert();
+        stmt.into_table(Alias::new(table))
+            .columns(columns.iter().map(|c| Alias::new(*c)));
+        for row in rows.by_ref().take(per_statement) {
+            stmt.values(row.into_iter().map(Into::into))
+                .map_err(|e| Error::internal(format!("building insert into {table}: {e}")))?;
+        }
+        if let Some(key) = ignore_conflicts_on {
+            stmt.on_conflict(
+                sea_orm::sea_query::OnConflict::columns(key.iter().map(|c| Alias::new(*c)))
+                    .do_nothing()
+                    .to_owned(),
+            );
+        }
+        let done = conn
+            .execute_raw(conn.get_database_backend().build(&stmt))
+            .await
+            .map_err(db_error)?;
+        inserted += done.rows_affected();
+    }
+    Ok(inserted)
+}
+
 /// Runs an UPDATE and returns how many rows it changed.
 pub async fn update<C: ConnectionTrait>(conn: &C, stmt: &UpdateStatement) -> Result<u64> {
     let res = conn

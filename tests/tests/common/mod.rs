@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod hook_receiver;
+pub mod second_factor;
 pub mod social;
 
 use keyplane_server::RunningServer;
@@ -359,4 +360,23 @@ pub async fn grpc_channel(server: &RunningServer, host: &str) -> tonic::transpor
         .connect()
         .await
         .unwrap()
+}
+
+/// A relation tuple in Keto's text form (`ns:object#relation@subject`, the
+/// subject a set as `(ns:object#relation)`) as the SDK's query.
+pub fn relation_query(text: &str) -> ory_client::models::RelationQuery {
+    let tuple: permission::model::RelationTuple = text.parse().unwrap();
+    ory_client::models::RelationQuery {
+        namespace: Some(tuple.namespace),
+        object: Some(tuple.object),
+        relation: Some(tuple.relation),
+        subject_id: tuple.subject_id,
+        subject_set: tuple.subject_set.map(|s| {
+            Box::new(ory_client::models::SubjectSet::new(
+                s.namespace,
+                s.object,
+                s.relation,
+            ))
+        }),
+    }
 }

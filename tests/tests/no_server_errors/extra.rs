@@ -124,6 +124,17 @@ pub fn operations() -> Vec<Operation> {
             ("page_token", "string"),
         ]),
         cp("GET", "/me/audit-log").query(&[("page_size", "string"), ("page_token", "string")]),
+        cp("GET", "/projects/{project_id}/export"),
+        // The body is an NDJSON archive; one record line here.
+        cp("POST", "/projects/{project_id}/import")
+            .query(&[("mode", "string"), ("ids", "string"), ("config", "string")])
+            .body(
+                Raw,
+                object(
+                    json!({ "kind": { "type": "string" }, "format": { "type": "string" } }),
+                    &["kind"],
+                ),
+            ),
         cp("PATCH", "/projects/{project_id}/revision/{revision_id}").body(Json, patch),
         cp("GET", "/projects/{project_id}/hostnames"),
         cp("POST", "/projects/{project_id}/hostnames").body(Json, hostname.clone()),

@@ -30,8 +30,10 @@ mod history;
 mod patch;
 mod promote;
 mod tenant;
+mod transfer;
 pub use history::{RevisionDiff, RevisionView};
 pub use promote::{NotCopied, PromoteRequest, PromoteView};
+pub use transfer::{ImportedConfig, PortableConfig};
 
 /// How often an unconditional update retries after losing a race.
 const MAX_ATTEMPTS: usize = 3;

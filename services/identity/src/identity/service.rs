@@ -75,6 +75,14 @@ pub(crate) fn duplicate_identifier(err: Error) -> Error {
 }
 
 impl IdentityEngine {
+    /// Checks imported traits against the tenant's schema `schema_id`.
+    pub fn check_traits(&self, tenant: &TenantCtx, schema_id: &str, traits: &Value) -> Result<()> {
+        let (schema, _) = self.schema(tenant, schema_id)?;
+        schema
+            .validate(traits)
+            .map_err(|errors| traits_error(&errors))
+    }
+
     /// Builds the identity to store from a draft and the stored identity
     /// (if any): validates traits, derives identifiers and addresses, keeps
     /// the verification state of addresses that did not change.

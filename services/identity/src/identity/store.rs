@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use store::sql::{self, col};
 use uuid::Uuid;
 
-const IDENTITIES: &str = "identities";
+pub(crate) const IDENTITIES: &str = "identities";
 pub(crate) const CREDENTIALS: &str = "identity_credentials";
 pub(crate) const IDENTIFIERS: &str = "identity_credential_identifiers";
-const VERIFIABLE: &str = "identity_verifiable_addresses";
-const RECOVERY: &str = "identity_recovery_addresses";
+pub(crate) const VERIFIABLE: &str = "identity_verifiable_addresses";
+pub(crate) const RECOVERY: &str = "identity_recovery_addresses";
 
 pub(crate) fn json_text(value: &Value) -> String {
     value.to_string()
@@ -32,7 +32,7 @@ fn opt_json(row: &QueryResult, column: &str) -> Result<Option<Value>> {
         .transpose()
 }
 
-fn select(table: &str, columns: &[&str], nid: Uuid) -> SelectStatement {
+pub(crate) fn select(table: &str, columns: &[&str], nid: Uuid) -> SelectStatement {
     Query::select()
         .columns(columns.iter().map(|c| col(c)))
         .from(col(table))
@@ -40,7 +40,7 @@ fn select(table: &str, columns: &[&str], nid: Uuid) -> SelectStatement {
         .to_owned()
 }
 
-const IDENTITY_COLUMNS: &[&str] = &[
+pub(crate) const IDENTITY_COLUMNS: &[&str] = &[
     "id",
     "schema_id",
     "traits",
@@ -52,7 +52,7 @@ const IDENTITY_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-fn identity_from_row(row: &QueryResult) -> Result<Identity> {
+pub(crate) fn identity_from_row(row: &QueryResult) -> Result<Identity> {
     let traits: String = sql::get(row, "traits")?;
     let state: String = sql::get(row, "state")?;
     Ok(Identity {
@@ -73,76 +73,7 @@ fn identity_from_row(row: &QueryResult) -> Result<Identity> {
 
 /// Inserts an identity with its credentials and addresses.
 pub async fn insert<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identity) -> Result<()> {
-    sql::insert(
-        conn,
-        IDENTITIES,
-        vec![
-            ("id", identity.id.into()),
-            ("nid", nid.into()),
-            ("schema_id", identity.schema_id.clone().into()),
-            ("traits", json_text(&identity.traits).into()),
-            ("state", identity.state.as_str().to_owned().into()),
-            ("state_changed_at", identity.state_changed_at.into()),
-            (
-                "metadata_public",
-                identity.metadata_public.as_ref().map(json_text).into(),
-            ),
-            (
-                "metadata_admin",
-                identity.metadata_admin.as_ref().map(json_text).into(),
-            ),
-            ("created_at", identity.created_at.into()),
-            ("updated_at", identity.updated_at.into()),
-        ],
-    )
-    .await?;
-    insert_children(conn, nid, identity).await
-}
-
-async fn insert_children<C: ConnectionTrait>(
-    conn: &C,
-    nid: Uuid,
-    identity: &Identity,
-) -> Result<()> {
-    for credential in &identity.credentials {
-        insert_credential(conn, nid, identity.id, credential).await?;
-    }
-    for address in &identity.verifiable_addresses {
-        sql::insert(
-            conn,
-            VERIFIABLE,
-            vec![
-                ("id", address.id.into()),
-                ("nid", nid.into()),
-                ("identity_id", identity.id.into()),
-                ("via", address.via.clone().into()),
-                ("value", address.value.clone().into()),
-                ("verified", address.verified.into()),
-                ("verified_at", address.verified_at.into()),
-                ("status", address.status.clone().into()),
-                ("created_at", address.created_at.into()),
-                ("updated_at", address.updated_at.into()),
-            ],
-        )
-        .await?;
-    }
-    for address in &identity.recovery_addresses {
-        sql::insert(
-            conn,
-            RECOVERY,
-            vec![
-                ("id", address.id.into()),
-                ("nid", nid.into()),
-                ("identity_id", identity.id.into()),
-                ("via", address.via.clone().into()),
-                ("value", address.value.clone().into()),
-                ("created_at", address.created_at.into()),
-                ("updated_at", address.updated_at.into()),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+    super::bulk_store::insert_many(conn, nid, std::slice::from_ref(identity)).await
 }
 
 /// Inserts one credential of an identity with its identifiers.
@@ -152,37 +83,7 @@ pub async fn insert_credential<C: ConnectionTrait>(
     identity_id: Uuid,
     credential: &Credential,
 ) -> Result<()> {
-    sql::insert(
-        conn,
-        CREDENTIALS,
-        vec![
-            ("id", credential.id.into()),
-            ("nid", nid.into()),
-            ("identity_id", identity_id.into()),
-            ("credential_type", credential.kind.clone().into()),
-            ("config", json_text(&credential.config).into()),
-            ("version", credential.version.into()),
-            ("created_at", credential.created_at.into()),
-            ("updated_at", credential.updated_at.into()),
-        ],
-    )
-    .await?;
-    for identifier in &credential.identifiers {
-        sql::insert(
-            conn,
-            IDENTIFIERS,
-            vec![
-                ("id", Uuid::new_v4().into()),
-                ("nid", nid.into()),
-                ("identity_id", identity_id.into()),
-                ("identity_credential_id", credential.id.into()),
-                ("credential_type", credential.kind.clone().into()),
-                ("identifier", identifier.clone().into()),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+    super::bulk_store::insert_credential_rows(conn, nid, &[(identity_id, credential)]).await
 }
 
 async fn delete_children<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<()> {
@@ -224,7 +125,7 @@ pub async fn replace<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identit
         return Ok(false);
     }
     delete_children(conn, nid, identity.id).await?;
-    insert_children(conn, nid, identity).await?;
+    super::bulk_store::insert_children(conn, nid, std::slice::from_ref(identity)).await?;
     Ok(true)
 }
 
@@ -308,7 +209,7 @@ pub async fn find_id_by_identifier<C: ConnectionTrait>(
 }
 
 /// Fills credentials and addresses of `identities` with one query per table.
-async fn load_children<C: ConnectionTrait>(
+pub(crate) async fn load_children<C: ConnectionTrait>(
     conn: &C,
     nid: Uuid,
     identities: &mut [Identity],

@@ -29,6 +29,7 @@ use kernel::Result;
 use kernel::identity_config::{Aal, IdentityConfig};
 use kernel::tenant::TenantCtx;
 use serde_json::Value;
+use uuid::Uuid;
 
 /// Every method, in the order their nodes appear on a form.
 pub const ALL: &[&dyn Strategy] = &[
@@ -187,6 +188,13 @@ pub trait Strategy: Send + Sync {
     ) -> Result<Option<Outcome<Identity>>> {
         Ok(None)
     }
+}
+
+/// The sealing context of an identity's `kind` credential secrets (TOTP
+/// seed, WebAuthn records): a sealed value moved to another identity or
+/// project does not open there.
+pub fn credential_sealing_context(kind: &str, project_id: Uuid, identity_id: Uuid) -> String {
+    format!("identity_credentials.{kind}@{project_id}/{identity_id}")
 }
 
 /// The project's `secrets.cipher` as a box, which second factors and the

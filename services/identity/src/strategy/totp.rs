@@ -28,10 +28,7 @@ pub const TOTP: &str = "totp";
 /// The sealing context of an identity's TOTP secret: a sealed secret moved
 /// to another identity or project does not open there.
 fn credential_context(tenant: &TenantCtx, identity_id: Uuid) -> String {
-    format!(
-        "identity_credentials.totp@{}/{identity_id}",
-        tenant.project_id
-    )
+    super::credential_sealing_context(TOTP, tenant.project_id, identity_id)
 }
 
 /// The sealing context of a secret offered in a settings flow.

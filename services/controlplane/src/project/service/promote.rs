@@ -14,7 +14,7 @@ use super::history::summarize;
 use crate::access::Action;
 use crate::account::Caller;
 use crate::hostname::store as hostnames;
-use crate::project::model::ProjectView;
+use crate::project::model::{ProjectRow, ProjectView};
 use crate::project::secrets::{self, REDACTED};
 use crate::revision::{self, RevisionContent, Warning, assemble};
 use kernel::{Error, Result};
@@ -66,9 +66,9 @@ pub struct PromoteView {
 
 /// The bases of the URLs that belong to a project: its own URL and its
 /// custom hostnames.
-struct Hosts {
-    source: Vec<String>,
-    target: String,
+pub(super) struct Hosts {
+    pub(super) source: Vec<String>,
+    pub(super) target: String,
 }
 
 impl ProjectService {
@@ -95,17 +95,16 @@ impl ProjectService {
             .revision_id
             .unwrap_or(source_row.current_revision_id);
         let (_, source_content) = self.revision_of(source_row.id, revision).await?;
-        let mut source_bases = vec![self.public_url(&source_row.slug)];
-        for row in hostnames::list_for_project(&self.db.conn, source_row.id).await? {
-            source_bases.push(format!("https://{}", row.hostname));
-            source_bases.push(format!("http://{}", row.hostname));
-        }
         let hosts = Hosts {
-            source: source_bases,
+            source: self.url_bases(&source_row).await?,
             target: self.public_url(&target_row.slug),
         };
-        let (promoted, warnings, not_copied) =
-            promoted_content(&source_content, &target_content, &hosts)?;
+        let (promoted, warnings, not_copied) = promoted_content(
+            assemble::identity_config(&source_content),
+            &assemble::permission_config(&source_content),
+            &target_content,
+            &hosts,
+        )?;
         let before = self.marked_document(target_row.id, &target_content, false);
         let after = self.marked_document(target_row.id, &promoted, false);
         let patch = json_patch::diff(&before, &after);
@@ -138,15 +137,29 @@ impl ProjectService {
     }
 }
 
-/// The target's revision content with the source's config, project-specific
-/// values excepted; its warnings, and what was not copied.
-fn promoted_content(
-    source: &RevisionContent,
+impl ProjectService {
+    /// The bases of the URLs that belong to `project`: its URL and its
+    /// custom hostnames'.
+    pub(super) async fn url_bases(&self, project: &ProjectRow) -> Result<Vec<String>> {
+        let mut bases = vec![self.public_url(&project.slug)];
+        for row in hostnames::list_for_project(&self.db.conn, project.id).await? {
+            bases.push(format!("https://{}", row.hostname));
+            bases.push(format!("http://{}", row.hostname));
+        }
+        Ok(bases)
+    }
+}
+
+/// The target's revision content with the source's config (identity and
+/// permission documents, secrets as they are or as markers),
+/// project-specific values excepted; its warnings, and what was not copied.
+pub(super) fn promoted_content(
+    mut config: Value,
+    permission: &Value,
     target: &RevisionContent,
     hosts: &Hosts,
 ) -> Result<(RevisionContent, Vec<Warning>, Vec<NotCopied>)> {
     let theirs = assemble::identity_config(target);
-    let mut config = assemble::identity_config(source);
     // URLs first: a web hook on the source's host becomes the target's
     // hook, whose credentials then match it.
     let mut not_copied = Vec::new();
@@ -155,10 +168,7 @@ fn promoted_content(
     pair_provider_clients(&mut config, &theirs, &mut not_copied);
     let mut content = target.clone();
     let mut warnings = revision::replace_identity(&mut content, &config)?;
-    warnings.extend(revision::replace_permission(
-        &mut content,
-        &assemble::permission_config(source),
-    )?);
+    warnings.extend(revision::replace_permission(&mut content, permission)?);
     Ok((content, warnings, not_copied))
 }
 

@@ -37,10 +37,7 @@ pub const ANSWER_FIELDS: &[&str] = &["webauthn_login", "webauthn_register", "web
 /// The sealing context of an identity's keys: a record moved to another
 /// identity or project does not open there.
 fn credential_context(tenant: &TenantCtx, identity_id: Uuid) -> String {
-    format!(
-        "identity_credentials.webauthn@{}/{identity_id}",
-        tenant.project_id
-    )
+    super::credential_sealing_context(WEBAUTHN, tenant.project_id, identity_id)
 }
 
 fn passwordless(config: &IdentityConfig) -> bool {
