@@ -21,6 +21,7 @@ mod m20261202_000001_login_throttle;
 mod m20261202_000011_sealed_mail_secrets;
 mod m20261202_000012_flow_internal_context;
 mod m20261203_000013_audit_events;
+mod m20261203_000014_permission_engine_ii;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_login_throttle::Migration),
             Box::new(m20261202_000012_flow_internal_context::Migration),
             Box::new(m20261203_000013_audit_events::Migration),
+            Box::new(m20261203_000014_permission_engine_ii::Migration),
         ]
     }
 }

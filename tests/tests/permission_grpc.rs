@@ -249,3 +249,123 @@ async fn keto_grpc_api_by_authority() {
         .version;
     assert!(!version.is_empty());
 }
+
+#[tokio::test]
+async fn keyplane_lookups_over_grpc() {
+    use permission::grpc::lookup_pb::lookup_service_client::LookupServiceClient;
+    use permission::grpc::lookup_pb::{BatchCheckRequest, ListObjectsRequest, ListSubjectsRequest};
+    let (server, token, cp) = owner().await;
+    let a = create_project(&cp, "Lookups A").await;
+    let b = create_project(&cp, "Lookups B").await;
+    add_namespaces(&cp, &a.id).await;
+    add_namespaces(&cp, &b.id).await;
+    let chan_a = common::grpc_channel(&server, &tenant_host(&a.slug)).await;
+    let chan_b = common::grpc_channel(&server, &tenant_host(&b.slug)).await;
+    for (channel, texts) in [
+        (
+            &chan_a,
+            vec![
+                "files:readme#viewer@(groups:eng#member)",
+                "files:plan#viewer@alice",
+                "groups:eng#member@alice",
+                "groups:eng#member@bob",
+            ],
+        ),
+        (&chan_b, vec!["files:other#viewer@alice"]),
+    ] {
+        WriteServiceClient::new(channel.clone())
+            .transact_relation_tuples(authed(
+                pb::TransactRelationTuplesRequest {
+                    relation_tuple_deltas: texts.into_iter().map(insert).collect(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap();
+    }
+    let mut lookups = LookupServiceClient::new(chan_a.clone());
+    let objects = |page_token: &str| ListObjectsRequest {
+        namespace: "files".into(),
+        relation: "viewer".into(),
+        subject: tuple("files:x#viewer@alice").subject,
+        page_size: 1,
+        page_token: page_token.into(),
+        ..Default::default()
+    };
+    let first = lookups
+        .list_objects(authed(objects(""), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.objects, ["plan"]);
+    let second = lookups
+        .list_objects(authed(objects(&first.next_page_token), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (second.objects, second.next_page_token),
+        (vec!["readme".to_owned()], String::new())
+    );
+
+    let subjects = lookups
+        .list_subjects(authed(
+            ListSubjectsRequest {
+                namespace: "files".into(),
+                object: "readme".into(),
+                relation: "viewer".into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(subjects.subject_ids, ["alice", "bob"]);
+
+    let results = lookups
+        .batch_check(authed(
+            BatchCheckRequest {
+                tuples: vec![
+                    tuple("files:readme#viewer@bob"),
+                    tuple("files:other#viewer@alice"),
+                    tuple("folders:x#viewer@bob"),
+                ],
+                max_depth: 0,
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(
+        results.iter().map(|r| r.allowed).collect::<Vec<_>>(),
+        [true, false, false],
+        "B's tuple does not count in A"
+    );
+    assert!(results[0].error.is_empty() && results[2].error.contains("folders"));
+
+    // Missing fields, a batch over the limit, no credentials.
+    let err = lookups
+        .list_subjects(authed(ListSubjectsRequest::default(), &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = lookups
+        .batch_check(authed(
+            BatchCheckRequest {
+                tuples: vec![tuple("files:plan#viewer@alice"); 11],
+                max_depth: 0,
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = LookupServiceClient::new(chan_b)
+        .list_objects(Request::new(objects("")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+}

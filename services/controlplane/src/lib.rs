@@ -8,7 +8,6 @@ pub mod audit_log;
 pub mod hostname;
 pub mod invite;
 pub mod member;
-mod periodic;
 pub mod project;
 pub mod quota;
 pub mod revision;

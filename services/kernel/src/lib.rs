@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity_config;
 pub mod json_patch;
 pub mod net;
+pub mod periodic;
 pub mod ports;
 pub mod public_url;
 pub mod rate_limit;

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// Keto's default `limit.max_batch_check_size`: a revision without one
+/// allows batches of this many tuples.
+pub const DEFAULT_MAX_BATCH_CHECK_SIZE: i64 = 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProjectState {
@@ -59,6 +63,8 @@ pub struct TenantConfig {
     pub identity_schemas: Vec<IdentitySchemaRef>,
     pub namespaces: Vec<NamespaceRef>,
     pub max_read_depth: i64,
+    /// Most tuples one batch check may hold (`limit.max_batch_check_size`).
+    pub max_batch_check_size: i64,
 }
 
 impl TenantConfig {
@@ -76,7 +82,13 @@ impl TenantConfig {
             identity_schemas,
             namespaces,
             max_read_depth,
+            max_batch_check_size: DEFAULT_MAX_BATCH_CHECK_SIZE,
         }
+    }
+
+    pub fn with_max_batch_check_size(mut self, size: i64) -> Self {
+        self.max_batch_check_size = size;
+        self
     }
 }
 

@@ -68,6 +68,48 @@ pub struct CheckResponse {
     pub allowed: bool,
 }
 
+/// `POST /relation-tuples/batch/check`: the tuples to check, in order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchCheckBody {
+    #[serde(default)]
+    pub tuples: Vec<RelationQuery>,
+}
+
+/// One answer of a batch check (Ory's `checkPermissionResultWithError`):
+/// a tuple that cannot be checked (unknown namespace, missing field) is
+/// `allowed: false` with the reason, and the others are still answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchCheckResult {
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchCheckResponse {
+    pub results: Vec<BatchCheckResult>,
+}
+
+/// A page of `GET /relation-tuples/list-objects`.
+#[derive(Debug, Serialize)]
+pub struct ObjectsPage {
+    pub namespace: String,
+    pub relation: String,
+    /// Sorted; empty on a page past the last.
+    pub objects: Vec<String>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// A page of `GET /relation-tuples/list-subjects`.
+#[derive(Debug, Serialize)]
+pub struct SubjectsPage {
+    /// Sorted.
+    pub subject_ids: Vec<String>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
 /// `expandTree`.
 #[derive(Debug, Serialize)]
 pub struct ExpandTree {

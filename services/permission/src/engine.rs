@@ -2,9 +2,9 @@
 //! the transactions, and runs check and expand over the SQL reader. The
 //! REST handlers and the gRPC services both call it.
 
-use crate::api::{ExpandTree, PatchAction, PatchDelta, RelationQuery, RelationTuplesPage};
+use crate::api::{ExpandTree, RelationQuery, RelationTuplesPage};
 use crate::limits;
-use crate::model::{NamedSubjectSet, RelationTuple, Subject, Tuple};
+use crate::model::{NamedSubjectSet, RelationTuple, Subject};
 use crate::namespace::Namespaces;
 use crate::reader::TupleReader;
 use crate::tuple_store::{self, SqlTuples, SqliteTuples, TupleFilter};
@@ -13,10 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::clock::SharedClock;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
-use serde_json::{Value, json};
 use store::Database;
-use store::audit::{self, Change};
-use store::sql::db_error;
 
 /// Keto's default for `limit.max_read_depth` when a revision has none.
 pub const DEFAULT_MAX_READ_DEPTH: u32 = 5;
@@ -25,8 +22,8 @@ pub const MAX_PAGE_SIZE: u64 = 1000;
 
 #[derive(Clone)]
 pub struct PermissionEngine {
-    db: Database,
-    clock: SharedClock,
+    pub(crate) db: Database,
+    pub(crate) clock: SharedClock,
 }
 
 /// The depth of a check or expand, as Keto v0.9 computes it in
@@ -61,7 +58,7 @@ fn parse_page_token(token: &str) -> Result<i64> {
         .ok_or_else(invalid)
 }
 
-fn page_size(requested: Option<i64>) -> Result<u64> {
+pub(crate) fn page_size(requested: Option<i64>) -> Result<u64> {
     match requested {
         None | Some(0) => Ok(DEFAULT_PAGE_SIZE),
         Some(n) if n < 0 => Err(Error::bad_request("page_size must be positive")),
@@ -74,7 +71,7 @@ impl PermissionEngine {
         Self { db, clock }
     }
 
-    fn filter(namespaces: Namespaces<'_>, query: &RelationQuery) -> Result<TupleFilter> {
+    pub(crate) fn filter(namespaces: Namespaces<'_>, query: &RelationQuery) -> Result<TupleFilter> {
         Ok(TupleFilter {
             namespace: query
                 .namespace
@@ -89,97 +86,6 @@ impl PermissionEngine {
                 (None, None) => None,
             },
         })
-    }
-
-    /// `PUT /admin/relation-tuples`: inserts (idempotently) and returns the tuple.
-    pub async fn create(&self, tenant: &TenantCtx, tuple: RelationTuple) -> Result<RelationTuple> {
-        limits::check_tuple(&tuple)?;
-        let resolved = Namespaces(&tenant.config.namespaces).tuple(&tuple)?;
-        let now = self.clock.now();
-        let txn = self.db.begin_write().await?;
-        // Writing a tuple that exists changes nothing: no event.
-        let change = Change::project(tenant.project_id, "relation_tuple.create", &tuple)
-            .with_patch(
-                json!([{ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }]),
-            );
-        let insert = tuple_store::insert_statement(tenant.project_id, &resolved, now)?;
-        audit::execute_with_event(&txn, &insert, change, now).await?;
-        txn.commit().await.map_err(db_error)?;
-        Ok(tuple)
-    }
-
-    /// `PATCH /admin/relation-tuples`: every delta is validated first, then
-    /// all are applied in one transaction: all or nothing.
-    pub async fn patch(&self, tenant: &TenantCtx, deltas: Vec<PatchDelta>) -> Result<()> {
-        let namespaces = Namespaces(&tenant.config.namespaces);
-        let mut changes: Vec<(PatchAction, Tuple)> = Vec::with_capacity(deltas.len());
-        let mut recorded = Vec::with_capacity(deltas.len());
-        for (index, delta) in deltas.into_iter().enumerate() {
-            let at = |e: Error| {
-                let reason = e.reason.clone().unwrap_or_else(|| e.message.clone());
-                e.with_reason(format!("delta {index}: {reason}"))
-            };
-            let action = delta.action.ok_or_else(|| {
-                at(Error::bad_request(
-                    "`action` is required (insert or delete)",
-                ))
-            })?;
-            let tuple = delta
-                .relation_tuple
-                .ok_or_else(|| at(Error::bad_request("`relation_tuple` is required")))?;
-            limits::check_tuple(&tuple).map_err(at)?;
-            recorded.push(match action {
-                PatchAction::Insert => json!({ "op": "add", "path": "/relation_tuples/-", "value": tuple.to_string() }),
-                PatchAction::Delete => json!({ "op": "remove", "path": "/relation_tuples", "value": tuple.to_string() }),
-            });
-            changes.push((action, namespaces.tuple(&tuple).map_err(at)?));
-        }
-        let now = self.clock.now();
-        let txn = self.db.begin_write().await?;
-        let mut effective = Vec::with_capacity(changes.len());
-        for ((action, tuple), op) in changes.iter().zip(recorded) {
-            let changed = match action {
-                PatchAction::Insert => {
-                    tuple_store::insert(&txn, tenant.project_id, tuple, now).await?
-                }
-                PatchAction::Delete => {
-                    tuple_store::delete(&txn, tenant.project_id, tuple).await? > 0
-                }
-            };
-            if changed {
-                effective.push(op);
-            }
-        }
-        if effective.is_empty() {
-            return txn.commit().await.map_err(db_error);
-        }
-        let change = Change::project(tenant.project_id, "relation_tuple.patch", "relation-tuples")
-            .with_patch(Value::Array(effective));
-        audit::append(&txn, change, now).await?;
-        txn.commit().await.map_err(db_error)
-    }
-
-    /// `DELETE /admin/relation-tuples`: every tuple matching the query. An
-    /// empty query is refused rather than taken to mean "everything".
-    pub async fn delete_matching(&self, tenant: &TenantCtx, query: &RelationQuery) -> Result<u64> {
-        if query.is_empty() {
-            return Err(Error::bad_request(
-                "give at least one of namespace, object, relation, subject_id or subject_set.* to delete by",
-            ));
-        }
-        limits::check_query(query)?;
-        let filter = Self::filter(Namespaces(&tenant.config.namespaces), query)?;
-        let txn = self.db.begin_write().await?;
-        let deleted = tuple_store::delete_matching(&txn, tenant.project_id, &filter).await?;
-        // The query names what went; the tuples themselves are not listed
-        // (a query may match millions).
-        if deleted > 0 {
-            let change = Change::project(tenant.project_id, "relation_tuple.delete", "relation-tuples")
-                .with_patch(json!([{ "op": "remove", "path": "/relation_tuples", "query": query, "count": deleted }]));
-            audit::append(&txn, change, self.clock.now()).await?;
-        }
-        txn.commit().await.map_err(db_error)?;
-        Ok(deleted)
     }
 
     /// `GET /relation-tuples`: one page, keyed on insertion order, so tuples
@@ -218,7 +124,7 @@ impl PermissionEngine {
 
     /// The reader of a tenant's tuples: on a SQLite file, reads on the
     /// calling thread; otherwise through the pool.
-    fn reader<'a>(&'a self, tenant: &TenantCtx) -> Box<dyn TupleReader + 'a> {
+    pub(crate) fn reader<'a>(&'a self, tenant: &TenantCtx) -> Box<dyn TupleReader + 'a> {
         let nid = tenant.project_id;
         match &self.db.sqlite_reads {
             Some(reads) => Box::new(SqliteTuples { reads, nid }),

@@ -20,6 +20,12 @@ pub mod pb {
     tonic::include_proto!("ory.keto.relation_tuples.v1alpha2");
 }
 
+/// Keyplane's lookups (`keyplane.permission.v1`), served beside Keto's.
+#[allow(clippy::all, clippy::unwrap_used, clippy::expect_used)]
+pub mod lookup_pb {
+    tonic::include_proto!("keyplane.permission.v1");
+}
+
 use pb::check_service_server::{CheckService, CheckServiceServer};
 use pb::expand_service_server::{ExpandService, ExpandServiceServer};
 use pb::read_service_server::{ReadService, ReadServiceServer};
@@ -51,7 +57,7 @@ fn record_authority(
 }
 
 /// Maps a service error to a gRPC status; internal details stay in the log.
-fn status(err: Error) -> Status {
+pub(crate) fn status(err: Error) -> Status {
     let text = err.reason.clone().unwrap_or_else(|| err.message.clone());
     match err.kind {
         ErrorKind::BadRequest | ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType => {
@@ -59,7 +65,9 @@ fn status(err: Error) -> Status {
         }
         ErrorKind::Unauthorized => Status::unauthenticated(text),
         ErrorKind::Forbidden | ErrorKind::PaymentRequired => Status::permission_denied(text),
-        ErrorKind::NotFound | ErrorKind::Gone => Status::not_found(text),
+        ErrorKind::NotFound => Status::not_found(text),
+        // Only the change feed answers Gone: its changes were pruned.
+        ErrorKind::Gone => Status::failed_precondition(text),
         ErrorKind::Conflict => Status::already_exists(text),
         ErrorKind::TooManyRequests => Status::resource_exhausted(text),
         ErrorKind::ServiceUnavailable => Status::unavailable(text),
@@ -91,9 +99,17 @@ impl GrpcApi {
         }
     }
 
+    pub(crate) fn engine(&self) -> &PermissionEngine {
+        &self.engine
+    }
+
     /// The tenant of the request's authority, once the caller proved it may
     /// administer it.
-    async fn tenant<T>(&self, req: &Request<T>, write: bool) -> Result<Arc<TenantCtx>, Status> {
+    pub(crate) async fn tenant<T>(
+        &self,
+        req: &Request<T>,
+        write: bool,
+    ) -> Result<Arc<TenantCtx>, Status> {
         let host = req
             .extensions()
             .get::<Authority>()
@@ -140,6 +156,9 @@ impl GrpcApi {
             .add_service(WriteServiceServer::new(self.clone()))
             .add_service(CheckServiceServer::new(self.clone()))
             .add_service(ExpandServiceServer::new(self.clone()))
+            .add_service(lookup_pb::lookup_service_server::LookupServiceServer::new(
+                self.clone(),
+            ))
             .add_service(VersionServiceServer::new(self))
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
@@ -179,6 +198,24 @@ fn request_context<T>(req: &Request<T>) -> std::sync::Arc<kernel::request::Reque
     kernel::request::RequestContext::new(id, req.remote_addr().map(|a| a.ip()))
 }
 
+/// A write's snaptoken in the response metadata (`keyplane-snaptoken`):
+/// Keto's delete response has no field for it.
+fn with_snaptoken<T>(res: &mut Response<T>, token: &str) {
+    if let Ok(value) = token.parse() {
+        res.metadata_mut().insert("keyplane-snaptoken", value);
+    }
+}
+
+/// A request's `snaptoken` field ("" is none), checked as REST checks it.
+pub(crate) async fn require_fresh(
+    engine: &PermissionEngine,
+    tenant: &TenantCtx,
+    token: &str,
+) -> Result<(), Status> {
+    let token = crate::changes::Snaptoken::parse_optional(Some(token)).map_err(status)?;
+    engine.require_fresh(tenant, token).await.map_err(status)
+}
+
 fn named_set(set: pb::SubjectSet) -> NamedSubjectSet {
     NamedSubjectSet {
         namespace: set.namespace,
@@ -196,7 +233,9 @@ fn pb_set(set: NamedSubjectSet) -> pb::SubjectSet {
 }
 
 /// `(subject_id, subject_set)` of a protobuf subject.
-fn split_subject(subject: Option<pb::Subject>) -> (Option<String>, Option<NamedSubjectSet>) {
+pub(crate) fn split_subject(
+    subject: Option<pb::Subject>,
+) -> (Option<String>, Option<NamedSubjectSet>) {
     match subject.and_then(|s| s.r#ref) {
         Some(pb::subject::Ref::Id(id)) => (Some(id), None),
         Some(pb::subject::Ref::Set(set)) => (None, Some(named_set(set))),
@@ -213,7 +252,7 @@ fn pb_subject(id: Option<String>, set: Option<NamedSubjectSet>) -> Option<pb::Su
     Some(pb::Subject { r#ref: Some(r#ref) })
 }
 
-fn tuple_from_pb(tuple: pb::RelationTuple) -> RelationTuple {
+pub(crate) fn tuple_from_pb(tuple: pb::RelationTuple) -> RelationTuple {
     let (subject_id, subject_set) = split_subject(tuple.subject);
     RelationTuple {
         namespace: tuple.namespace,
@@ -224,7 +263,7 @@ fn tuple_from_pb(tuple: pb::RelationTuple) -> RelationTuple {
     }
 }
 
-fn tuple_to_pb(tuple: RelationTuple) -> pb::RelationTuple {
+pub(crate) fn tuple_to_pb(tuple: RelationTuple) -> pb::RelationTuple {
     pb::RelationTuple {
         namespace: tuple.namespace,
         object: tuple.object,
@@ -276,6 +315,7 @@ impl ReadService for GrpcApi {
     ) -> Result<Response<pb::ListRelationTuplesResponse>, Status> {
         let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
+        require_fresh(&self.engine, &tenant, &req.snaptoken).await?;
         #[allow(deprecated)]
         let query = request_query(
             req.relation_query,
@@ -309,7 +349,7 @@ impl WriteService for GrpcApi {
         let context = request_context(&req);
         kernel::request::scope(context, async move {
             let tenant = self.tenant(&req, true).await?;
-            let deltas = req
+            let deltas: Vec<PatchDelta> = req
                 .into_inner()
                 .relation_tuple_deltas
                 .into_iter()
@@ -322,10 +362,20 @@ impl WriteService for GrpcApi {
                     relation_tuple: delta.relation_tuple.map(tuple_from_pb),
                 })
                 .collect();
-            self.engine.patch(&tenant, deltas).await.map_err(status)?;
-            Ok(Response::new(pb::TransactRelationTuplesResponse {
-                snaptokens: Vec::new(),
-            }))
+            let count = deltas.len();
+            let token = self
+                .engine
+                .patch(&tenant, deltas)
+                .await
+                .map_err(status)?
+                .encode();
+            // One token per delta, as the field is documented; they commit
+            // together, so each is the write's.
+            let mut res = Response::new(pb::TransactRelationTuplesResponse {
+                snaptokens: vec![token.clone(); count],
+            });
+            with_snaptoken(&mut res, &token);
+            Ok(res)
         })
         .await
     }
@@ -344,11 +394,14 @@ impl WriteService for GrpcApi {
                 req.query
                     .map(|q| (q.namespace, q.object, q.relation, q.subject)),
             );
-            self.engine
+            let (_, token) = self
+                .engine
                 .delete_matching(&tenant, &query)
                 .await
                 .map_err(status)?;
-            Ok(Response::new(pb::DeleteRelationTuplesResponse {}))
+            let mut res = Response::new(pb::DeleteRelationTuplesResponse {});
+            with_snaptoken(&mut res, &token.encode());
+            Ok(res)
         })
         .await
     }
@@ -362,6 +415,7 @@ impl CheckService for GrpcApi {
     ) -> Result<Response<pb::CheckResponse>, Status> {
         let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
+        require_fresh(&self.engine, &tenant, &req.snaptoken).await?;
         // Newer clients send `tuple`; Keto v0.9's own client the fields 1-4.
         #[allow(deprecated)]
         let tuple = match req.tuple {
@@ -409,6 +463,7 @@ impl ExpandService for GrpcApi {
     ) -> Result<Response<pb::ExpandResponse>, Status> {
         let tenant = self.tenant(&req, false).await?;
         let req = req.into_inner();
+        require_fresh(&self.engine, &tenant, &req.snaptoken).await?;
         let tree = match split_subject(req.subject) {
             (_, Some(set)) => tree_to_pb(
                 self.engine

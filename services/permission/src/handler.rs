@@ -4,7 +4,7 @@
 //! Keto reads them (`KetoQuery`); each handler reads only the keys its Keto
 //! counterpart reads.
 
-use crate::api::{CheckResponse, PatchDelta, RelationQuery};
+use crate::api::{BatchCheckBody, BatchCheckResponse, CheckResponse, PatchDelta, RelationQuery};
 use crate::engine::PermissionEngine;
 use crate::params::KetoQuery;
 use actix_web::http::StatusCode;
@@ -12,6 +12,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use http::ApiResult;
 use http::tenant::{TenantAdmin, TenantAdminRead, admin_gate, admin_gate_read};
+
+/// The response header carrying a write's snaptoken (REST writes have no
+/// body of their own to carry it, and `PUT` answers Keto's tuple).
+pub const SNAPTOKEN_HEADER: &str = "Keyplane-Snaptoken";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -42,6 +46,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/relation-tuples/expand")
             .get(expand)
             .wrap(from_fn(admin_gate)),
+    )
+    .service(
+        web::resource("/relation-tuples/batch/check")
+            .post(batch_check)
+            .wrap(from_fn(admin_gate_read)),
+    )
+    .service(
+        web::resource("/relation-tuples/list-objects")
+            .get(list_objects)
+            .wrap(from_fn(admin_gate)),
+    )
+    .service(
+        web::resource("/relation-tuples/list-subjects")
+            .get(list_subjects)
+            .wrap(from_fn(admin_gate)),
+    )
+    .service(
+        web::resource("/relation-tuples/changes")
+            .get(changes)
+            .wrap(from_fn(admin_gate)),
     );
 }
 
@@ -50,12 +74,13 @@ async fn create(
     engine: web::Data<PermissionEngine>,
     body: web::Json<RelationQuery>,
 ) -> ApiResult<HttpResponse> {
-    let tuple = engine
+    let (tuple, token) = engine
         .create(&tenant, body.into_inner().into_tuple()?)
         .await?;
     let location = location_of(&tuple);
     Ok(HttpResponse::Created()
         .insert_header(("Location", location))
+        .insert_header((SNAPTOKEN_HEADER, token.encode()))
         .json(tuple))
 }
 
@@ -98,8 +123,10 @@ async fn patch(
     engine: web::Data<PermissionEngine>,
     body: web::Json<Vec<PatchDelta>>,
 ) -> ApiResult<HttpResponse> {
-    engine.patch(&tenant, body.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let token = engine.patch(&tenant, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((SNAPTOKEN_HEADER, token.encode()))
+        .finish())
 }
 
 async fn delete(
@@ -107,10 +134,12 @@ async fn delete(
     engine: web::Data<PermissionEngine>,
     query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    engine
+    let (_, token) = engine
         .delete_matching(&tenant, &query.relation_query()?)
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SNAPTOKEN_HEADER, token.encode()))
+        .finish())
 }
 
 async fn list(
@@ -118,6 +147,7 @@ async fn list(
     engine: web::Data<PermissionEngine>,
     query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
+    engine.require_fresh(&tenant, query.snaptoken()?).await?;
     let page = engine
         .list(
             &tenant,
@@ -129,14 +159,23 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Runs a check; `mirror` puts the answer in the status too (200/403).
+/// Runs a check of `body` (POST) or of the query's tuple keys (GET);
+/// `mirror` puts the answer in the status too (200/403).
 async fn run_check(
     tenant: &kernel::tenant::TenantCtx,
     engine: &PermissionEngine,
-    query: RelationQuery,
-    max_depth: Option<i64>,
+    params: &KetoQuery,
+    body: Option<RelationQuery>,
     mirror: bool,
 ) -> ApiResult<HttpResponse> {
+    // Keto parses `max-depth` before the tuple; a POST's depth comes from
+    // the query too (its body is a tuple).
+    let max_depth = params.max_depth()?;
+    let query = match body {
+        Some(body) => body,
+        None => params.relation_query()?,
+    };
+    engine.require_fresh(tenant, params.snaptoken()?).await?;
     let allowed = engine
         .check(tenant, &query.into_tuple()?, max_depth)
         .await?;
@@ -153,9 +192,7 @@ async fn check_get(
     engine: web::Data<PermissionEngine>,
     query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    // Keto parses `max-depth` before the tuple.
-    let max_depth = query.max_depth()?;
-    run_check(&tenant, &engine, query.relation_query()?, max_depth, false).await
+    run_check(&tenant, &engine, &query, None, false).await
 }
 
 async fn check_post(
@@ -164,9 +201,7 @@ async fn check_post(
     query: KetoQuery,
     body: web::Json<RelationQuery>,
 ) -> ApiResult<HttpResponse> {
-    // The body is a tuple; the depth comes from the query, as in Keto.
-    let max_depth = query.max_depth()?;
-    run_check(&tenant, &engine, body.into_inner(), max_depth, false).await
+    run_check(&tenant, &engine, &query, Some(body.into_inner()), false).await
 }
 
 async fn check_mirror_get(
@@ -174,8 +209,7 @@ async fn check_mirror_get(
     engine: web::Data<PermissionEngine>,
     query: KetoQuery,
 ) -> ApiResult<HttpResponse> {
-    let max_depth = query.max_depth()?;
-    run_check(&tenant, &engine, query.relation_query()?, max_depth, true).await
+    run_check(&tenant, &engine, &query, None, true).await
 }
 
 async fn check_mirror_post(
@@ -184,8 +218,7 @@ async fn check_mirror_post(
     query: KetoQuery,
     body: web::Json<RelationQuery>,
 ) -> ApiResult<HttpResponse> {
-    let max_depth = query.max_depth()?;
-    run_check(&tenant, &engine, body.into_inner(), max_depth, true).await
+    run_check(&tenant, &engine, &query, Some(body.into_inner()), true).await
 }
 
 async fn expand(
@@ -195,6 +228,62 @@ async fn expand(
 ) -> ApiResult<HttpResponse> {
     let max_depth = query.max_depth()?;
     let root = query.subject_set()?;
+    engine.require_fresh(&tenant, query.snaptoken()?).await?;
     let tree = engine.expand(&tenant, &root, max_depth).await?;
     Ok(HttpResponse::Ok().json(tree))
+}
+
+/// Keyplane's (and later Keto's) batch check: `{"tuples": [...]}` with
+/// `max-depth` in the query, as for a single check.
+async fn batch_check(
+    tenant: TenantAdminRead,
+    engine: web::Data<PermissionEngine>,
+    query: KetoQuery,
+    body: web::Json<BatchCheckBody>,
+) -> ApiResult<HttpResponse> {
+    let max_depth = query.max_depth()?;
+    engine.require_fresh(&tenant, query.snaptoken()?).await?;
+    let results = engine
+        .batch_check(&tenant, body.into_inner().tuples, max_depth)
+        .await?;
+    Ok(HttpResponse::Ok().json(BatchCheckResponse { results }))
+}
+
+async fn list_objects(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: KetoQuery,
+) -> ApiResult<HttpResponse> {
+    engine.require_fresh(&tenant, query.snaptoken()?).await?;
+    let page = engine
+        .list_objects(&tenant, &query.relation_query()?, query.lookup_params()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn list_subjects(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: KetoQuery,
+) -> ApiResult<HttpResponse> {
+    engine.require_fresh(&tenant, query.snaptoken()?).await?;
+    let page = engine
+        .list_subjects(&tenant, &query.subject_set()?, query.lookup_params()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The change feed, long-polled: `since`, `page_size`, `wait` (seconds).
+async fn changes(
+    tenant: TenantAdmin,
+    engine: web::Data<PermissionEngine>,
+    query: KetoQuery,
+) -> ApiResult<HttpResponse> {
+    let request = crate::feed::FeedRequest {
+        since: query.since()?,
+        page_size: query.page_size()?,
+        wait: query.wait()?,
+    };
+    let page = engine.changes(&tenant, request).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

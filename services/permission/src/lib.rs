@@ -4,17 +4,23 @@
 //! (`ory.keto.relation_tuples.v1alpha2`).
 
 pub mod api;
+pub mod changes;
 pub mod check;
 pub mod engine;
 pub mod expand;
+pub mod feed;
 pub mod grpc;
+mod grpc_lookup;
 pub mod handler;
 pub mod limits;
+pub mod lookup;
 pub mod model;
 pub mod namespace;
 pub mod params;
 pub mod reader;
 pub mod tuple_store;
+pub mod walk;
+mod writes;
 
 pub use engine::PermissionEngine;
 

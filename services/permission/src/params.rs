@@ -43,6 +43,10 @@ struct Raw {
     max_depth: Option<String>,
     page_size: Option<String>,
     page_token: Option<String>,
+    snaptoken: Option<String>,
+    /// The change feed: where to resume, and how long to wait for news.
+    since: Option<String>,
+    wait: Option<String>,
 }
 
 impl Raw {
@@ -152,6 +156,30 @@ impl KetoQuery {
 
     pub fn page_token(&self) -> Option<&str> {
         self.0.page_token.as_deref()
+    }
+
+    /// `snaptoken`: answer from data at least this fresh.
+    pub fn snaptoken(&self) -> Result<Option<crate::changes::Snaptoken>> {
+        crate::changes::Snaptoken::parse_optional(self.0.snaptoken.as_deref())
+    }
+
+    /// `since` of the change feed: a snaptoken, or absent for the start.
+    pub fn since(&self) -> Result<Option<crate::changes::Snaptoken>> {
+        crate::changes::Snaptoken::parse_optional(self.0.since.as_deref())
+    }
+
+    /// `wait` of the change feed, in seconds.
+    pub fn wait(&self) -> Result<Option<i64>> {
+        int_param("wait", self.0.wait.as_deref())
+    }
+
+    /// Depth and paging of list-objects and list-subjects.
+    pub fn lookup_params(&self) -> Result<crate::lookup::LookupParams<'_>> {
+        Ok(crate::lookup::LookupParams {
+            max_depth: self.max_depth()?,
+            page_size: self.page_size()?,
+            page_token: self.page_token(),
+        })
     }
 }
 

@@ -1,6 +1,8 @@
-//! What check and expand need from storage: one call per level of the walk.
-//! The SQL implementation answers each call with one query; the in-memory
-//! one serves the table tests and the micro-benchmark.
+//! What the walks need from storage: one call per level. Check, expand and
+//! list-subjects read forwards (the tuples of a level's usersets),
+//! list-objects backwards (the tuples whose subject is one of a level's
+//! subjects). The SQL implementation answers each call with one query; the
+//! in-memory one serves the table tests and the micro-benchmark.
 
 use crate::model::{Subject, SubjectSet, Tuple};
 use async_trait::async_trait;
@@ -38,6 +40,9 @@ pub trait TupleReader: Send + Sync {
         usersets: &[SubjectSet],
         want: Want<'_>,
     ) -> kernel::Result<Vec<Tuple>>;
+
+    /// The tuples whose subject is one of `subjects`, in no given order.
+    async fn read_by_subjects(&self, subjects: &[Subject]) -> kernel::Result<Vec<Tuple>>;
 }
 
 /// Tuples in memory, indexed by userset. Counts its reads, so tests can
@@ -89,6 +94,21 @@ impl TupleReader for MemoryTuples {
                         subject: subject.clone(),
                     });
                 }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn read_by_subjects(&self, subjects: &[Subject]) -> kernel::Result<Vec<Tuple>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        // A scan: the in-memory reader serves tests, not large graphs.
+        let mut found = Vec::new();
+        for (userset, members) in &self.by_userset {
+            for subject in members.iter().filter(|s| subjects.contains(s)) {
+                found.push(Tuple {
+                    userset: userset.clone(),
+                    subject: subject.clone(),
+                });
             }
         }
         Ok(found)

@@ -28,6 +28,10 @@ const COLUMNS: &[&str] = &[
 /// backend's parameter limit).
 const USERSETS_PER_QUERY: usize = 1000;
 
+/// How many subjects one backward level query names (a subject set binds
+/// four values).
+const SUBJECTS_PER_QUERY: usize = 250;
+
 /// A query over tuples: every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TupleFilter {
@@ -162,22 +166,27 @@ pub fn insert_statement(
 }
 
 /// Inserts many tuples with as few statements as the backends allow;
-/// those that exist are skipped. How many were inserted.
+/// those that exist are skipped. The tuples that were inserted (for the
+/// change feed).
 pub async fn insert_many<C: ConnectionTrait>(
     conn: &C,
     nid: Uuid,
     tuples: &[Tuple],
     now: DateTime<Utc>,
-) -> Result<u64> {
+) -> Result<Vec<Tuple>> {
     let rows = tuples.iter().map(|t| row(nid, t, now)).collect();
-    sql::insert_many(
+    sql::insert_many_returning(
         conn,
         TUPLES,
         &INSERT_COLUMNS,
         rows,
         Some(&["nid", "tuple_key"]),
+        COLUMNS,
     )
-    .await
+    .await?
+    .iter()
+    .map(|row| from_row(row).map(|(_, tuple)| tuple))
+    .collect()
 }
 
 /// Deletes one tuple by its key; deleting an absent tuple is a no-op.
@@ -190,17 +199,24 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, tuple: &Tuple) -> R
     sql::delete(conn, &stmt).await
 }
 
-/// Deletes every tuple matching `filter`; returns how many.
+/// Deletes every tuple matching `filter`; returns them (for the change
+/// feed).
 pub async fn delete_matching<C: ConnectionTrait>(
     conn: &C,
     nid: Uuid,
     filter: &TupleFilter,
-) -> Result<u64> {
+) -> Result<Vec<Tuple>> {
     let stmt = Query::delete()
         .from_table(col(TUPLES))
         .cond_where(filter_condition(nid, filter))
+        .returning(Query::returning().columns(COLUMNS.iter().map(|c| col(c))))
         .to_owned();
-    sql::delete(conn, &stmt).await
+    conn.query_all_raw(conn.get_database_backend().build(&stmt))
+        .await
+        .map_err(sql::db_error)?
+        .iter()
+        .map(|row| from_row(row).map(|(_, tuple)| tuple))
+        .collect()
 }
 
 /// Up to `limit` tuples matching `filter` inserted after `after_seq`, oldest
@@ -270,6 +286,36 @@ fn level_statement(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Select
     stmt
 }
 
+/// The tuples whose subject is one of `subjects`: subject ids through one
+/// `IN` list on `(nid, subject_id, …)`, subject sets one branch each on
+/// `(nid, subject_set_object, …)`, `nid` repeated in every branch so each
+/// is served from its index.
+fn by_subjects_statement(nid: Uuid, subjects: &[Subject]) -> SelectStatement {
+    let ids: Vec<&str> = subjects
+        .iter()
+        .filter_map(|s| match s {
+            Subject::Id(id) => Some(id.as_str()),
+            Subject::Set(_) => None,
+        })
+        .collect();
+    let mut any = Condition::any();
+    if !ids.is_empty() {
+        any = any.add(
+            Condition::all()
+                .add(Expr::col(col("nid")).eq(nid))
+                .add(Expr::col(col("subject_id")).is_in(ids)),
+        );
+    }
+    for subject in subjects.iter().filter(|s| matches!(s, Subject::Set(_))) {
+        any = any.add(
+            Condition::all()
+                .add(Expr::col(col("nid")).eq(nid))
+                .add(subject_condition(subject)),
+        );
+    }
+    select().cond_where(any).to_owned()
+}
+
 /// `TupleReader` over the database, for one tenant.
 pub struct SqlTuples<'c, C> {
     pub conn: &'c C,
@@ -288,6 +334,17 @@ impl<C: ConnectionTrait + Send + Sync> TupleReader for SqlTuples<'_, C> {
                 if want.matches(&tuple.subject) {
                     found.push(tuple);
                 }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn read_by_subjects(&self, subjects: &[Subject]) -> Result<Vec<Tuple>> {
+        let mut found = Vec::new();
+        for chunk in subjects.chunks(SUBJECTS_PER_QUERY) {
+            let stmt = by_subjects_statement(self.nid, chunk);
+            for row in sql::select_all(self.conn, &stmt).await? {
+                found.push(from_row(&row)?.1);
             }
         }
         Ok(found)
@@ -328,6 +385,15 @@ impl TupleReader for SqliteTuples<'_> {
             let rows = self.reads.select(&stmt, from_sqlite_row)?;
             // A set subject of `SetsAnd` is matched here, not in SQL.
             found.extend(rows.into_iter().filter(|t| want.matches(&t.subject)));
+        }
+        Ok(found)
+    }
+
+    async fn read_by_subjects(&self, subjects: &[Subject]) -> Result<Vec<Tuple>> {
+        let mut found = Vec::new();
+        for chunk in subjects.chunks(SUBJECTS_PER_QUERY) {
+            let stmt = by_subjects_statement(self.nid, chunk);
+            found.extend(self.reads.select(&stmt, from_sqlite_row)?);
         }
         Ok(found)
     }

@@ -49,10 +49,14 @@ pub fn classify(method: &Method, path: &str) -> Option<Bucket> {
         }
     } else if path == "/sessions/whoami" {
         Bucket::KratosPublicHigh
+    } else if path == "/relation-tuples"
+        || path == "/relation-tuples/changes"
+        || path.starts_with("/relation-tuples/list-")
+    {
+        // Lists, the feed, and the lookups that walk a graph to answer one.
+        Bucket::KetoPublicLow
     } else if path.starts_with("/relation-tuples/") {
         Bucket::KetoPublicHigh
-    } else if path == "/relation-tuples" {
-        Bucket::KetoPublicLow
     } else {
         Bucket::KratosPublicLow
     })
@@ -143,6 +147,16 @@ mod tests {
                 Some(Bucket::KetoPublicHigh),
             ),
             (Method::GET, "/relation-tuples", Some(Bucket::KetoPublicLow)),
+            (
+                Method::GET,
+                "/relation-tuples/list-objects",
+                Some(Bucket::KetoPublicLow),
+            ),
+            (
+                Method::POST,
+                "/relation-tuples/batch/check",
+                Some(Bucket::KetoPublicHigh),
+            ),
             (
                 Method::PUT,
                 "/admin/relation-tuples",

@@ -106,6 +106,7 @@ impl Services {
         .with_patch_limits(settings.json_patch);
         identity.spawn_background();
         let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
+        permission.spawn_feed_sweeper(settings.permission.changes.clone());
         let provider: Option<Arc<dyn billing::PaymentProvider>> = if settings.billing.uses_stripe()
         {
             Some(Arc::new(

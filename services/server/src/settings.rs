@@ -42,6 +42,8 @@ pub struct Settings {
     pub encryption: crate::encryption::EncryptionSettings,
     /// How long the audit log keeps events (days), and how often it sweeps.
     pub audit_log: controlplane::audit_log::AuditLogSettings,
+    /// How long the relation-tuple change feed keeps changes.
+    pub permission: permission::feed::PermissionSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +173,7 @@ impl Default for Settings {
             json_patch: Default::default(),
             encryption: Default::default(),
             audit_log: Default::default(),
+            permission: Default::default(),
         }
     }
 }
@@ -311,6 +314,9 @@ impl Settings {
         }
         if let Err(message) = self.audit_log.validate() {
             return Err(invalid("audit_log", &message));
+        }
+        if let Err(message) = self.permission.changes.validate() {
+            return Err(invalid("permission.changes", &message));
         }
         if self.serve.body_limit_bytes < 1024 {
             return Err(invalid("serve.body_limit_bytes", "must be at least 1024"));

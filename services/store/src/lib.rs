@@ -19,6 +19,8 @@ pub use sea_orm;
 pub const TENANT_TABLES: &[&str] = &[
     // Children before parents, so foreign keys hold at every step.
     "audit_events",
+    "relation_tuple_changes",
+    "relation_tuple_positions",
     "relation_tuples",
     "courier_messages",
     "selfservice_verification_tokens",

@@ -80,20 +80,17 @@ const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
 /// held over 100 MiB of cached statements).
 const MAX_ROWS_PER_STATEMENT: usize = 100;
 
-/// `INSERT INTO table (columns) VALUES (...), (...), ...` for many rows,
-/// as few statements as the parameter limit allows (bulk loads: one
-/// statement instead of one per row). With `ignore_conflicts_on`, rows
-/// whose key exists are skipped. Returns how many rows were inserted.
-pub async fn insert_many<C: ConnectionTrait>(
-    conn: &C,
+/// The multi-row INSERTs of [`insert_many`]: as few statements as the
+/// parameter limit allows, each of at most `MAX_ROWS_PER_STATEMENT` rows.
+fn insert_statements(
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Value>>,
     ignore_conflicts_on: Option<&[&str]>,
-) -> Result<u64> {
+) -> Result<Vec<sea_orm::sea_query::InsertStatement>> {
     let per_statement =
         (MAX_PARAMS_PER_STATEMENT / columns.len().max(1)).clamp(1, MAX_ROWS_PER_STATEMENT);
-    let mut inserted = 0;
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut stmt = Query::insert();
@@ -110,11 +107,51 @@ pub async fn insert_many<C: ConnectionTrait>(
                     .to_owned(),
             );
         }
+        statements.push(stmt);
+    }
+    Ok(statements)
+}
+
+/// `INSERT INTO table (columns) VALUES (...), (...), ...` for many rows,
+/// as few statements as the parameter limit allows (bulk loads: one
+/// statement instead of one per row). With `ignore_conflicts_on`, rows
+/// whose key exists are skipped. Returns how many rows were inserted.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    ignore_conflicts_on: Option<&[&str]>,
+) -> Result<u64> {
+    let mut inserted = 0;
+    for stmt in insert_statements(table, columns, rows, ignore_conflicts_on)? {
         let done = conn
             .execute_raw(conn.get_database_backend().build(&stmt))
             .await
             .map_err(db_error)?;
         inserted += done.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// [`insert_many`], answering the `returning` columns of the rows it
+/// inserted (those skipped on a conflict are not returned).
+pub async fn insert_many_returning<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    ignore_conflicts_on: Option<&[&str]>,
+    returning: &[&str],
+) -> Result<Vec<QueryResult>> {
+    let mut inserted = Vec::new();
+    for mut stmt in insert_statements(table, columns, rows, ignore_conflicts_on)? {
+        stmt.returning(Query::returning().columns(returning.iter().map(|c| Alias::new(*c))));
+        inserted.extend(
+            conn.query_all_raw(conn.get_database_backend().build(&stmt))
+                .await
+                .map_err(db_error)?,
+        );
     }
     Ok(inserted)
 }

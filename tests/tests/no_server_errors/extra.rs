@@ -54,6 +54,18 @@ pub fn operations() -> Vec<Operation> {
         &["hostname"],
     );
     let answer = object(json!({ "token": { "type": "string" } }), &["token"]);
+    let lookup_query = [
+        ("namespace", "string"),
+        ("object", "string"),
+        ("relation", "string"),
+        ("subject_id", "string"),
+        ("subject_set.namespace", "string"),
+        ("subject_set.object", "string"),
+        ("subject_set.relation", "string"),
+        ("max-depth", "integer"),
+        ("page_size", "integer"),
+        ("page_token", "string"),
+    ];
     let mock = object(
         json!({ "plan_or_price": schema("NullPlan"), "identity_id": schema("UUID"),
                 "project_id": schema("UUID") }),
@@ -172,6 +184,36 @@ pub fn operations() -> Vec<Operation> {
             Auth::Nobody,
         ),
         tenant("GET", "/"),
+        // Permission engine II: lookups and batch check.
+        Operation::new(
+            "GET",
+            "/relation-tuples/list-objects",
+            Side::Tenant,
+            Auth::ApiKey,
+        )
+        .query(&lookup_query),
+        Operation::new(
+            "GET",
+            "/relation-tuples/list-subjects",
+            Side::Tenant,
+            Auth::ApiKey,
+        )
+        .query(&lookup_query),
+        Operation::new(
+            "POST",
+            "/relation-tuples/batch/check",
+            Side::Tenant,
+            Auth::ApiKey,
+        )
+        .query(&[("max-depth", "integer")])
+        .body(
+            Json,
+            object(
+                json!({ "tuples": { "type": "array", "maxItems": 12,
+                                    "items": schema("RelationQuery") } }),
+                &[],
+            ),
+        ),
         // Removing a second factor (later Kratos' `deleteIdentityCredentials`).
         Operation::new(
             "DELETE",

@@ -180,7 +180,7 @@ impl AuditLogService {
     pub fn spawn_sweeper(&self) {
         let this = self.clone();
         let every = std::time::Duration::from_secs(self.settings.sweep_interval_secs.max(1));
-        crate::periodic::spawn_every(every, "audit log sweep", move || {
+        kernel::periodic::spawn_every(every, "audit log sweep", move || {
             let this = this.clone();
             async move {
                 let deleted = this.sweep().await?;

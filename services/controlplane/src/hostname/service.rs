@@ -412,7 +412,7 @@ impl HostnameService {
     /// Re-checks every hostname every `verify_interval_secs`.
     pub fn spawn_checker(&self) {
         let this = self.clone();
-        crate::periodic::spawn_every(self.verify_interval, "hostname checks", move || {
+        kernel::periodic::spawn_every(self.verify_interval, "hostname checks", move || {
             let this = this.clone();
             async move { this.check_all().await.map(drop) }
         });

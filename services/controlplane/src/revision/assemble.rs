@@ -3,7 +3,7 @@
 
 use super::keys::key_by_column;
 use super::model::{HookRow, OidcProviderRow, RevisionContent};
-use kernel::tenant::{IdentitySchemaRef, NamespaceRef, TenantConfig};
+use kernel::tenant::{DEFAULT_MAX_BATCH_CHECK_SIZE, IdentitySchemaRef, NamespaceRef, TenantConfig};
 use serde_json::{Map, Value, json};
 
 /// Keto's default `limit.max_read_depth`.
@@ -154,8 +154,15 @@ pub fn permission_config(content: &RevisionContent) -> Value {
         .collect();
     let mut root = Map::new();
     root.insert("namespaces".into(), Value::Array(namespaces));
+    let mut limit = Map::new();
     if let Some(depth) = content.keto_read_max_depth {
-        root.insert("limit".into(), json!({ "max_read_depth": depth }));
+        limit.insert("max_read_depth".into(), json!(depth));
+    }
+    if let Some(size) = content.keto_batch_check_max_size {
+        limit.insert("max_batch_check_size".into(), json!(size));
+    }
+    if !limit.is_empty() {
+        root.insert("limit".into(), Value::Object(limit));
     }
     Value::Object(root)
 }
@@ -184,5 +191,10 @@ pub fn tenant_config(content: &RevisionContent) -> TenantConfig {
         content
             .keto_read_max_depth
             .unwrap_or(DEFAULT_MAX_READ_DEPTH),
+    )
+    .with_max_batch_check_size(
+        content
+            .keto_batch_check_max_size
+            .unwrap_or(DEFAULT_MAX_BATCH_CHECK_SIZE),
     )
 }

@@ -28,6 +28,7 @@ pub fn replace_identity(content: &mut RevisionContent, config: &Value) -> Result
 pub fn replace_permission(content: &mut RevisionContent, config: &Value) -> Result<Vec<Warning>> {
     content.keto_namespaces.clear();
     content.keto_read_max_depth = None;
+    content.keto_batch_check_max_size = None;
     normalize::normalize_permission(config, content)
 }
 

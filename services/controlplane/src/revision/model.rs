@@ -17,6 +17,8 @@ pub struct RevisionContent {
     pub oidc_providers: Vec<OidcProviderRow>,
     pub keto_namespaces: Vec<KetoNamespaceRow>,
     pub keto_read_max_depth: Option<i64>,
+    /// `limit.max_batch_check_size`: most tuples one batch check holds.
+    pub keto_batch_check_max_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -807,6 +807,19 @@ pub fn normalize_permission(config: &Value, out: &mut RevisionContent) -> Result
                                     })?;
                             out.keto_read_max_depth = Some(depth);
                         }
+                        "max_batch_check_size" => {
+                            let size =
+                                v.as_i64()
+                                    .filter(|n| (1..=1000).contains(n))
+                                    .ok_or_else(|| {
+                                        invalid(
+                                            PERMISSION_PREFIX,
+                                            "limit.max_batch_check_size",
+                                            "must be an integer from 1 to 1000",
+                                        )
+                                    })?;
+                            out.keto_batch_check_max_size = Some(size);
+                        }
                         _ => {
                             return Err(invalid(
                                 PERMISSION_PREFIX,

@@ -226,11 +226,12 @@ fn permission_config_is_checked() {
     let mut content = RevisionContent::default();
     let warnings = replace_permission(
         &mut content,
-        &json!({ "namespaces": [{ "id": 0, "name": "files" }, { "id": 1, "name": "groups" }], "limit": { "max_read_depth": 7 }, "dsn": "memory" }),
+        &json!({ "namespaces": [{ "id": 0, "name": "files" }, { "id": 1, "name": "groups" }], "limit": { "max_read_depth": 7, "max_batch_check_size": 25 }, "dsn": "memory" }),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(content.keto_namespaces.len(), 2);
     assert_eq!(content.keto_read_max_depth, Some(7));
+    assert_eq!(content.keto_batch_check_max_size, Some(25));
     assert!(
         warnings[0]
             .message
@@ -247,6 +248,14 @@ fn permission_config_is_checked() {
             "limit.max_read_depth",
         ),
         (json!({ "limit": { "max_depth": 3 } }), "limit.max_depth"),
+        (
+            json!({ "limit": { "max_batch_check_size": 1001 } }),
+            "limit.max_batch_check_size",
+        ),
+        (
+            json!({ "limit": { "max_batch_check_size": "10" } }),
+            "limit.max_batch_check_size",
+        ),
         (json!({ "unknown": 1 }), "unknown"),
     ] {
         let err = replace_permission(&mut RevisionContent::default(), &bad)

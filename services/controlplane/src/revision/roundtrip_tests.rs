@@ -174,6 +174,9 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
     if rng.random_bool(0.5) {
         content.keto_read_max_depth = Some(rng.random_range(1..50));
     }
+    if rng.random_bool(0.5) {
+        content.keto_batch_check_max_size = Some(rng.random_range(1..1000));
+    }
     content
 }
 

@@ -97,6 +97,10 @@ pub async fn insert<C: ConnectionTrait>(
         ("project_id", project_id.into()),
         ("name", content.name.clone().into()),
         ("keto_read_max_depth", content.keto_read_max_depth.into()),
+        (
+            "keto_batch_check_max_size",
+            content.keto_batch_check_max_size.into(),
+        ),
         ("created_at", now.into()),
         ("updated_at", now.into()),
     ];
@@ -240,11 +244,12 @@ async fn children<C: ConnectionTrait>(
     sql::select_all(conn, &select).await
 }
 
-const FIXED_COLUMNS: [&str; 5] = [
+const FIXED_COLUMNS: [&str; 6] = [
     "id",
     "project_id",
     "name",
     "keto_read_max_depth",
+    "keto_batch_check_max_size",
     "created_at",
 ];
 
@@ -272,6 +277,7 @@ pub async fn find<C: ConnectionTrait>(
     let mut content = RevisionContent {
         name: sql::get(&row, "name")?,
         keto_read_max_depth: sql::get(&row, "keto_read_max_depth")?,
+        keto_batch_check_max_size: sql::get(&row, "keto_batch_check_max_size")?,
         ..RevisionContent::default()
     };
     // Scalars are read by position: several column names are longer than

@@ -822,7 +822,7 @@ impl BillingService {
     pub fn spawn_sweeper(&self) {
         let this = self.clone();
         let every = std::time::Duration::from_secs(self.settings.sweep_interval_secs.max(1));
-        crate::periodic::spawn_every(every, "billing sweep", move || {
+        kernel::periodic::spawn_every(every, "billing sweep", move || {
             let this = this.clone();
             async move { this.sweep().await.map(drop) }
         });

@@ -6,8 +6,9 @@ use crate::archive::at_line;
 use identity::identity::portable::{PortableIdentity, Sealing};
 use identity::identity::{Identity, bulk_store};
 use kernel::{Error, ErrorKind, Result};
+use permission::changes::{self, Operation};
 use permission::limits;
-use permission::model::RelationTuple;
+use permission::model::{RelationTuple, Tuple};
 use permission::namespace::Namespaces;
 use permission::tuple_store;
 use serde_json::json;
@@ -150,6 +151,11 @@ impl Importer<'_> {
         let now = self.service.clock.now();
         let txn = self.service.db.begin_write().await?;
         let inserted = tuple_store::insert_many(&txn, nid, &tuples, now).await?;
+        // The feed sees an import as the inserts it made.
+        let applied: Vec<(Operation, &Tuple)> =
+            inserted.iter().map(|t| (Operation::Insert, t)).collect();
+        changes::record(&txn, nid, &applied, now).await?;
+        let inserted = inserted.len() as u64;
         let event = Change::project(
             nid,
             "relation_tuple.import",
