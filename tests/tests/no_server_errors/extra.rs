@@ -214,6 +214,15 @@ pub fn operations() -> Vec<Operation> {
                 &[],
             ),
         ),
+        // The change feed (without `wait`: a sweep should not sit in
+        // long-polls; `wait` is covered in permission_changes.rs).
+        Operation::new(
+            "GET",
+            "/relation-tuples/changes",
+            Side::Tenant,
+            Auth::ApiKey,
+        )
+        .query(&[("since", "string"), ("page_size", "integer")]),
         // Removing a second factor (later Kratos' `deleteIdentityCredentials`).
         Operation::new(
             "DELETE",
