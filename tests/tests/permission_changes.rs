@@ -243,6 +243,38 @@ async fn writes_answer_snaptokens_and_the_feed_lists_each_change_once() {
         assert_eq!(feed(bad.to_owned()).await.0, 400, "{bad}");
     }
 
+    // Cached answers never outlive a write: allowed, revoked, allowed again,
+    // each checked twice (the second from the cache).
+    let allowed = |text: &'static str| {
+        let admin = tenant_admin(&server, slug, &token);
+        async move {
+            ory_client::apis::read_api::post_check(&admin, None, Some(relation_query(text)))
+                .await
+                .unwrap()
+                .allowed
+        }
+    };
+    for (write, expected) in [
+        (Method::PUT, true),
+        (Method::DELETE, false),
+        (Method::PUT, true),
+    ] {
+        let path = match write {
+            Method::PUT => "/admin/relation-tuples".to_owned(),
+            _ => "/admin/relation-tuples?namespace=files&object=e".to_owned(),
+        };
+        let body = (write == Method::PUT).then(|| tuple("files:e#viewer@(groups:eng#member)"));
+        call(&server, slug, &token, write, &path, body).await;
+        for _ in 0..2 {
+            assert_eq!(
+                allowed("files:e#viewer@(groups:eng#member)").await,
+                expected
+            );
+        }
+    }
+    let (_, page) = feed(String::new()).await;
+    let t3 = page["snaptoken"].as_str().unwrap().to_owned();
+
     // A long-poll wakes on the next write.
     let waiting = tokio::spawn({
         let (client, base) = tenant_client(&server, slug);

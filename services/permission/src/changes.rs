@@ -22,6 +22,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, Value}
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;
 use store::sql::{self, col};
+use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
 
 const CHANGES: &str = "relation_tuple_changes";
@@ -184,6 +185,17 @@ pub async fn positions<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<(i64, 
         )),
         None => Ok((0, 0)),
     }
+}
+
+/// The tenant's position, read on the calling thread from a SQLite file.
+pub fn position_direct(reads: &SqliteReads, nid: Uuid) -> Result<i64> {
+    let stmt = Query::select()
+        .column(col("position"))
+        .from(col(POSITIONS))
+        .and_where(Expr::col(col("nid")).eq(nid))
+        .to_owned();
+    let found = reads.select(&stmt, |row| row.get::<_, i64>("position"))?;
+    Ok(found.first().copied().unwrap_or(0))
 }
 
 fn from_row(row: &QueryResult) -> Result<Change> {

@@ -3,6 +3,7 @@
 //! REST handlers and the gRPC services both call it.
 
 use crate::api::{ExpandTree, RelationQuery, RelationTuplesPage};
+use crate::check_cache::{self, CheckCache};
 use crate::limits;
 use crate::model::{NamedSubjectSet, RelationTuple, Subject};
 use crate::namespace::Namespaces;
@@ -24,6 +25,7 @@ pub const MAX_PAGE_SIZE: u64 = 1000;
 pub struct PermissionEngine {
     pub(crate) db: Database,
     pub(crate) clock: SharedClock,
+    cache: CheckCache,
 }
 
 /// The depth of a check or expand, as Keto v0.9 computes it in
@@ -68,7 +70,26 @@ pub(crate) fn page_size(requested: Option<i64>) -> Result<u64> {
 
 impl PermissionEngine {
     pub fn new(db: Database, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            cache: CheckCache::default(),
+        }
+    }
+
+    /// Check answers shared with the other replicas through `bus` (Redis).
+    pub fn with_shared_cache(mut self, bus: std::sync::Arc<dyn kernel::ports::CacheBus>) -> Self {
+        self.cache = CheckCache::shared(bus);
+        self
+    }
+
+    /// The tenant's write position now (its snaptoken): on a SQLite file
+    /// read on the calling thread, like the walks.
+    pub(crate) async fn position(&self, nid: uuid::Uuid) -> Result<i64> {
+        match &self.db.sqlite_reads {
+            Some(reads) => crate::changes::position_direct(reads, nid),
+            None => Ok(crate::changes::positions(&self.db.conn, nid).await?.0),
+        }
     }
 
     pub(crate) fn filter(namespaces: Namespaces<'_>, query: &RelationQuery) -> Result<TupleFilter> {
@@ -145,7 +166,16 @@ impl PermissionEngine {
         limits::check_tuple(tuple)?;
         let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
         let depth = effective_depth(tenant.config.max_read_depth, max_depth);
-        crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await
+        // Read before the walk: the walk then sees at least this position,
+        // so the answer is true of it (see `check_cache`).
+        let position = self.position(tenant.project_id).await?;
+        let key = check_cache::key(tenant.project_id, position, depth, &resolved.key());
+        if let Some(allowed) = self.cache.get(&key).await {
+            return Ok(allowed);
+        }
+        let allowed = crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await?;
+        self.cache.put(key, allowed).await;
+        Ok(allowed)
     }
 
     pub async fn expand(

@@ -159,7 +159,7 @@ impl PermissionEngine {
         let Some(token) = token else {
             return Ok(());
         };
-        let (position, _) = changes::positions(&self.db.conn, tenant.project_id).await?;
+        let position = self.position(tenant.project_id).await?;
         if token.0 > position {
             return Err(Error::bad_request(
                 "the snaptoken is ahead of this project's writes: it was issued for another project",

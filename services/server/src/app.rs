@@ -105,7 +105,10 @@ impl Services {
         .with_courier(courier.clone())
         .with_patch_limits(settings.json_patch);
         identity.spawn_background();
-        let permission = permission::PermissionEngine::new(db.clone(), clock.clone());
+        let mut permission = permission::PermissionEngine::new(db.clone(), clock.clone());
+        if cache.backend() == "redis" {
+            permission = permission.with_shared_cache(cache.clone());
+        }
         permission.spawn_feed_sweeper(settings.permission.changes.clone());
         let provider: Option<Arc<dyn billing::PaymentProvider>> = if settings.billing.uses_stripe()
         {
