@@ -15,7 +15,8 @@ use crate::grpc::lookup_pb::{
     ListObjectsResponse, ListSubjectsRequest, ListSubjectsResponse, TupleChange,
     WatchChangesRequest,
 };
-use crate::grpc::{GrpcApi, split_subject, status, tuple_from_pb, tuple_to_pb};
+use crate::grpc::{GrpcApi, status};
+use crate::grpc_convert::{split_subject, tuple_from_pb, tuple_to_pb};
 use crate::lookup::LookupParams;
 use crate::model::NamedSubjectSet;
 use futures_util::{Stream, StreamExt};

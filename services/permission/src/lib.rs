@@ -11,6 +11,7 @@ pub mod engine;
 pub mod expand;
 pub mod feed;
 pub mod grpc;
+mod grpc_convert;
 mod grpc_lookup;
 pub mod handler;
 pub mod limits;
