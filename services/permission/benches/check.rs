@@ -18,10 +18,19 @@
 //! held by a transaction). `…/sqlite-direct` is the reader the engine uses
 //! on a SQLite file: the same statements on the calling thread
 //! (`store::sqlite_reads`).
+//!
+//! `…/cached-sqlite-direct` is what a hot check costs the engine with the
+//! check cache: the tenant's position read on the calling thread and one
+//! cache lookup (no walk). With `BENCH_POSTGRES_URL` set (a database this
+//! bench may migrate and fill), `…/postgres` walks through the pool on
+//! PostgreSQL and `…/cached-postgres` is the hot path there (the position
+//! read through the pool, one cache lookup).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::tenant::NamespaceRef;
+use keyplane_permission::changes;
 use keyplane_permission::check::check;
+use keyplane_permission::check_cache::{self, CheckCache};
 use keyplane_permission::model::{RelationTuple, Tuple};
 use keyplane_permission::namespace::Namespaces;
 use keyplane_permission::reader::{MemoryTuples, TupleReader};
@@ -109,6 +118,14 @@ fn engine(c: &mut Criterion) {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     });
+    let postgres = std::env::var("BENCH_POSTGRES_URL").ok().map(|url| {
+        runtime.block_on(async {
+            store::connect_migrated(&url, 4)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    let cache = CheckCache::default();
     let mut group = c.benchmark_group("check");
     group.bench_function("driver-floor/select-1", |b| {
         use sea_orm::ConnectionTrait;
@@ -153,16 +170,27 @@ fn engine(c: &mut Criterion) {
             .chain(noise())
             .map(|t| tuple(&t))
             .collect();
-        runtime.block_on(async {
-            use sea_orm::TransactionTrait;
-            let txn = db.conn.begin().await.unwrap_or_else(|e| panic!("{e}"));
-            for text in fixture.tuples.iter().cloned().chain(noise()) {
-                tuple_store::insert(&txn, nid, &tuple(&text), chrono::Utc::now())
+        for database in std::iter::once(&db).chain(postgres.as_ref()) {
+            runtime.block_on(async {
+                use sea_orm::TransactionTrait;
+                let txn = database
+                    .conn
+                    .begin()
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-            }
-            txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
-        });
+                let all: Vec<Tuple> = fixture
+                    .tuples
+                    .iter()
+                    .cloned()
+                    .chain(noise())
+                    .map(|t| tuple(&t))
+                    .collect();
+                tuple_store::insert_many(&txn, nid, &all, chrono::Utc::now())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
+            });
+        }
         let query = tuple(fixture.query);
         let depth = u32::try_from(fixture.levels).unwrap_or_else(|e| panic!("{e}"));
         let allowed = runtime
@@ -205,6 +233,52 @@ fn engine(c: &mut Criterion) {
         group.bench_function(format!("{}/sqlite-direct", fixture.name), |b| {
             b.iter(|| runtime.block_on(check(direct, &query, depth)))
         });
+        // The hot path with the cache: the position, then one lookup.
+        let tuple_key = query.key();
+        let position = changes::position_direct(reads, nid).unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(cache.put(check_cache::key(nid, position, depth, &tuple_key), true));
+        group.bench_function(format!("{}/cached-sqlite-direct", fixture.name), |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let position =
+                        changes::position_direct(reads, nid).unwrap_or_else(|e| panic!("{e}"));
+                    cache
+                        .get(&check_cache::key(nid, position, depth, &tuple_key))
+                        .await
+                        .unwrap_or_else(|| panic!("cached"))
+                })
+            })
+        });
+        if let Some(pg) = &postgres {
+            let sql = SqlTuples {
+                conn: &pg.conn,
+                nid,
+            };
+            let reader: &dyn TupleReader = &sql;
+            assert!(
+                runtime
+                    .block_on(check(reader, &query, depth))
+                    .unwrap_or_else(|e| panic!("{e}")),
+                "{}: PostgreSQL must allow",
+                fixture.name
+            );
+            group.bench_function(format!("{}/postgres", fixture.name), |b| {
+                b.iter(|| runtime.block_on(check(reader, &query, depth)))
+            });
+            group.bench_function(format!("{}/cached-postgres", fixture.name), |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let (position, _) = changes::positions(&pg.conn, nid)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        cache
+                            .get(&check_cache::key(nid, position, depth, &tuple_key))
+                            .await
+                            .unwrap_or_else(|| panic!("cached"))
+                    })
+                })
+            });
+        }
     }
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
