@@ -2,7 +2,8 @@
 //! (cycles, self-loops, chains longer than the depth), every answer of the
 //! two walks equals checking every candidate one by one, at depths 1 to 4
 //! and 6, over the in-memory reader and the SQL readers of this
-//! run's database (SQLite or PostgreSQL). A neighbouring tenant holds a
+//! run's database (SQLite or PostgreSQL; there also the one-statement
+//! recursive check). A neighbouring tenant holds a
 //! denser graph over the same names, so any read crossing tenants would
 //! change the answers.
 
@@ -138,6 +139,30 @@ async fn lookups_equal_brute_force_checks_on_random_graphs() {
         if let Some(reads) = &db.sqlite_reads {
             let direct = SqliteTuples { reads, nid };
             compare(&direct, &truth, &format!("round {round}, sqlite direct")).await;
+        }
+        if db.kind == store::DatabaseKind::Postgres {
+            compare_cte(&db, nid, &truth, round).await;
+        }
+    }
+}
+
+/// PostgreSQL's one-statement check answers as the level-by-level walk.
+async fn compare_cte(db: &store::Database, nid: Uuid, truth: &MemoryTuples, round: usize) {
+    for depth in [1, 2, 3, 6] {
+        for userset in every_userset() {
+            for subject in every_subject() {
+                let query = Tuple {
+                    userset: userset.clone(),
+                    subject,
+                };
+                assert_eq!(
+                    permission::cte::check(&db.conn, nid, &query, depth)
+                        .await
+                        .unwrap(),
+                    check(truth, &query, depth).await.unwrap(),
+                    "round {round}: {query:?} at depth {depth}"
+                );
+            }
         }
     }
 }

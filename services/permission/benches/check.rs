@@ -24,13 +24,15 @@
 //! cache lookup (no walk). With `BENCH_POSTGRES_URL` set (a database this
 //! bench may migrate and fill), `…/postgres` walks through the pool on
 //! PostgreSQL and `…/cached-postgres` is the hot path there (the position
-//! read through the pool, one cache lookup).
+//! read through the pool, one cache lookup); `…/postgres-cte` is the whole
+//! walk as one recursive statement.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::tenant::NamespaceRef;
 use keyplane_permission::changes;
 use keyplane_permission::check::check;
 use keyplane_permission::check_cache::{self, CheckCache};
+use keyplane_permission::cte;
 use keyplane_permission::model::{RelationTuple, Tuple};
 use keyplane_permission::namespace::Namespaces;
 use keyplane_permission::reader::{MemoryTuples, TupleReader};
@@ -264,6 +266,16 @@ fn engine(c: &mut Criterion) {
             );
             group.bench_function(format!("{}/postgres", fixture.name), |b| {
                 b.iter(|| runtime.block_on(check(reader, &query, depth)))
+            });
+            assert!(
+                runtime
+                    .block_on(cte::check(&pg.conn, nid, &query, depth))
+                    .unwrap_or_else(|e| panic!("{e}")),
+                "{}: the recursive query must allow",
+                fixture.name
+            );
+            group.bench_function(format!("{}/postgres-cte", fixture.name), |b| {
+                b.iter(|| runtime.block_on(cte::check(&pg.conn, nid, &query, depth)))
             });
             group.bench_function(format!("{}/cached-postgres", fixture.name), |b| {
                 b.iter(|| {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod changes;
 pub mod check;
 pub mod check_cache;
+pub mod cte;
 pub mod engine;
 pub mod expand;
 pub mod feed;
