@@ -25,7 +25,9 @@
 //! bench may migrate and fill), `…/postgres` walks through the pool on
 //! PostgreSQL and `…/cached-postgres` is the hot path there (the position
 //! read through the pool, one cache lookup); `…/postgres-cte` is the whole
-//! walk as one recursive statement.
+//! walk as one recursive statement; `…/cached-postgres-known` is the hot
+//! path the engine takes there: the position as the replica knows it
+//! (`positions`, read again once a second), one cache lookup.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::tenant::NamespaceRef;
@@ -35,6 +37,7 @@ use keyplane_permission::check_cache::{self, CheckCache};
 use keyplane_permission::cte;
 use keyplane_permission::model::{RelationTuple, Tuple};
 use keyplane_permission::namespace::Namespaces;
+use keyplane_permission::positions::KnownPositions;
 use keyplane_permission::reader::{MemoryTuples, TupleReader};
 use keyplane_permission::tuple_store::{self, SqlTuples, SqliteTuples};
 
@@ -283,6 +286,29 @@ fn engine(c: &mut Criterion) {
                         let (position, _) = changes::positions(&pg.conn, nid)
                             .await
                             .unwrap_or_else(|e| panic!("{e}"));
+                        cache
+                            .get(&check_cache::key(nid, position, depth, &tuple_key))
+                            .await
+                            .unwrap_or_else(|| panic!("cached"))
+                    })
+                })
+            });
+            // What the engine does on PostgreSQL: the position as this
+            // replica knows it, read again once its reading is a second old.
+            let known = KnownPositions::default();
+            group.bench_function(format!("{}/cached-postgres-known", fixture.name), |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let position = match known.recent(nid) {
+                            Some(position) => position,
+                            None => {
+                                let (position, _) = changes::positions(&pg.conn, nid)
+                                    .await
+                                    .unwrap_or_else(|e| panic!("{e}"));
+                                known.exact(nid, position);
+                                position
+                            }
+                        };
                         cache
                             .get(&check_cache::key(nid, position, depth, &tuple_key))
                             .await

@@ -7,13 +7,16 @@ use crate::check_cache::{self, CheckCache};
 use crate::limits;
 use crate::model::{NamedSubjectSet, RelationTuple, Subject};
 use crate::namespace::Namespaces;
+use crate::positions::KnownPositions;
 use crate::reader::TupleReader;
 use crate::tuple_store::{self, SqlTuples, SqliteTuples, TupleFilter};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::clock::SharedClock;
+use kernel::ports::CacheBus;
 use kernel::tenant::TenantCtx;
 use kernel::{Error, Result};
+use std::sync::Arc;
 use store::Database;
 
 /// Keto's default for `limit.max_read_depth` when a revision has none.
@@ -26,6 +29,10 @@ pub struct PermissionEngine {
     pub(crate) db: Database,
     pub(crate) clock: SharedClock,
     cache: CheckCache,
+    /// Positions as this replica knows them (used on PostgreSQL only).
+    pub(crate) positions: KnownPositions,
+    /// The bus of the shared cache: commits are announced on it.
+    pub(crate) bus: Option<Arc<dyn CacheBus>>,
 }
 
 /// The depth of a check or expand, as Keto v0.9 computes it in
@@ -74,21 +81,49 @@ impl PermissionEngine {
             db,
             clock,
             cache: CheckCache::default(),
+            positions: KnownPositions::default(),
+            bus: None,
         }
     }
 
-    /// Check answers shared with the other replicas through `bus` (Redis).
-    pub fn with_shared_cache(mut self, bus: std::sync::Arc<dyn kernel::ports::CacheBus>) -> Self {
-        self.cache = CheckCache::shared(bus);
+    /// Check answers shared with the other replicas through `bus` (Redis),
+    /// which also carries the positions of their commits (`positions`).
+    /// The announcements are heard once `spawn_background` runs.
+    pub fn with_shared_cache(mut self, bus: Arc<dyn CacheBus>) -> Self {
+        self.cache = CheckCache::shared(bus.clone());
+        self.bus = Some(bus);
         self
     }
 
-    /// The tenant's write position now (its snaptoken): on a SQLite file
-    /// read on the calling thread, like the walks.
+    /// The tenant's write position now (its snaptoken), read exactly: on a
+    /// SQLite file on the calling thread, like the walks.
     pub(crate) async fn position(&self, nid: uuid::Uuid) -> Result<i64> {
-        match &self.db.sqlite_reads {
-            Some(reads) => crate::changes::position_direct(reads, nid),
-            None => Ok(crate::changes::positions(&self.db.conn, nid).await?.0),
+        let position = match &self.db.sqlite_reads {
+            Some(reads) => return crate::changes::position_direct(reads, nid),
+            None => crate::changes::positions(&self.db.conn, nid).await?.0,
+        };
+        self.positions.exact(nid, position);
+        Ok(position)
+    }
+
+    /// The position a check without a snaptoken is answered at: exact on
+    /// SQLite; on PostgreSQL the one this replica knows when its reading is
+    /// recent, which saves a round trip per check (see `positions`).
+    async fn check_position(&self, nid: uuid::Uuid) -> Result<i64> {
+        if self.db.sqlite_reads.is_none()
+            && let Some(known) = self.positions.recent(nid)
+        {
+            return Ok(known);
+        }
+        self.position(nid).await
+    }
+
+    /// A write committed at `position`: known here at once, and announced
+    /// to the other replicas when they share a bus.
+    pub async fn committed(&self, nid: uuid::Uuid, position: i64) {
+        self.positions.exact(nid, position);
+        if let Some(bus) = &self.bus {
+            KnownPositions::announce(bus.as_ref(), nid, position).await;
         }
     }
 
@@ -167,8 +202,8 @@ impl PermissionEngine {
         let resolved = Namespaces(&tenant.config.namespaces).tuple(tuple)?;
         let depth = effective_depth(tenant.config.max_read_depth, max_depth);
         // Read before the walk: the walk then sees at least this position,
-        // so the answer is true of it (see `check_cache`).
-        let position = self.position(tenant.project_id).await?;
+        // so the answer is at least as fresh as it (see `check_cache`).
+        let position = self.check_position(tenant.project_id).await?;
         let key = check_cache::key(tenant.project_id, position, depth, &resolved.key());
         if let Some(allowed) = self.cache.get(&key).await {
             return Ok(allowed);

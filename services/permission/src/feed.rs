@@ -140,8 +140,13 @@ impl PermissionEngine {
         Ok(deleted)
     }
 
-    /// Runs [`Self::prune_changes`] every `sweep_interval_secs`.
-    pub fn spawn_feed_sweeper(&self, settings: FeedSettings) {
+    /// The engine's work for the life of the process: the feed's retention
+    /// sweep ([`Self::prune_changes`] every `sweep_interval_secs`), and
+    /// hearing the other replicas' commits.
+    pub fn spawn_background(&self, settings: FeedSettings) {
+        if let Some(bus) = &self.bus {
+            self.positions.spawn_listener(bus.as_ref());
+        }
         let this = self.clone();
         let every = Duration::from_secs(settings.sweep_interval_secs.max(1));
         kernel::periodic::spawn_every(every, "change feed retention", move || {

@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod model;
 pub mod namespace;
 pub mod params;
+pub mod positions;
 pub mod reader;
 pub mod tuple_store;
 pub mod walk;

@@ -109,7 +109,7 @@ impl Services {
         if cache.backend() == "redis" {
             permission = permission.with_shared_cache(cache.clone());
         }
-        permission.spawn_feed_sweeper(settings.permission.changes.clone());
+        permission.spawn_background(settings.permission.changes.clone());
         let provider: Option<Arc<dyn billing::PaymentProvider>> = if settings.billing.uses_stripe()
         {
             Some(Arc::new(
@@ -195,6 +195,7 @@ impl Services {
             db.clone(),
             control_plane.projects.clone(),
             identity.clone(),
+            permission.clone(),
             clock,
         );
         Ok(Self {

@@ -29,6 +29,8 @@ pub struct TransferService {
     projects: ProjectService,
     /// Checks imported traits against the project's schemas.
     identities: IdentityEngine,
+    /// Told of imported tuples, so checks after an import see them.
+    permissions: permission::PermissionEngine,
     clock: SharedClock,
 }
 
@@ -37,12 +39,14 @@ impl TransferService {
         db: Database,
         projects: ProjectService,
         identities: IdentityEngine,
+        permissions: permission::PermissionEngine,
         clock: SharedClock,
     ) -> Self {
         Self {
             db,
             projects,
             identities,
+            permissions,
             clock,
         }
     }

@@ -154,7 +154,7 @@ impl Importer<'_> {
         // The feed sees an import as the inserts it made.
         let applied: Vec<(Operation, &Tuple)> =
             inserted.iter().map(|t| (Operation::Insert, t)).collect();
-        changes::record(&txn, nid, &applied, now).await?;
+        let recorded = changes::record(&txn, nid, &applied, now).await?;
         let inserted = inserted.len() as u64;
         let event = Change::project(
             nid,
@@ -166,6 +166,9 @@ impl Importer<'_> {
         ]));
         audit::append(&txn, event, now).await?;
         txn.commit().await.map_err(db_error)?;
+        if let Some(position) = recorded {
+            self.service.permissions.committed(nid, position.0).await;
+        }
         self.report.relation_tuples.imported += inserted;
         self.report.relation_tuples.existing += tuples.len() as u64 - inserted;
         self.report.batches += 1;
