@@ -500,7 +500,20 @@ async fn two_processes_share_snaptokens_and_the_feed_outlives_a_restart() {
     )
     .await;
     assert_eq!(status, 204);
-    assert_eq!(check_doc0(revoked).await, json!(false));
+    let revoked = revoked.unwrap();
+    assert_eq!(check_doc0(Some(revoked.clone())).await, json!(false));
+    // A check answers the position it is at least as fresh as: here the
+    // revoke's, nothing was written since.
+    let (_, _, answered_at) = call(
+        &two,
+        slug,
+        &token,
+        Method::GET,
+        "/relation-tuples/check/openapi?namespace=files&object=doc0&relation=viewer&subject_id=alice",
+        None,
+    )
+    .await;
+    assert_eq!(answered_at, Some(revoked));
     let mut caught_up = false;
     for _ in 0..50 {
         if check_doc0(None).await == json!(false) {

@@ -128,9 +128,24 @@ async fn keto_grpc_api_by_authority() {
         subject: tuple("files:readme#viewer@bob").subject,
         ..Default::default()
     };
+    let answer = CheckServiceClient::new(chan_a.clone())
+        .check(authed(legacy, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.allowed);
+    // The position the answer is at least as fresh as: a snaptoken any
+    // read of this project accepts.
+    assert!(!answer.snaptoken.is_empty());
+    #[allow(deprecated)]
+    let fresh = pb::CheckRequest {
+        tuple: Some(tuple("files:readme#viewer@bob")),
+        snaptoken: answer.snaptoken,
+        ..Default::default()
+    };
     assert!(
         CheckServiceClient::new(chan_a.clone())
-            .check(authed(legacy, &token))
+            .check(authed(fresh, &token))
             .await
             .unwrap()
             .into_inner()

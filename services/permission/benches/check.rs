@@ -15,7 +15,8 @@
 //! sixth level, needs depth 6).
 //! `driver-floor/select-1` is `SELECT 1` through the same connection: the
 //! least any one SQL read can cost through sqlx (`-held`: on one connection
-//! held by a transaction). `…/sqlite-direct` is the reader the engine uses
+//! held by a transaction; `postgres-select-1`: one round trip to
+//! PostgreSQL, the least any check there costs that is not cached). `…/sqlite-direct` is the reader the engine uses
 //! on a SQLite file: the same statements on the calling thread
 //! (`store::sqlite_reads`).
 //!
@@ -132,20 +133,25 @@ fn engine(c: &mut Criterion) {
     });
     let cache = CheckCache::default();
     let mut group = c.benchmark_group("check");
-    group.bench_function("driver-floor/select-1", |b| {
-        use sea_orm::ConnectionTrait;
-        b.iter(|| {
-            runtime.block_on(async {
-                db.conn
-                    .query_one_raw(sea_orm::Statement::from_string(
-                        db.conn.get_database_backend(),
-                        "SELECT 1",
-                    ))
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"))
+    for (name, database) in std::iter::once(("select-1", &db))
+        .chain(postgres.as_ref().map(|pg| ("postgres-select-1", pg)))
+    {
+        group.bench_function(format!("driver-floor/{name}"), |b| {
+            use sea_orm::ConnectionTrait;
+            b.iter(|| {
+                runtime.block_on(async {
+                    database
+                        .conn
+                        .query_one_raw(sea_orm::Statement::from_string(
+                            database.conn.get_database_backend(),
+                            "SELECT 1",
+                        ))
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
             })
-        })
-    });
+        });
+    }
     // The same, on one connection held across iterations (a transaction
     // holds it): what a read costs without the pool's checkout and return.
     let held = runtime.block_on(async {

@@ -342,14 +342,14 @@ impl CheckService for GrpcApi {
                 }
             }
         };
-        let allowed = self
+        let (allowed, at) = self
             .engine
-            .check(&tenant, &tuple, Some(i64::from(req.max_depth)))
+            .check_at(&tenant, &tuple, Some(i64::from(req.max_depth)))
             .await
             .map_err(status)?;
         Ok(Response::new(pb::CheckResponse {
             allowed,
-            snaptoken: String::new(),
+            snaptoken: at.encode(),
         }))
     }
 }

@@ -176,15 +176,18 @@ async fn run_check(
         None => params.relation_query()?,
     };
     engine.require_fresh(tenant, params.snaptoken()?).await?;
-    let allowed = engine
-        .check(tenant, &query.into_tuple()?, max_depth)
+    let (allowed, at) = engine
+        .check_at(tenant, &query.into_tuple()?, max_depth)
         .await?;
     let status = if mirror && !allowed {
         StatusCode::FORBIDDEN
     } else {
         StatusCode::OK
     };
-    Ok(HttpResponse::build(status).json(CheckResponse { allowed }))
+    // The position the answer is at least as fresh as, like a write's.
+    Ok(HttpResponse::build(status)
+        .insert_header((SNAPTOKEN_HEADER, at.encode()))
+        .json(CheckResponse { allowed }))
 }
 
 async fn check_get(
