@@ -572,7 +572,7 @@ async fn two_processes_share_snaptokens_and_the_feed_outlives_a_restart() {
     .await;
     assert_eq!(
         changes_of(&page).len(),
-        11,
+        12,
         "the earlier changes are rows, not memory"
     );
 }
