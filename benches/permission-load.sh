@@ -28,6 +28,8 @@ trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 export KEYPLANE_SERVE__PORT=$port KEYPLANE_SERVE__GRPC_PORT=0 KEYPLANE_SERVE__HOST=127.0.0.1 \
   KEYPLANE_LOG__LEVEL=warn
 export KEYPLANE_RATE_LIMIT__ENABLED=false  # capacity, not plan limits (off by default anyway)
+# Required with PostgreSQL (replicas must share it); harmless on SQLite.
+export KEYPLANE_ENCRYPTION__KEYS='["a bench key of at least thirty-two characters"]'
 base="http://127.0.0.1:$port"
 # The fixtures, then 10,000 unrelated tuples, in PATCH batches of 1,000.
 # The chain's subject is six tuples down (five subject-set hops): Keto reads

@@ -108,15 +108,29 @@ impl PermissionEngine {
     }
 
     /// The position a check without a snaptoken is answered at: exact on
-    /// SQLite; on PostgreSQL the one this replica knows when its reading is
-    /// recent, which saves a round trip per check (see `positions`).
+    /// SQLite; on PostgreSQL the one this replica knows, which saves a
+    /// round trip per check (see `positions`). A stale one is read again
+    /// beside the checks: measured, a read waited on by a hot check now and
+    /// then took 1-2 s (docs/benchmarks.md).
     async fn check_position(&self, nid: uuid::Uuid) -> Result<i64> {
-        if self.db.sqlite_reads.is_none()
-            && let Some(known) = self.positions.recent(nid)
-        {
-            return Ok(known);
+        if self.db.sqlite_reads.is_some() {
+            return self.position(nid).await;
         }
-        self.position(nid).await
+        match self.positions.get(nid) {
+            Some(known) => {
+                if !known.recent && self.positions.claim_refresh(nid) {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = this.position(nid).await {
+                            this.positions.refresh_failed(nid);
+                            tracing::warn!(%error, "reading a tenant's write position");
+                        }
+                    });
+                }
+                Ok(known.position)
+            }
+            None => self.position(nid).await,
+        }
     }
 
     /// A write committed at `position`: known here at once, and announced

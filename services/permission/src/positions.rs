@@ -8,11 +8,14 @@
 //! A position becomes known from this replica's own writes (exact at their
 //! commit: writes of one tenant are ordered by its position row), from the
 //! other replicas' writes as the bus announces them (Redis, when
-//! configured), and from a read of the database when the last exact
-//! reading is older than `MAX_AGE`. So a check without a snaptoken answers
-//! from data that misses at most the last `MAX_AGE` of another replica's
-//! writes, and usually none of them; a check with a snaptoken reads the
-//! database whenever the known position has not reached the token.
+//! configured), and from a read of the database once the last exact
+//! reading is older than `MAX_AGE`. That read runs beside the checks, not
+//! in front of them: they go on with the known position meanwhile (the
+//! first check of a tenant waits for its read). So a check without a
+//! snaptoken answers from data that misses at most the last `MAX_AGE` (and
+//! the time of one read) of another replica's writes, and usually none of
+//! them; a check with a snaptoken reads the database first whenever the
+//! known position has not reached the token.
 
 use kernel::ports::{BusEvent, CacheBus};
 use std::collections::HashMap;
@@ -34,6 +37,16 @@ struct Known {
     /// When the position was last read exactly (from the database or at a
     /// local commit); announcements from the bus move `position` only.
     exact_at: Instant,
+    /// A read of the position is under way (see `stale`).
+    refreshing: bool,
+}
+
+/// A position this replica knows, and whether its last exact reading is
+/// recent (younger than `MAX_AGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownPosition {
+    pub position: i64,
+    pub recent: bool,
 }
 
 #[derive(Clone, Default)]
@@ -44,11 +57,37 @@ pub struct KnownPositions {
 impl KnownPositions {
     /// The position, if an exact reading of it is younger than `MAX_AGE`.
     pub fn recent(&self, nid: Uuid) -> Option<i64> {
+        self.get(nid).filter(|k| k.recent).map(|k| k.position)
+    }
+
+    /// The position as known, however old.
+    pub fn get(&self, nid: Uuid) -> Option<KnownPosition> {
         let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
-        known
-            .get(&nid)
-            .filter(|k| k.exact_at.elapsed() < MAX_AGE)
-            .map(|k| k.position)
+        known.get(&nid).map(|k| KnownPosition {
+            position: k.position,
+            recent: k.exact_at.elapsed() < MAX_AGE,
+        })
+    }
+
+    /// Claims the one read of a stale position: true for the first caller
+    /// until `exact` or `refresh_failed` ends it, so a busy tenant sends
+    /// one read, not one per check.
+    pub fn claim_refresh(&self, nid: Uuid) -> bool {
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        match known.get_mut(&nid) {
+            Some(entry) if !entry.refreshing => {
+                entry.refreshing = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn refresh_failed(&self, nid: Uuid) {
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = known.get_mut(&nid) {
+            entry.refreshing = false;
+        }
     }
 
     /// The position if known to have reached `at_least`, however old.
@@ -68,9 +107,11 @@ impl KnownPositions {
         let entry = known.entry(nid).or_insert(Known {
             position,
             exact_at: now,
+            refreshing: false,
         });
         entry.position = entry.position.max(position);
         entry.exact_at = now;
+        entry.refreshing = false;
     }
 
     /// Another replica committed up to `position`.
@@ -152,6 +193,16 @@ mod tests {
         assert_eq!(known.reached(nid, 8), Some(8));
         assert_eq!(known.reached(nid, 9), None);
         assert_eq!(known.recent(Uuid::new_v4()), None, "per tenant");
+        assert!(known.claim_refresh(nid), "the first claims the read");
+        assert!(!known.claim_refresh(nid), "one read at a time");
+        known.refresh_failed(nid);
+        assert!(known.claim_refresh(nid), "a failed read can be tried again");
+        known.exact(nid, 8);
+        assert!(known.claim_refresh(nid), "a reading ends the claim");
+        assert!(
+            !known.claim_refresh(Uuid::new_v4()),
+            "nothing known, nothing to refresh"
+        );
         known.forget_all();
         assert_eq!(known.reached(nid, 0), None);
     }
