@@ -22,6 +22,7 @@ mod m20261202_000011_sealed_mail_secrets;
 mod m20261202_000012_flow_internal_context;
 mod m20261203_000013_audit_events;
 mod m20261203_000014_permission_engine_ii;
+mod m20261204_000015_tuple_object_subject_index;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_flow_internal_context::Migration),
             Box::new(m20261203_000013_audit_events::Migration),
             Box::new(m20261203_000014_permission_engine_ii::Migration),
+            Box::new(m20261204_000015_tuple_object_subject_index::Migration),
         ]
     }
 }

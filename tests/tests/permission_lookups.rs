@@ -140,13 +140,12 @@ async fn lookups_equal_brute_force_checks_on_random_graphs() {
             let direct = SqliteTuples { reads, nid };
             compare(&direct, &truth, &format!("round {round}, sqlite direct")).await;
         }
-        if db.kind == store::DatabaseKind::Postgres {
-            compare_cte(&db, nid, &truth, round).await;
-        }
+        compare_cte(&db, nid, &truth, round).await;
     }
 }
 
-/// PostgreSQL's one-statement check answers as the level-by-level walk.
+/// The one-statement check (through the pool on both databases, and on
+/// the calling thread on a SQLite file) answers as the level-by-level walk.
 async fn compare_cte(db: &store::Database, nid: Uuid, truth: &MemoryTuples, round: usize) {
     for depth in [1, 2, 3, 6] {
         for userset in every_userset() {
@@ -155,13 +154,21 @@ async fn compare_cte(db: &store::Database, nid: Uuid, truth: &MemoryTuples, roun
                     userset: userset.clone(),
                     subject,
                 };
+                let walked = check(truth, &query, depth).await.unwrap();
                 assert_eq!(
                     permission::cte::check(&db.conn, nid, &query, depth)
                         .await
                         .unwrap(),
-                    check(truth, &query, depth).await.unwrap(),
+                    walked,
                     "round {round}: {query:?} at depth {depth}"
                 );
+                if let Some(reads) = &db.sqlite_reads {
+                    assert_eq!(
+                        permission::cte::check_sqlite(reads, nid, &query, depth).unwrap(),
+                        walked,
+                        "round {round}, sqlite direct: {query:?} at depth {depth}"
+                    );
+                }
             }
         }
     }

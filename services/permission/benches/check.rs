@@ -7,7 +7,9 @@
 //!   benchmark reports 81 µs per check on this shape);
 //! - `chain-5`: five subject-set hops;
 //! - `parents-200`: the subject is reachable only through the last of 200
-//!   parent sets (Ory Keto issue #1519).
+//!   parent sets (Ory Keto issue #1519);
+//! - `wide-10k`: a userset of 10,000 direct members and one subject set,
+//!   the subject in the set (what a walk must not scan).
 //!
 //! Each walk costs one read per level; the fixture asserts it before timing.
 //! Each check runs at the fixture's own depth, its number of levels (Keto
@@ -18,7 +20,8 @@
 //! held by a transaction; `postgres-select-1`: one round trip to
 //! PostgreSQL, the least any check there costs that is not cached). `…/sqlite-direct` is the reader the engine uses
 //! on a SQLite file: the same statements on the calling thread
-//! (`store::sqlite_reads`).
+//! (`store::sqlite_reads`); `…/sqlite-cte` is the whole walk as one
+//! recursive statement there.
 //!
 //! `…/cached-sqlite-direct` is what a hot check costs the engine with the
 //! check cache: the tenant's position read on the calling thread and one
@@ -101,6 +104,18 @@ fn fixtures() -> Vec<Fixture> {
             name: "parents-200",
             tuples: parents,
             query: "files:deep#viewer@erin",
+            levels: 2,
+        },
+        Fixture {
+            name: "wide-10k",
+            tuples: (0..10_000)
+                .map(|i| format!("files:wide#viewer@member{i}"))
+                .chain([
+                    "files:wide#viewer@(groups:team#member)".to_owned(),
+                    "groups:team#member@frank".to_owned(),
+                ])
+                .collect(),
+            query: "files:wide#viewer@frank",
             levels: 2,
         },
     ]
@@ -243,6 +258,15 @@ fn engine(c: &mut Criterion) {
         );
         group.bench_function(format!("{}/sqlite-direct", fixture.name), |b| {
             b.iter(|| runtime.block_on(check(direct, &query, depth)))
+        });
+        // The whole walk as one recursive statement, on the calling thread.
+        assert!(
+            cte::check_sqlite(reads, nid, &query, depth).unwrap_or_else(|e| panic!("{e}")),
+            "{}: the recursive query must allow on SQLite",
+            fixture.name
+        );
+        group.bench_function(format!("{}/sqlite-cte", fixture.name), |b| {
+            b.iter(|| cte::check_sqlite(reads, nid, &query, depth))
         });
         // The hot path with the cache: the position, then one lookup.
         let tuple_key = query.key();

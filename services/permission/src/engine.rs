@@ -234,13 +234,13 @@ impl PermissionEngine {
         if let Some(allowed) = self.cache.get(&key).await {
             return Ok((allowed, Snaptoken(position)));
         }
-        // On PostgreSQL every statement is a round trip: the whole walk in
-        // one recursive statement measured 2.9-7.8 times faster than one
-        // statement per level (docs/benchmarks.md).
-        let allowed = if self.db.kind == store::DatabaseKind::Postgres {
-            crate::cte::check(&self.db.conn, tenant.project_id, &resolved, depth).await?
-        } else {
-            crate::check::check(self.reader(tenant).as_ref(), &resolved, depth).await?
+        // The whole walk in one recursive statement: on PostgreSQL, where
+        // every statement is a round trip, 2.9-7.8 times faster than one
+        // statement per level; on a SQLite file, read on this thread, 2.8-5
+        // times faster than the level walk (docs/benchmarks.md).
+        let allowed = match &self.db.sqlite_reads {
+            Some(reads) => crate::cte::check_sqlite(reads, tenant.project_id, &resolved, depth)?,
+            None => crate::cte::check(&self.db.conn, tenant.project_id, &resolved, depth).await?,
         };
         self.cache.put(key, allowed).await;
         Ok((allowed, Snaptoken(position)))

@@ -76,11 +76,21 @@ impl SqliteReads {
     pub fn select<T>(
         &self,
         stmt: &SelectStatement,
-        mut map: impl FnMut(&Row<'_>) -> RowResult<T>,
+        map: impl FnMut(&Row<'_>) -> RowResult<T>,
     ) -> Result<Vec<T>> {
         let (sql, values) = stmt.build(SqliteQueryBuilder);
+        self.query(&sql, values.0, map)
+    }
+
+    /// Runs a statement written in SQL (`?N` placeholders) and maps each
+    /// row: for what sea-query cannot build, such as a recursive query.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+        mut map: impl FnMut(&Row<'_>) -> RowResult<T>,
+    ) -> Result<Vec<T>> {
         let params = values
-            .0
             .into_iter()
             .map(to_sqlite)
             .collect::<Result<Vec<_>>>()?;
@@ -93,7 +103,7 @@ impl SqliteReads {
             None => self.open()?,
         };
         let rows = (|| {
-            let mut prepared = conn.prepare_cached(&sql)?;
+            let mut prepared = conn.prepare_cached(sql)?;
             let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
             let mapped = prepared.query_map(refs.as_slice(), |row| map(row))?;
             mapped.collect::<rusqlite::Result<Vec<T>>>()
