@@ -236,7 +236,7 @@ impl PermissionEngine {
         }
         // The whole walk in one recursive statement: on PostgreSQL, where
         // every statement is a round trip, 2.9-7.8 times faster than one
-        // statement per level; on a SQLite file, read on this thread, 2.8-5
+        // statement per level; on a SQLite file, read on this thread, 2.7-5.2
         // times faster than the level walk (docs/benchmarks.md).
         let allowed = match &self.db.sqlite_reads {
             Some(reads) => crate::cte::check_sqlite(reads, tenant.project_id, &resolved, depth)?,

@@ -11,6 +11,13 @@ use sea_orm::{
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How much of a SQLite file its connections map into memory (SQLite's
+/// `mmap_size`; the file may be larger, the rest is read as before).
+/// Every connection of the pool caches pages of its own, and after another
+/// connection wrote, the pages it touches again are read anew: through
+/// `read()` calls, a copy per 4 KiB page, unless they are mapped.
+pub const MMAP_SIZE: i64 = 256 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
     Sqlite,
@@ -146,6 +153,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                .pragma("mmap_size", MMAP_SIZE.to_string())
         });
     }
     let conn = sea_orm::Database::connect(opts).await.map_err(|e| {

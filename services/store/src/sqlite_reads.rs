@@ -68,6 +68,10 @@ impl SqliteReads {
         // Only a WAL checkpoint's brief lock can make a reader wait.
         conn.busy_timeout(Duration::from_secs(1))
             .map_err(Error::internal)?;
+        // As the pool's connections (`db::MMAP_SIZE`): a page another
+        // connection wrote is then not copied in by a `read()` call.
+        conn.pragma_update(None, "mmap_size", crate::db::MMAP_SIZE)
+            .map_err(Error::internal)?;
         Ok(conn)
     }
 
