@@ -434,6 +434,12 @@ async fn bad_archives_name_their_line_and_leave_nothing_half_written() {
             1,
             "header",
         ),
+        // Not an archive, after a blank line (numbered, skipped).
+        (
+            "\n{\"kind\":\"end\",\"identities\":0,\"relation_tuples\":0}\n".to_owned(),
+            2,
+            "header",
+        ),
         // A field no identity has.
         (
             {

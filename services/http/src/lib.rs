@@ -9,6 +9,7 @@ pub mod health;
 pub mod input;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod query;
 pub mod tenant;
 

@@ -1,14 +1,14 @@
 //! Wiring: connect the database and cache/bus, build the actix app, serve.
 
+use crate::routing::{self, AppData};
 use crate::settings::Settings;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use async_trait::async_trait;
 use controlplane::ControlPlane;
 use http::health::{Readiness, ReadinessCheck};
-use http::metrics::Metrics;
 use kernel::clock::{SharedClock, SystemClock};
 use kernel::ports::CacheBus;
-use router::{TenantHostGuard, TenantHosts, TenantResolver};
+use router::{TenantHosts, TenantResolver};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,7 +211,7 @@ impl Services {
         })
     }
 
-    fn readiness(&self) -> Readiness {
+    pub(crate) fn readiness(&self) -> Readiness {
         let mut readiness = Readiness::default().with(Arc::new(DatabaseCheck(self.db.clone())));
         if self.settings.redis.url.is_some() {
             readiness = readiness.with(Arc::new(CacheCheck(self.cache.clone())));
@@ -223,64 +223,6 @@ impl Services {
 /// Upper bound on how long a replica may use a stale tenant context if it
 /// missed an invalidation; normally the bus invalidates within a second.
 const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// Per-worker app data shared by every worker.
-struct AppData {
-    metrics: web::Data<Metrics>,
-    readiness: web::Data<Readiness>,
-    control_plane: web::Data<ControlPlane>,
-    tenants: web::Data<TenantResolver>,
-    identity: web::Data<identity::IdentityEngine>,
-    permission: web::Data<permission::PermissionEngine>,
-    transfer: web::Data<transfer::TransferService>,
-    admin_auth: http::tenant::AdminAuthData,
-    /// The console's invite page reaches the control plane through this.
-    console_invites: ui::invite::InvitesData,
-    /// None when rate limits are not enforced.
-    rate_limiter: Option<web::Data<router::RateLimiter>>,
-    /// The request context reads the client address through them.
-    trusted_proxies: web::Data<http::TrustedProxies>,
-}
-
-/// Routes: tenant hosts first (guarded by host), then the control plane.
-fn configure(cfg: &mut web::ServiceConfig, services: &Services, data: &AppData) {
-    let limit = services.settings.serve.body_limit_bytes;
-    let tenant_guard = TenantHostGuard(data.tenants.hosts().clone());
-    if let Some(limiter) = &data.rate_limiter {
-        cfg.app_data(limiter.clone());
-    }
-    cfg.app_data(http::extract::json_config(limit))
-        .app_data(http::extract::payload_config(limit))
-        .app_data(http::extract::query_config())
-        .app_data(http::extract::path_config())
-        .app_data(data.metrics.clone())
-        .app_data(data.trusted_proxies.clone())
-        .app_data(data.readiness.clone())
-        .app_data(data.control_plane.clone())
-        .app_data(data.tenants.clone())
-        .app_data(data.identity.clone())
-        .app_data(data.permission.clone())
-        .app_data(data.transfer.clone())
-        .app_data(data.admin_auth.clone())
-        .app_data(data.console_invites.clone())
-        .service(
-            web::scope("")
-                .guard(tenant_guard)
-                .wrap(from_fn(router::tenant_context))
-                .configure(http::health::configure)
-                .configure(identity::configure)
-                .configure(permission::configure)
-                .configure(ui::configure)
-                .default_service(web::to(http::middleware::not_found)),
-        )
-        .service(
-            web::scope("")
-                .configure(http::health::configure)
-                .service(web::resource("/metrics/prometheus").get(http::metrics::get_metrics))
-                .configure(ControlPlane::configure)
-                .configure(transfer::configure),
-        );
-}
 
 /// A server that is accepting connections.
 pub struct RunningServer {
@@ -357,38 +299,12 @@ pub async fn start_on(
             serve.grpc_port
         )
     })?;
-    let data = Arc::new(AppData {
-        metrics: web::Data::new(Metrics::new()?),
-        readiness: web::Data::new(services.readiness()),
-        control_plane: web::Data::new(services.control_plane.clone()),
-        tenants: web::Data::new(services.tenants.clone()),
-        identity: web::Data::new(services.identity.clone()),
-        permission: web::Data::new(services.permission.clone()),
-        transfer: web::Data::new(services.transfer.clone()),
-        admin_auth: web::Data::new(admin_auth),
-        console_invites: web::Data::new(Arc::new(crate::console_invites::ConsoleInviteDesk(
-            services.control_plane.clone(),
-        )) as Arc<dyn ui::invite::ConsoleInvites>),
-        rate_limiter: services
-            .settings
-            .rate_limit
-            .enforced(services.settings.billing.uses_stripe())
-            .then(|| web::Data::new(router::RateLimiter::new(services.cache.clone()))),
-        trusted_proxies: web::Data::new(http::TrustedProxies(
-            services
-                .settings
-                .serve
-                .trusted_proxies
-                .iter()
-                .filter_map(|p| p.parse().ok())
-                .collect(),
-        )),
-    });
+    let data = Arc::new(AppData::new(&services, admin_auth)?);
     let app_services = services.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(http::middleware::request_context))
-            .configure(|cfg| configure(cfg, &app_services, &data))
+            .configure(|cfg| routing::configure(cfg, &app_services, &data))
             .default_service(web::to(http::middleware::not_found))
     })
     .shutdown_timeout(serve.shutdown_timeout_secs)

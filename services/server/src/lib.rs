@@ -7,6 +7,7 @@ pub mod console;
 pub mod console_invites;
 pub mod encryption;
 pub mod mail_routes;
+pub mod routing;
 pub mod settings;
 pub mod telemetry;
 

@@ -37,6 +37,9 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Print every route the server serves: host (tenant or control
+    /// plane), method and path, as the router holds them.
+    Routes,
     /// Manage personal access tokens for the control-plane API.
     Token {
         #[command(subcommand)]
@@ -107,6 +110,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let command = cli.command;
+    if let Command::Routes = command {
+        return block_on(print_routes());
+    }
     // A client of a running server: no settings of its own.
     if let Command::Project { action } = command {
         return block_on(transfer_cli::run(action));
@@ -119,6 +125,17 @@ fn main() -> ExitCode {
         }
     };
     block_on(run(command, settings))
+}
+
+async fn print_routes() -> anyhow::Result<()> {
+    for route in keyplane_server::routing::table().await? {
+        let host = match route.host {
+            keyplane_server::routing::Host::Tenant => "tenant",
+            keyplane_server::routing::Host::ControlPlane => "control-plane",
+        };
+        println!("{host}\t{}\t{}", route.method, route.path);
+    }
+    Ok(())
 }
 
 /// Runs `work` on a new runtime; its error is printed.
@@ -206,7 +223,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             }
         },
         // Handled before the settings are loaded.
-        Command::Version | Command::Project { .. } => {}
+        Command::Version | Command::Routes | Command::Project { .. } => {}
     }
     Ok(())
 }

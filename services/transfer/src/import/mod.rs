@@ -200,10 +200,12 @@ impl Importer<'_> {
     }
 
     async fn accept(&mut self, number: u64, record: Record) -> Result<()> {
-        if number == 1 && !matches!(record, Record::Header(_)) {
+        // The first record, not line 1: blank lines are numbered and
+        // skipped, and an archive opening with one must not skip this.
+        if !self.header_seen && !matches!(record, Record::Header(_)) {
             return Err(at_line(
-                1,
-                "not a Keyplane export: the first line is its header",
+                number,
+                "not a Keyplane export: its first line must be its header",
             ));
         }
         match record {
