@@ -3,6 +3,7 @@
 //! operation of the document is a route the server registers. The router's
 //! side is actix's own introspection (`keyplane_server::routing::table`),
 //! not a list kept by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -63,7 +64,10 @@ async fn the_document_lists_exactly_the_routes_the_server_serves() {
             ..r
         })
         .collect();
-    assert!(served.len() > 100, "the route table looks empty: {served:?}");
+    assert!(
+        served.len() > 100,
+        "the route table looks empty: {served:?}"
+    );
     let documented = documented();
     let undocumented: Vec<&Route> = served.difference(&documented).collect();
     let unserved: Vec<&Route> = documented.difference(&served).collect();
@@ -99,7 +103,11 @@ async fn each_host_serves_its_part_of_the_document() {
     let paths = |doc: &Value| -> BTreeSet<String> {
         doc["paths"].as_object().unwrap().keys().cloned().collect()
     };
-    for path in ["/projects", "/sessions/whoami", "/relation-tuples/list-objects"] {
+    for path in [
+        "/projects",
+        "/sessions/whoami",
+        "/relation-tuples/list-objects",
+    ] {
         assert!(paths(&whole).contains(path), "{path}");
     }
     assert!(paths(&tenant).contains("/sessions/whoami"));
@@ -111,6 +119,9 @@ async fn each_host_serves_its_part_of_the_document() {
 
 #[test]
 fn path_shapes_ignore_parameter_names() {
-    assert_eq!(shape("/projects/{project_id}/x"), shape("/projects/{projectId}/x"));
+    assert_eq!(
+        shape("/projects/{project_id}/x"),
+        shape("/projects/{projectId}/x")
+    );
     assert_ne!(shape("/projects/{id}"), shape("/projects/{id}/x"));
 }

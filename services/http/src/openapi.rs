@@ -43,8 +43,7 @@ fn parsed() -> Value {
 }
 
 static WHOLE: LazyLock<String> = LazyLock::new(|| parsed().to_string());
-static TENANT_SUBSET: LazyLock<String> =
-    LazyLock::new(|| for_host(&parsed(), TENANT).to_string());
+static TENANT_SUBSET: LazyLock<String> = LazyLock::new(|| for_host(&parsed(), TENANT).to_string());
 
 fn answer(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -63,8 +62,7 @@ pub fn configure_control_plane(cfg: &mut web::ServiceConfig) {
 /// The tenant hosts' part of the document.
 pub fn configure_tenant(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/.well-known/openapi.json")
-            .get(|| async { answer(TENANT_SUBSET.as_str()) }),
+        web::resource("/.well-known/openapi.json").get(|| async { answer(TENANT_SUBSET.as_str()) }),
     );
 }
 

@@ -155,17 +155,19 @@ const REPORT: &str = "/__keyplane_route_report";
 /// The routes `routes_of` registers: an app of them alone, asked for
 /// actix's introspection report. Registering needs no app data (handlers
 /// look theirs up per request), so none is built.
-async fn introspect(routes_of: fn(&mut web::ServiceConfig)) -> anyhow::Result<Vec<(String, String)>> {
+async fn introspect(
+    routes_of: fn(&mut web::ServiceConfig),
+) -> anyhow::Result<Vec<(String, String)>> {
     use actix_web::introspection::IntrospectionTree;
     let app = actix_web::test::init_service(
         App::new()
-            .service(web::resource(REPORT).get(
-                |tree: web::Data<IntrospectionTree>| async move {
+            .service(
+                web::resource(REPORT).get(|tree: web::Data<IntrospectionTree>| async move {
                     HttpResponse::Ok()
                         .content_type("application/json")
                         .body(tree.report_as_json())
-                },
-            ))
+                }),
+            )
             .configure(routes_of),
     )
     .await;
