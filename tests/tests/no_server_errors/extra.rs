@@ -184,6 +184,8 @@ pub fn operations() -> Vec<Operation> {
             Auth::Nobody,
         ),
         tenant("GET", "/"),
+        // The OpenAPI document, on both hosts.
+        Operation::new("GET", "/.well-known/openapi.json", Side::Both, Auth::Nobody),
         // Permission engine II: lookups and batch check.
         Operation::new(
             "GET",
