@@ -1,0 +1,148 @@
+//! `docs/openapi.json` keeps Ory's operations as Ory's document has them
+//! (`tests/data/ory-openapi.json`, the seed the official SDKs come from):
+//! every seed path, operation and schema is there and equal, except what an
+//! operation lists under `x-keyplane-differences` — and even then only
+//! additions (a parameter, a body the seed leaves out, a response header)
+//! or, for the health and version operations, no credentials.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Map, Value};
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+fn load(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+fn seed() -> Value {
+    load(include_str!("../data/ory-openapi.json"))
+}
+
+fn document() -> Value {
+    load(http::openapi::DOCUMENT)
+}
+
+fn param_key(param: &Value) -> (String, String) {
+    (
+        param["name"].as_str().unwrap_or_default().to_owned(),
+        param["in"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// What a listed difference may change: Keyplane's operation, with its
+/// additions taken back out, must equal the seed's.
+fn without_additions(ours: &Value, seed: &Value) -> Value {
+    let mut ours = ours.clone();
+    let map = ours.as_object_mut().unwrap();
+    map.remove("x-keyplane-differences");
+    // Parameters the seed does not have.
+    let seed_params: Vec<(String, String)> = seed["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(param_key)
+        .collect();
+    if let Some(params) = map.get_mut("parameters").and_then(Value::as_array_mut) {
+        params.retain(|p| seed_params.contains(&param_key(p)));
+        if params.is_empty() && seed.get("parameters").is_none() {
+            map.remove("parameters");
+        }
+    }
+    // A body the seed leaves out.
+    if seed.get("requestBody").is_none() {
+        map.remove("requestBody");
+    }
+    // Response headers the seed does not name.
+    if let Some(responses) = map.get_mut("responses").and_then(Value::as_object_mut) {
+        for (code, response) in responses.iter_mut() {
+            let seed_headers = &seed["responses"][code]["headers"];
+            let Some(response) = response.as_object_mut() else {
+                continue;
+            };
+            if let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) {
+                headers.retain(|name, _| seed_headers.get(name).is_some());
+                if headers.is_empty() && seed_headers.is_null() {
+                    response.remove("headers");
+                }
+            }
+        }
+    }
+    // No credentials where Ory's document names its token (health, version).
+    if map.get("security") == Some(&Value::Array(Vec::new())) {
+        if let Some(security) = seed.get("security") {
+            map.insert("security".into(), security.clone());
+        }
+    }
+    ours
+}
+
+#[test]
+fn every_seed_operation_is_kept_as_the_seed_has_it() {
+    let seed = seed();
+    let ours = document();
+    let mut problems = Vec::new();
+    let mut differing = 0;
+    for (path, seed_item) in seed["paths"].as_object().unwrap() {
+        let Some(item) = ours["paths"].get(path) else {
+            problems.push(format!("{path}: missing"));
+            continue;
+        };
+        for method in METHODS.iter().filter(|m| seed_item.get(**m).is_some()) {
+            let (seed_op, op) = (&seed_item[*method], &item[*method]);
+            if op.is_null() {
+                problems.push(format!("{method} {path}: missing"));
+                continue;
+            }
+            let compared = if op.get("x-keyplane-differences").is_some() {
+                differing += 1;
+                without_additions(op, seed_op)
+            } else {
+                op.clone()
+            };
+            if &compared != seed_op {
+                problems.push(format!(
+                    "{method} {path} ({}): differs from the seed beyond its \
+                     x-keyplane-differences",
+                    seed_op["operationId"]
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The differences docs/openapi.md lists, no more, no fewer.
+    assert_eq!(differing, 12, "operations with x-keyplane-differences");
+}
+
+#[test]
+fn every_seed_schema_is_kept_as_the_seed_has_it() {
+    let seed = seed();
+    let ours = document();
+    let empty = Map::new();
+    let schemas = ours["components"]["schemas"].as_object().unwrap_or(&empty);
+    for (name, schema) in seed["components"]["schemas"].as_object().unwrap() {
+        assert_eq!(schemas.get(name), Some(schema), "schema {name}");
+    }
+    for (name, scheme) in seed["components"]["securitySchemes"].as_object().unwrap() {
+        assert_eq!(
+            &ours["components"]["securitySchemes"][name], scheme,
+            "security scheme {name}"
+        );
+    }
+}
+
+#[test]
+fn a_change_beyond_an_addition_is_caught() {
+    let seed = seed();
+    let seed_op = &seed["paths"]["/relation-tuples/check/openapi"]["get"];
+    let mut changed = seed_op.clone();
+    changed["parameters"][0]["required"] = Value::Bool(false);
+    changed["x-keyplane-differences"] = Value::Array(Vec::new());
+    assert_ne!(&without_additions(&changed, seed_op), seed_op);
+    let mut added = seed_op.clone();
+    added["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "name": "snaptoken", "in": "query" }));
+    added["x-keyplane-differences"] = Value::Array(Vec::new());
+    assert_eq!(&without_additions(&added, seed_op), seed_op);
+}
