@@ -68,10 +68,10 @@ fn without_additions(ours: &Value, seed: &Value) -> Value {
         }
     }
     // No credentials where Ory's document names its token (health, version).
-    if map.get("security") == Some(&Value::Array(Vec::new())) {
-        if let Some(security) = seed.get("security") {
-            map.insert("security".into(), security.clone());
-        }
+    if map.get("security") == Some(&Value::Array(Vec::new()))
+        && let Some(security) = seed.get("security")
+    {
+        map.insert("security".into(), security.clone());
     }
     ours
 }
