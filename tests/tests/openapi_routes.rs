@@ -8,29 +8,11 @@
 mod common;
 
 use common::{create_project, owner, tenant_client};
-use keyplane_server::routing::{Host, Route, table};
+use keyplane_server::routing::{Host, Route, path_shape as shape, table};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
-
-/// `/projects/{project_id}` and `/projects/{projectId}` are one route.
-fn shape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_param = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_param = true;
-                out.push_str("{}");
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 fn documented() -> BTreeSet<Route> {
     let document: Value = serde_json::from_str(http::openapi::DOCUMENT).unwrap();

@@ -36,14 +36,12 @@ pub fn for_host(document: &Value, host: &str) -> Value {
     document
 }
 
-fn parsed() -> Value {
-    // The document is compiled in and parsed by a test, so this cannot
-    // fail in a build that passed its tests; an empty object if it did.
-    serde_json::from_str(DOCUMENT).unwrap_or_default()
-}
-
-static WHOLE: LazyLock<String> = LazyLock::new(|| parsed().to_string());
-static TENANT_SUBSET: LazyLock<String> = LazyLock::new(|| for_host(&parsed(), TENANT).to_string());
+// The document is compiled in and parsed by a test, so parsing cannot
+// fail in a build that passed its tests; an empty object if it did.
+static PARSED: LazyLock<Value> =
+    LazyLock::new(|| serde_json::from_str(DOCUMENT).unwrap_or_default());
+static WHOLE: LazyLock<String> = LazyLock::new(|| PARSED.to_string());
+static TENANT_SUBSET: LazyLock<String> = LazyLock::new(|| for_host(&PARSED, TENANT).to_string());
 
 fn answer(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()

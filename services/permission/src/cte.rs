@@ -3,8 +3,8 @@
 //! level; on a SQLite file it saves building and binding a level's `IN`
 //! list and carrying every row of a level into Rust and back
 //! (`docs/benchmarks.md` has all of them measured). The answer is exactly
-//! the breadth-first walk's (`check.rs`, compared in the tests below and in
-//! the store tests): `walk` holds every userset reachable from the queried
+//! the breadth-first walk's (`check.rs`, compared on random graphs in
+//! `tests/tests/permission_lookups.rs`): `walk` holds every userset reachable from the queried
 //! one through subject sets, with the number of tuples read to reach it;
 //! sets are followed only below the depth, and the subject must be among
 //! the tuples of a userset within it. `UNION` drops repeated rows, and
@@ -13,6 +13,7 @@
 use crate::model::{Subject, Tuple};
 use kernel::Result;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use std::sync::LazyLock;
 use store::sql;
 use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
@@ -38,25 +39,31 @@ const BY_ID: &str = "t.subject_id = $6";
 const BY_SET: &str = "t.subject_id IS NULL AND t.subject_set_namespace_id = $6 \
      AND t.subject_set_object = $7 AND t.subject_set_relation = $8";
 
-/// The statement's text for one backend and the query's kind of subject.
-fn sql_for(backend: DbBackend, subject: &Subject) -> String {
-    let condition = match subject {
-        Subject::Id(_) => BY_ID,
-        Subject::Set(_) => BY_SET,
+/// The statement's text for one backend and the query's kind of subject,
+/// built once: checks are a hot path.
+fn sql_for(backend: DbBackend, subject: &Subject) -> &'static str {
+    static TEXTS: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
+        [BY_ID, BY_SET].map(|condition| {
+            let sql = format!("{WALK}{condition}) AS allowed");
+            // SQLite: numbered `?N`, since it numbers `$N` by first
+            // appearance instead. And `CROSS JOIN`, which SQLite takes as
+            // "loop over the walk, look each userset up": left to choose,
+            // its planner (3.50) reads every subject-set tuple of the tenant
+            // through the subject index for each level (`subject_id IS
+            // NULL` looks like an equality to it), 2 ms instead of 0.2 ms on
+            // the 200-parent fixture.
+            let sqlite = sql
+                .replace('$', "?")
+                .replace("FROM walk w JOIN", "FROM walk w CROSS JOIN");
+            [sql, sqlite]
+        })
+    });
+    let by = match subject {
+        Subject::Id(_) => 0,
+        Subject::Set(_) => 1,
     };
-    let sql = format!("{WALK}{condition}) AS allowed");
-    match backend {
-        // Numbered `?N`: SQLite numbers `$N` by first appearance instead.
-        // And `CROSS JOIN`, which SQLite takes as "loop over the walk,
-        // look each userset up": left to choose, its planner (3.50) reads
-        // every subject-set tuple of the tenant through the subject index
-        // for each level (`subject_id IS NULL` looks like an equality to
-        // it), 2 ms instead of 0.2 ms on the 200-parent fixture.
-        DbBackend::Sqlite => sql
-            .replace('$', "?")
-            .replace("FROM walk w JOIN", "FROM walk w CROSS JOIN"),
-        _ => sql,
-    }
+    let dialect = usize::from(backend == DbBackend::Sqlite);
+    &TEXTS[by][dialect]
 }
 
 fn values(nid: Uuid, query: &Tuple, max_depth: u32) -> Vec<Value> {
@@ -104,7 +111,7 @@ pub async fn check<C: ConnectionTrait>(
 /// it there).
 pub fn check_sqlite(reads: &SqliteReads, nid: Uuid, query: &Tuple, max_depth: u32) -> Result<bool> {
     let sql = sql_for(DbBackend::Sqlite, &query.subject);
-    let rows = reads.query(&sql, values(nid, query, max_depth), |row| {
+    let rows = reads.query(sql, values(nid, query, max_depth), |row| {
         row.get::<_, bool>(0)
     })?;
     rows.first()

@@ -135,6 +135,15 @@ pub struct Route {
     pub path: String,
 }
 
+/// A path with its parameters unnamed (`/projects/{project_id}` →
+/// `/projects/{}`): two spellings of one route compare equal.
+pub fn path_shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Every route each host serves, as actix's router holds them.
 pub async fn table() -> anyhow::Result<BTreeSet<Route>> {
     let mut routes = BTreeSet::new();

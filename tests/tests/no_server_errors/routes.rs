@@ -16,10 +16,4 @@ pub async fn registered() -> Vec<(String, String)> {
     routes
 }
 
-/// `/a/{id}/b` → `/a/{}/b`.
-pub fn normalize(path: &str) -> String {
-    path.split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
-}
+pub use keyplane_server::routing::path_shape as normalize;
