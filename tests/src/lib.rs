@@ -10,6 +10,7 @@
 
 pub mod dns_fake;
 pub mod mail;
+pub mod npm;
 pub mod oauth2_stub;
 pub mod oidc_provider;
 pub mod stripe_fake;

@@ -22,7 +22,7 @@
 //! not installed them already.
 
 use serde_json::{Map, Value, json};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
@@ -178,7 +178,7 @@ impl OidcProvider {
 
     fn start_blocking(config: &Value) -> Self {
         let dir = oidc_dir();
-        ensure_node_modules(&dir);
+        crate::npm::ensure_node_modules(&dir);
         let mut child = Command::new("node")
             .arg(dir.join("provider.js"))
             .arg(config.to_string())
@@ -269,61 +269,6 @@ impl Drop for OidcProvider {
 /// `tests/oidc`, wherever the workspace is.
 pub fn oidc_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc")
-}
-
-/// Runs `npm ci` in `dir` unless its `node_modules` holds the pinned
-/// `oidc-provider` already. A file lock serializes the check across threads
-/// and processes; the install is skipped by whoever comes second.
-fn ensure_node_modules(dir: &Path) {
-    static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = IN_PROCESS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if installed(dir) {
-        return;
-    }
-    let lock_path = std::env::temp_dir().join("keyplane-tests-oidc-npm-ci.lock");
-    let lock = std::fs::File::create(&lock_path).unwrap();
-    lock.lock().unwrap();
-    if !installed(dir) {
-        let started = std::time::Instant::now();
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(dir)
-            .output()
-            .expect("npm must be installed (see .ci/services)");
-        assert!(
-            out.status.success(),
-            "npm ci --prefix {}: {}{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!("[oidc-provider] npm ci took {:?}", started.elapsed());
-    }
-    // The lock goes with the file handle.
-}
-
-/// Whether `node_modules` holds the `oidc-provider` version package.json pins.
-fn installed(dir: &Path) -> bool {
-    let read = |path: PathBuf| -> Option<Value> {
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .ok()?
-            .read_to_string(&mut text)
-            .ok()?;
-        serde_json::from_str(&text).ok()
-    };
-    let Some(wanted) = read(dir.join("package.json")) else {
-        return false;
-    };
-    let Some(have) = read(dir.join("node_modules/oidc-provider/package.json")) else {
-        return false;
-    };
-    // npm ci writes node_modules/.package-lock.json last: without it an
-    // install was cut short.
-    dir.join("node_modules/.package-lock.json").exists()
-        && wanted["dependencies"]["oidc-provider"] == have["version"]
 }
 
 /// Follows redirects from `start` (GET, with `http`'s cookie store, which

@@ -205,7 +205,7 @@ async fn send(
 
 /// A control-plane call with reqwest: `(status, JSON body or Null)`.
 pub async fn call(
-    server: &RunningServer,
+    server: &impl Served,
     token: &str,
     method: reqwest::Method,
     path: &str,
@@ -247,7 +247,7 @@ pub async fn patch_identity(
 
 /// A tenant admin call with reqwest on the project's host.
 pub async fn tenant_call(
-    server: &RunningServer,
+    server: &impl Served,
     slug: &str,
     token: &str,
     method: reqwest::Method,
