@@ -109,7 +109,18 @@ pub struct Providers {
     pub courier: Option<Courier>,
     pub billing: Billing,
     pub hostnames: Hostnames,
+    /// This replica's tenant cache (the router's): a project change drops
+    /// its context here before the change is answered.
+    pub tenant_cache: Arc<dyn kernel::tenant::LocalTenantCache>,
+    /// Builds the console project's identities (the people behind accounts)
+    /// over the project directory, which exists only inside the control
+    /// plane: called once, while the control plane is built.
+    pub console: ConsoleFactory,
 }
+
+/// See [`Providers::console`].
+pub type ConsoleFactory =
+    Box<dyn FnOnce(Arc<dyn TenantDirectory>) -> Arc<dyn kernel::ports::ConsoleIdentities> + Send>;
 
 /// Custom hostnames: the settings and how CNAMEs are looked up.
 pub struct Hostnames {
@@ -129,7 +140,6 @@ pub struct ControlPlane {
     pub audit_log: audit_log::AuditLogService,
     gate: Gate,
     bus: Arc<dyn CacheBus>,
-    mail: Arc<InviteMail>,
     console_slug: String,
 }
 
@@ -147,12 +157,13 @@ impl ControlPlane {
             courier,
             billing,
             hostnames,
+            tenant_cache,
+            console: console_identities,
         } = providers;
         let gate = Gate::new(db.clone());
-        let accounts = AccountService::new(db.clone(), bus.clone(), clock.clone());
         let mail = Arc::new(InviteMail {
             ui_url: ui_url.clone(),
-            console_project: Default::default(),
+            console_slug: console.project_slug.clone(),
         });
         let projects = ProjectService::new(
             db.clone(),
@@ -160,6 +171,13 @@ impl ControlPlane {
             bus.clone(),
             clock.clone(),
             &tenancy,
+            tenant_cache,
+        );
+        let accounts = AccountService::new(
+            db.clone(),
+            bus.clone(),
+            clock.clone(),
+            console_identities(Arc::new(projects.clone())),
         );
         let hostnames = HostnameService::new(
             db.clone(),
@@ -190,18 +208,10 @@ impl ControlPlane {
             billing,
             hostnames,
             members: MemberService::new(db.clone(), gate.clone(), clock.clone(), bus.clone()),
-            invites: InviteService::new(
-                db,
-                gate.clone(),
-                clock,
-                accounts.clone(),
-                courier,
-                mail.clone(),
-            ),
+            invites: InviteService::new(db, gate.clone(), clock, accounts.clone(), courier, mail),
             accounts,
             gate,
             bus,
-            mail,
             console_slug: console.project_slug.clone(),
         }
     }
@@ -224,12 +234,9 @@ impl ControlPlane {
 
     /// Creates the console project on first start (any replica may).
     pub async fn bootstrap_console(&self) -> kernel::Result<Uuid> {
-        let id = self
-            .projects
+        self.projects
             .ensure_console_project(&self.console_slug)
-            .await?;
-        let _ = self.mail.console_project.set(id);
-        Ok(id)
+            .await
     }
 
     /// Listens for revocations and access changes announced by any

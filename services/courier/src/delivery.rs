@@ -8,7 +8,7 @@
 
 use crate::message::{mailbox, render};
 use crate::outbox::{self, PROCESSING, QUEUED, StoredMail};
-use crate::routes::MailRoute;
+use crate::routes::{MailRoute, MailRoutes};
 use crate::sealing;
 use crate::transport::{MailTransport, SendError};
 use crate::worker::Courier;
@@ -33,7 +33,7 @@ impl Courier {
 
     /// Starts sending due messages, as many as the free places allow (each
     /// project within its share); returns how many were started.
-    pub async fn deliver_due(&self) -> Result<usize> {
+    pub async fn deliver_due(&self, routes: &dyn MailRoutes) -> Result<usize> {
         let conn = &self.db.conn;
         let now = self.clock.now();
         outbox::requeue_stale(conn, now - STALE_AFTER, now).await?;
@@ -57,7 +57,7 @@ impl Courier {
                 }
                 let route = match &route {
                     Some(known) => known.clone(),
-                    None => route.insert(self.route(nid).await).clone(),
+                    None => route.insert(Self::route(routes, nid).await).clone(),
                 };
                 let courier = self.clone();
                 tokio::spawn(async move {
@@ -108,10 +108,10 @@ impl Courier {
     /// The project's route, read when its mail is sent: a config change
     /// reaches the next attempt (so a fixed SMTP setting gets waiting mail
     /// out).
-    async fn route(&self, nid: Uuid) -> std::result::Result<MailRoute, SendError> {
-        let Some(routes) = self.routes.get() else {
-            return Ok(Default::default());
-        };
+    async fn route(
+        routes: &dyn MailRoutes,
+        nid: Uuid,
+    ) -> std::result::Result<MailRoute, SendError> {
         routes
             .route(nid)
             .await

@@ -13,7 +13,7 @@ use kernel::sealed::SecretBox;
 use kernel::share::ProjectShares;
 use kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use store::Database;
 use tokio::sync::{Notify, Semaphore};
@@ -133,9 +133,6 @@ pub struct Courier {
     pub(crate) clock: SharedClock,
     pub(crate) default_transport: Arc<dyn MailTransport>,
     pub(crate) smtp: Arc<SmtpTransports>,
-    /// Set once after the control plane exists (which itself holds the
-    /// courier to wake it); until then every project gets the defaults.
-    pub(crate) routes: Arc<OnceLock<Arc<dyn MailRoutes>>>,
     pub(crate) settings: CourierSettings,
     wake: Arc<Notify>,
     /// Seals the tokens of queued mail (`sealing`).
@@ -165,7 +162,6 @@ impl Courier {
             clock,
             default_transport,
             smtp: Arc::default(),
-            routes: Arc::default(),
             settings,
             wake: Arc::new(Notify::new()),
         })
@@ -198,24 +194,22 @@ impl Courier {
         outbox::reseal(&self.db.conn, &self.sealing).await
     }
 
-    /// Where each project's mail goes; the first call wins.
-    pub fn set_routes(&self, routes: Arc<dyn MailRoutes>) {
-        let _ = self.routes.set(routes);
-    }
-
     /// Asks the worker to look at the outbox now (after a commit that
     /// queued mail), instead of at its next poll.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Runs the worker until the process ends.
-    pub fn spawn_worker(&self) {
+    /// Runs the worker until the process ends, sending each project's mail
+    /// where `routes` says. The routes come from the control plane, which
+    /// holds this courier to queue and wake: they are given here, once both
+    /// exist, rather than at construction.
+    pub fn spawn_worker(&self, routes: Arc<dyn MailRoutes>) {
         let courier = self.clone();
         let interval = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         tokio::spawn(async move {
             loop {
-                if let Err(e) = courier.deliver_due().await {
+                if let Err(e) = courier.deliver_due(routes.as_ref()).await {
                     tracing::warn!(error = %e, "courier: could not read the outbox");
                 }
                 tokio::select! {

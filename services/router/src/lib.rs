@@ -12,8 +12,10 @@ mod custom;
 mod host;
 mod limit;
 mod resolver;
+mod tenant_cache;
 
 pub use custom::{CustomHosts, origin_allowed};
 pub use host::{TenantHostGuard, TenantHosts, TenantSlug};
 pub use limit::{RateLimitSettings, RateLimiter, Throttled, classify};
 pub use resolver::{TenantResolver, tenant_context};
+pub use tenant_cache::TenantCache;

@@ -1,7 +1,8 @@
-//! Slug → tenant context, cached per process and invalidated by the bus.
+//! The tenant of a request: its host's slug, resolved through the cache.
 
 use crate::custom::origin_allowed;
 use crate::host::{TenantHosts, TenantSlug};
+use crate::tenant_cache::TenantCache;
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,59 +11,30 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use http::ApiError;
-use kernel::ports::CacheBus;
-use kernel::tenant::{
-    CustomHostRoute, LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState, TenantCtx,
-    TenantDirectory,
-};
+use kernel::tenant::{CustomHostRoute, ProjectState, TenantCtx, TenantDirectory};
 use kernel::{Error, Result};
-use moka::future::Cache;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use std::sync::Arc;
 
-type Resolved = Option<Arc<TenantCtx>>;
-
-/// Caches tenant contexts (and unknown slugs) per process.
-///
-/// Two levels: `hot`, a plain map read under a shared lock, answers nearly
-/// every request (a hit is a hash and a clock read; `moka`'s own hit path,
-/// with its read log and housekeeping, was a fifth of what tenant routing
-/// cost per request under callgrind); `loads`, a moka cache, makes
-/// concurrent misses for one slug share one database load and bounds how
-/// many contexts a process keeps.
+/// Slug → tenant context through this process's `TenantCache`: the cache
+/// is built first and handed to the control plane too (which invalidates
+/// it before answering a change), the resolver after, over the directory.
 #[derive(Clone)]
 pub struct TenantResolver {
     directory: Arc<dyn TenantDirectory>,
     hosts: TenantHosts,
-    loads: Cache<String, Resolved>,
-    hot: Arc<RwLock<HashMap<String, (Resolved, Instant)>>>,
-    /// Bumped by every invalidation: a load that started before one must
-    /// not put what it read into `hot` afterwards.
-    epoch: Arc<AtomicU64>,
-    ttl: Duration,
-    capacity: usize,
+    cache: TenantCache,
 }
 
 impl TenantResolver {
-    /// `ttl` bounds staleness if an invalidation is ever missed (e.g. a
-    /// Redis outage longer than the resync covers).
-    pub fn new(directory: Arc<dyn TenantDirectory>, hosts: TenantHosts, ttl: Duration) -> Self {
-        const CAPACITY: usize = 100_000;
-        let loads = Cache::builder()
-            .max_capacity(CAPACITY as u64)
-            .time_to_live(ttl)
-            .build();
+    pub fn new(
+        directory: Arc<dyn TenantDirectory>,
+        hosts: TenantHosts,
+        cache: TenantCache,
+    ) -> Self {
         Self {
             directory,
             hosts,
-            loads,
-            hot: Arc::default(),
-            epoch: Arc::default(),
-            ttl,
-            capacity: CAPACITY,
+            cache,
         }
     }
 
@@ -71,113 +43,16 @@ impl TenantResolver {
     }
 
     /// The tenant for a slug; concurrent misses for one slug share one load.
-    pub async fn resolve(&self, slug: &str) -> Result<Resolved> {
-        if let Some(hit) = self.hot_hit(slug) {
-            return Ok(hit);
-        }
-        // Boxed: the load's future (moka's, the directory's) is large, and
-        // inlined it would make every request's middleware future as large,
-        // allocated and copied on every hit.
-        Box::pin(self.load(slug)).await
-    }
-
-    async fn load(&self, slug: &str) -> Result<Resolved> {
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let directory = self.directory.clone();
-        let key = slug.to_owned();
-        let resolved = self
-            .loads
-            .try_get_with(key.clone(), async move {
-                directory.find_by_slug(&key).await.map(|t| t.map(Arc::new))
-            })
-            .await
-            .map_err(|e: Arc<Error>| e.as_ref().clone())?;
-        if !self.remember(slug, &resolved, epoch) {
-            // An invalidation came in while this load ran: what it read may
-            // be from before the change, so it is used for this request
-            // only and not kept in `loads` either.
-            self.loads.invalidate(slug).await;
-        }
-        Ok(resolved)
-    }
-
-    fn hot_hit(&self, slug: &str) -> Option<Resolved> {
-        let hot = self.hot.read().unwrap_or_else(|e| e.into_inner());
-        let (resolved, loaded_at) = hot.get(slug)?;
-        (loaded_at.elapsed() < self.ttl).then(|| resolved.clone())
-    }
-
-    /// Keeps a load in `hot` unless an invalidation came in since it began
-    /// (then false).
-    fn remember(&self, slug: &str, resolved: &Resolved, epoch: u64) -> bool {
-        let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
-        if self.epoch.load(Ordering::Acquire) != epoch {
-            return false;
-        }
-        if hot.len() >= self.capacity {
-            // Bounded like `loads`: start over rather than track recency on
-            // the hit path; the contexts are reloaded on demand.
-            hot.clear();
-        }
-        hot.insert(slug.to_owned(), (resolved.clone(), Instant::now()));
-        true
+    pub async fn resolve(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>> {
+        self.cache.resolve(slug, &self.directory).await
     }
 
     pub async fn invalidate(&self, slug: &str) {
-        {
-            let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
-            self.epoch.fetch_add(1, Ordering::AcqRel);
-            hot.remove(slug);
-        }
-        self.loads.invalidate(slug).await;
+        self.cache.invalidate(slug).await;
     }
 
     pub fn invalidate_all(&self) {
-        {
-            let mut hot = self.hot.write().unwrap_or_else(|e| e.into_inner());
-            self.epoch.fetch_add(1, Ordering::AcqRel);
-            hot.clear();
-        }
-        self.loads.invalidate_all();
-    }
-
-    /// Listens on the bus for the life of the process: a changed project
-    /// drops its cached context; a resync (after a bus outage) or a lagged
-    /// receiver drops them all.
-    pub fn spawn_invalidation_listener(
-        &self,
-        bus: Arc<dyn CacheBus>,
-    ) -> tokio::task::JoinHandle<()> {
-        let resolver = self.clone();
-        let mut events = bus.subscribe();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(event) if event.topic == PROJECT_CHANGED_TOPIC => {
-                        resolver.invalidate(&event.payload).await
-                    }
-                    Ok(event) if event.topic == store::cache::RESYNC_TOPIC => {
-                        resolver.invalidate_all()
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "tenant invalidations lagged; dropping all cached tenants"
-                        );
-                        resolver.invalidate_all();
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl LocalTenantCache for TenantResolver {
-    async fn invalidate(&self, slug: &str) {
-        TenantResolver::invalidate(self, slug).await;
+        self.cache.invalidate_all();
     }
 }
 
@@ -340,7 +215,8 @@ mod tests {
     use super::*;
     use kernel::tenant::TenantConfig;
     use std::sync::Mutex;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     /// A directory whose one project's name the test changes, counting loads;
     /// a load can be held open to race an invalidation.
@@ -384,7 +260,7 @@ mod tests {
         TenantResolver::new(
             directory.clone(),
             TenantHosts::new("projects.localhost", Vec::new()),
-            ttl,
+            TenantCache::new(ttl),
         )
     }
 

@@ -127,6 +127,9 @@ impl Services {
             },
             "billing"
         );
+        // Built first: the control plane invalidates it, the resolver reads
+        // through it.
+        let tenant_cache = router::TenantCache::new(TENANT_CACHE_TTL);
         let control_plane = ControlPlane::new(
             db.clone(),
             cache.clone(),
@@ -155,16 +158,28 @@ impl Services {
                         .map_err(|e| anyhow::anyhow!("hostnames.dns: {e}"))?,
                     ),
                 },
+                tenant_cache: Arc::new(tenant_cache.clone()),
+                console: {
+                    let tenants = tenant_cache.clone();
+                    let identity = identity.clone();
+                    let slug = settings.console.project_slug.clone();
+                    Box::new(move |directory| {
+                        Arc::new(crate::console::ConsoleAccounts {
+                            tenants,
+                            directory,
+                            identity,
+                            slug,
+                        })
+                    })
+                },
             },
         );
         control_plane.spawn_background();
-        // Routes need the control plane, which needs the courier: set them
-        // before the worker's first pass so no message skips its project's
-        // settings.
-        courier.set_routes(Arc::new(crate::mail_routes::ProjectMailRoutes(Arc::new(
+        // Routes need the control plane, which needs the courier: the worker
+        // starts with them, so no pass runs without its projects' settings.
+        courier.spawn_worker(Arc::new(crate::mail_routes::ProjectMailRoutes(Arc::new(
             control_plane.clone(),
         ))));
-        courier.spawn_worker();
         let proxies = settings
             .serve
             .trusted_proxies
@@ -177,19 +192,9 @@ impl Services {
         let tenants = TenantResolver::new(
             Arc::new(control_plane.clone()),
             TenantHosts::new(&settings.base_domain, proxies).with_custom_hosts(custom_hosts),
-            TENANT_CACHE_TTL,
+            tenant_cache.clone(),
         );
-        control_plane
-            .projects
-            .set_local_cache(Arc::new(tenants.clone()));
-        tenants.spawn_invalidation_listener(cache.clone());
-        control_plane
-            .accounts
-            .set_console(Arc::new(crate::console::ConsoleAccounts {
-                tenants: tenants.clone(),
-                identity: identity.clone(),
-                slug: settings.console.project_slug.clone(),
-            }));
+        tenant_cache.spawn_invalidation_listener(cache.clone());
         control_plane.bootstrap_console().await?;
         let transfer = transfer::TransferService::new(
             db.clone(),

@@ -5,14 +5,17 @@
 use async_trait::async_trait;
 use identity::IdentityEngine;
 use kernel::ports::{ConsoleIdentities, ConsoleIdentity};
-use kernel::tenant::TenantCtx;
+use kernel::tenant::{TenantCtx, TenantDirectory};
 use kernel::{Error, ErrorKind, Result};
-use router::TenantResolver;
+use router::TenantCache;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub struct ConsoleAccounts {
-    pub tenants: TenantResolver,
+    /// The router's tenant cache, read through over `directory`: the
+    /// console project's context is as fresh as any tenant's.
+    pub tenants: TenantCache,
+    pub directory: Arc<dyn TenantDirectory>,
     pub identity: IdentityEngine,
     pub slug: String,
 }
@@ -20,7 +23,7 @@ pub struct ConsoleAccounts {
 impl ConsoleAccounts {
     async fn tenant(&self) -> Result<Arc<TenantCtx>> {
         self.tenants
-            .resolve(&self.slug)
+            .resolve(&self.slug, &self.directory)
             .await?
             .ok_or_else(|| Error::unavailable("the console project does not exist yet"))
     }

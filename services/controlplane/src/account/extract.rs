@@ -28,7 +28,7 @@ fn presented(req: &HttpRequest, cp: &ControlPlane) -> Option<Presented> {
     {
         return Some(Presented::Session(token.to_owned()));
     }
-    let cookie = cp.accounts.session_cookie()?;
+    let cookie = cp.accounts.session_cookie();
     req.cookie(&cookie)
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())

@@ -11,7 +11,7 @@ use moka::future::Cache;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use store::audit::{self, Change};
 use store::sql;
@@ -107,7 +107,8 @@ pub struct AccountService {
     db: store::Database,
     clock: SharedClock,
     bus: Arc<dyn CacheBus>,
-    console: Arc<OnceLock<Arc<dyn ConsoleIdentities>>>,
+    /// The console project's identities: the people behind accounts.
+    console: Arc<dyn ConsoleIdentities>,
     /// token digest → caller, so the hot path skips the database. Revocation
     /// removes entries on every replica through the bus; the TTL bounds a
     /// missed announcement.
@@ -117,12 +118,17 @@ pub struct AccountService {
 }
 
 impl AccountService {
-    pub fn new(db: store::Database, bus: Arc<dyn CacheBus>, clock: SharedClock) -> Self {
+    pub fn new(
+        db: store::Database,
+        bus: Arc<dyn CacheBus>,
+        clock: SharedClock,
+        console: Arc<dyn ConsoleIdentities>,
+    ) -> Self {
         Self {
             db,
             clock,
             bus,
-            console: Arc::new(OnceLock::new()),
+            console,
             tokens: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(30))
@@ -134,20 +140,9 @@ impl AccountService {
         }
     }
 
-    /// Wires the console project's identities (once, at start).
-    pub fn set_console(&self, console: Arc<dyn ConsoleIdentities>) {
-        let _ = self.console.set(console);
-    }
-
-    fn console(&self) -> Result<&Arc<dyn ConsoleIdentities>> {
-        self.console
-            .get()
-            .ok_or_else(|| Error::internal("the console project is not wired"))
-    }
-
-    /// The console project's session cookie name, once wired.
-    pub fn session_cookie(&self) -> Option<String> {
-        self.console.get().map(|c| c.session_cookie())
+    /// The console project's session cookie name.
+    pub fn session_cookie(&self) -> String {
+        self.console.session_cookie()
     }
 
     /// The account for an e-mail address: the existing one, or a new one
@@ -157,7 +152,7 @@ impl AccountService {
         if let Some(id) = accounts::find_account_id_by_email(&self.db.conn, &email).await? {
             return Ok(id);
         }
-        let identity = self.console()?.ensure(&email).await?;
+        let identity = self.console.ensure(&email).await?;
         self.account_for_identity(identity.id, &identity.email)
             .await
     }
@@ -341,7 +336,7 @@ impl AccountService {
     /// The account behind a console session (token or cookie value).
     pub async fn authenticate_session(&self, session: &str) -> Result<Caller> {
         let identity = self
-            .console()?
+            .console
             .identity_for_session(session)
             .await?
             .ok_or_else(|| {

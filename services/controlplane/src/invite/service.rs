@@ -17,7 +17,7 @@ use kernel::{Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
@@ -30,9 +30,10 @@ pub const INVITE_LIFESPAN: ChronoDuration = ChronoDuration::hours(6);
 pub struct InviteMail {
     /// The console UI: links are `{ui_url}/invites/{id}?token=...`.
     pub ui_url: String,
-    /// The console project, set once it exists (its outbox holds the
-    /// control plane's mail).
-    pub console_project: OnceLock<Uuid>,
+    /// The console project's slug: its outbox holds the control plane's
+    /// mail. Looked up when an invite is mailed, so the service needs
+    /// nothing from the startup that creates the project.
+    pub console_slug: String,
 }
 
 #[derive(Clone)]
@@ -87,9 +88,14 @@ impl InviteService {
             .await?;
         let email = normalize_email(&payload.invitee_email)?;
         let owner_email = self.accounts.email_of(caller.account_id).await?;
-        let console = *self.mail.console_project.get().ok_or_else(|| {
-            Error::internal("the console project does not exist yet; invites cannot be mailed")
-        })?;
+        let console = crate::project::store::find_by_slug(&self.db.conn, &self.mail.console_slug)
+            .await?
+            .ok_or_else(|| {
+                Error::unavailable(
+                    "the console project does not exist yet; invites cannot be mailed",
+                )
+            })?
+            .id;
         let now = self.clock.now();
         let token = new_link_token();
         let invite = InviteView {

@@ -21,7 +21,7 @@ use kernel::sealed::SecretBox;
 use kernel::tenant::{LocalTenantCache, PROJECT_CHANGED_TOPIC, ProjectState};
 use kernel::{Error, ErrorKind, Result};
 use serde_json::json;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use store::audit::{self, Change};
 use store::{Database, sql};
 use uuid::Uuid;
@@ -50,8 +50,8 @@ pub struct ProjectService {
     /// Seals the config's secrets at rest (`revision::sealed`).
     sealing: Arc<SecretBox>,
     gate: Gate,
-    /// Set once at wiring time; shared by every clone of the service.
-    local_cache: Arc<OnceLock<Arc<dyn LocalTenantCache>>>,
+    /// This replica's tenant cache, invalidated before a change is answered.
+    local_cache: Arc<dyn LocalTenantCache>,
 }
 
 /// The account that owns the console project: a reserved id no token or
@@ -66,6 +66,7 @@ impl ProjectService {
         bus: Arc<dyn CacheBus>,
         clock: SharedClock,
         tenancy: &crate::Tenancy,
+        local_cache: Arc<dyn LocalTenantCache>,
     ) -> Self {
         Self {
             db,
@@ -77,7 +78,7 @@ impl ProjectService {
             rate_limits: tenancy.rate_limits,
             patch_limits: tenancy.patch_limits,
             sealing: tenancy.sealing.clone(),
-            local_cache: Arc::new(OnceLock::new()),
+            local_cache,
         }
     }
 
@@ -131,17 +132,10 @@ impl ProjectService {
         })
     }
 
-    /// Registers this replica's tenant cache (once; later calls are ignored).
-    pub fn set_local_cache(&self, cache: Arc<dyn LocalTenantCache>) {
-        let _ = self.local_cache.set(cache);
-    }
-
     /// A committed change: drop this replica's cached context first (so the
     /// caller's next request sees it), then tell the other replicas.
     pub(crate) async fn announce(&self, slug: &str) {
-        if let Some(cache) = self.local_cache.get() {
-            cache.invalidate(slug).await;
-        }
+        self.local_cache.invalidate(slug).await;
         self.bus
             .publish(BusEvent {
                 topic: PROJECT_CHANGED_TOPIC.to_owned(),

@@ -109,3 +109,14 @@ impl ProjectService {
         }))
     }
 }
+
+#[async_trait::async_trait]
+impl kernel::tenant::TenantDirectory for ProjectService {
+    async fn find_by_slug(&self, slug: &str) -> Result<Option<TenantCtx>> {
+        self.tenant_by_slug(slug).await
+    }
+
+    async fn find_by_id(&self, project_id: Uuid) -> Result<Option<TenantCtx>> {
+        self.tenant_by_id(project_id).await
+    }
+}
