@@ -381,6 +381,17 @@ pub fn keyplane_run(env: &[(String, String)], args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A `keyplane serve` process on a fresh, migrated database of the
+/// environment's kind (no Redis), and a personal access token of the
+/// account `owner_email`.
+pub async fn serve_with_owner(owner_email: &str) -> (KeyplaneProcess, String) {
+    let database = fresh_database_url(database_kind_from_env()).await;
+    let env = process_env(&database, None);
+    keyplane_run(&env, &["migrate", "up"]);
+    let token = keyplane_run(&env, &["token", "create", "--email", owner_email]);
+    (KeyplaneProcess::serve(&env, &["--no-migrate"]).await, token)
+}
+
 impl KeyplaneProcess {
     /// Starts `keyplane serve <args>` on a free port and waits until
     /// `/health/alive` answers.

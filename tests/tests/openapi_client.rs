@@ -12,7 +12,6 @@
 mod common;
 
 use common::*;
-use keyplane_tests::{KeyplaneProcess, keyplane_run, process_env};
 use reqwest::Method;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -60,12 +59,7 @@ async fn a_client_generated_from_the_document_drives_project_invite_key_and_host
     );
     run_in_client_dir("tsc", &["-p", "."], &[]);
 
-    let database =
-        keyplane_tests::fresh_database_url(keyplane_tests::database_kind_from_env()).await;
-    let env = process_env(&database, None);
-    keyplane_run(&env, &["migrate", "up"]);
-    let token = keyplane_run(&env, &["token", "create", "--email", "owner@example.com"]);
-    let server = KeyplaneProcess::serve(&env, &["--no-migrate"]).await;
+    let (server, token) = keyplane_tests::serve_with_owner("owner@example.com").await;
 
     let printed = run_in_client_dir(
         "node",

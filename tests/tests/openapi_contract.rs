@@ -16,7 +16,6 @@
 mod common;
 
 use common::*;
-use keyplane_tests::{KeyplaneProcess, keyplane_run, process_env};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -110,12 +109,7 @@ async fn schemathesis(run: Run<'_>, scratch: &Path) {
 
 #[tokio::test]
 async fn schemathesis_finds_nothing_the_document_does_not_promise() {
-    let database =
-        keyplane_tests::fresh_database_url(keyplane_tests::database_kind_from_env()).await;
-    let env = process_env(&database, None);
-    keyplane_run(&env, &["migrate", "up"]);
-    let token = keyplane_run(&env, &["token", "create", "--email", "owner@example.com"]);
-    let server = KeyplaneProcess::serve(&env, &["--no-migrate"]).await;
+    let (server, token) = keyplane_tests::serve_with_owner("owner@example.com").await;
 
     // A configured tenant: namespaces, an identity and an API key.
     let (status, project) = call(
@@ -129,17 +123,7 @@ async fn schemathesis_finds_nothing_the_document_does_not_promise() {
     assert_eq!(status, 201, "{project}");
     let project_id = project["id"].as_str().unwrap().to_owned();
     let slug = project["slug"].as_str().unwrap().to_owned();
-    let namespaces = json!([{ "op": "replace", "path": "/services/permission/config/namespaces",
-        "value": [{ "id": 1, "name": "files" }, { "id": 2, "name": "groups" }] }]);
-    let (status, body) = call(
-        &server,
-        &token,
-        Method::PATCH,
-        &format!("/projects/{project_id}"),
-        Some(namespaces),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    set_namespaces(&server, &token, &project_id, &["files", "groups"]).await;
     let (status, key) = call(
         &server,
         &token,
@@ -173,14 +157,11 @@ async fn schemathesis_finds_nothing_the_document_does_not_promise() {
 
     // Each host's own document, as served.
     let (tenant_http, tenant_base) = tenant_client(&server, &slug);
-    let tenant_document: Value = tenant_http
-        .get(format!("{tenant_base}/.well-known/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tenant_document = keyplane_tests::get_json(
+        &tenant_http,
+        &format!("{tenant_base}/.well-known/openapi.json"),
+    )
+    .await;
     let control_plane_document = keyplane_tests::get_json(
         &keyplane_tests::client(),
         &format!("{}/.well-known/openapi.json", server.url()),

@@ -75,17 +75,7 @@ async fn populated_project(server: &RunningServer, owner: &str, name: &str) -> (
     assert_eq!(status, 201, "{project}");
     let id = project["id"].as_str().unwrap().to_owned();
     let slug = project["slug"].as_str().unwrap().to_owned();
-    let namespaces = json!([{ "op": "replace", "path": "/services/permission/config/namespaces",
-        "value": [{ "id": 1, "name": "files" }] }]);
-    let (status, body) = call(
-        server,
-        owner,
-        Method::PATCH,
-        &format!("/projects/{id}"),
-        Some(namespaces),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    set_namespaces(server, owner, &id, &["files"]).await;
 
     // Identity, credentials, identifiers, addresses, a session, flows, and
     // the verification mail with its token.

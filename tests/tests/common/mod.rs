@@ -215,6 +215,27 @@ pub async fn call(
     send(keyplane_tests::client(), url, token, method, body).await
 }
 
+/// Sets a project's Keto namespaces (ids from 1, in order) with a JSON
+/// Patch through the control plane.
+pub async fn set_namespaces(server: &impl Served, token: &str, project: &str, names: &[&str]) {
+    let namespaces: Vec<serde_json::Value> = names
+        .iter()
+        .zip(1..)
+        .map(|(name, id)| serde_json::json!({ "id": id, "name": name }))
+        .collect();
+    let patch = serde_json::json!([{ "op": "replace",
+        "path": "/services/permission/config/namespaces", "value": namespaces }]);
+    let (status, body) = call(
+        server,
+        token,
+        reqwest::Method::PATCH,
+        &format!("/projects/{project}"),
+        Some(patch),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Patches a project's identity config: JSON Patch ops whose paths are
 /// relative to `/services/identity/config`.
 pub async fn patch_identity(
