@@ -37,20 +37,6 @@ fn contract_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("contract")
 }
 
-/// What the document served on a host says that host serves.
-fn for_host(mut document: Value, host: &str) -> Value {
-    document["paths"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|_, item| {
-            item["x-keyplane-host"]
-                .as_array()
-                .unwrap()
-                .contains(&json!(host))
-        });
-    document
-}
-
 struct Run<'a> {
     name: &'a str,
     document: Value,
@@ -190,7 +176,8 @@ async fn schemathesis_finds_nothing_the_document_does_not_promise() {
         &scratch,
     )
     .await;
-    let control_plane = for_host(control_plane_document, "control-plane");
+    let control_plane =
+        http::openapi::for_host(&control_plane_document, http::openapi::CONTROL_PLANE);
     let owner = format!("Authorization: Bearer {token}");
     // Purging last: Schemathesis reuses the ids it sees in answers, and a
     // project purged mid-run leaves the other operations only 404s.

@@ -24,7 +24,7 @@ use kernel::clock::SharedClock;
 use kernel::ports::CacheBus;
 use kernel::public_url::TenantUrls;
 use kernel::rate_limit::PlanRateLimits;
-use kernel::tenant::{TenantCtx, TenantDirectory};
+use kernel::tenant::TenantDirectory;
 use member::service::MemberService;
 use project::service::ProjectService;
 use serde::{Deserialize, Serialize};
@@ -343,16 +343,5 @@ impl kernel::ports::TenantAdminAuth for ControlPlane {
 impl kernel::tenant::CustomHostDirectory for ControlPlane {
     async fn active_custom_hosts(&self) -> kernel::Result<Vec<kernel::tenant::CustomHostRoute>> {
         self.hostnames.active_routes().await
-    }
-}
-
-#[async_trait]
-impl TenantDirectory for ControlPlane {
-    async fn find_by_slug(&self, slug: &str) -> kernel::Result<Option<TenantCtx>> {
-        self.projects.tenant_by_slug(slug).await
-    }
-
-    async fn find_by_id(&self, project_id: Uuid) -> kernel::Result<Option<TenantCtx>> {
-        self.projects.tenant_by_id(project_id).await
     }
 }

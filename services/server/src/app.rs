@@ -178,7 +178,7 @@ impl Services {
         // Routes need the control plane, which needs the courier: the worker
         // starts with them, so no pass runs without its projects' settings.
         courier.spawn_worker(Arc::new(crate::mail_routes::ProjectMailRoutes(Arc::new(
-            control_plane.clone(),
+            control_plane.projects.clone(),
         ))));
         let proxies = settings
             .serve
@@ -190,7 +190,7 @@ impl Services {
         custom_hosts.reload().await?;
         custom_hosts.spawn_reloader(cache.clone());
         let tenants = TenantResolver::new(
-            Arc::new(control_plane.clone()),
+            Arc::new(control_plane.projects.clone()),
             TenantHosts::new(&settings.base_domain, proxies).with_custom_hosts(custom_hosts),
             tenant_cache.clone(),
         );
