@@ -2,7 +2,7 @@
 //! and project API keys; revocation seen by another server process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_tests::{eventually, fresh_database_url, redis_url, spawn_default};

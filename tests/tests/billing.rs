@@ -5,7 +5,7 @@
 //! `billing_stripe.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use kernel::clock::ManualClock;

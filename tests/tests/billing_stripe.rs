@@ -5,7 +5,7 @@
 //! and deletion past the grace period (with a manual clock).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use kernel::clock::{Clock, ManualClock};

@@ -4,7 +4,7 @@
 //! recovery and verification by e-mailed link; and the login hooks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{create_project, newest_mail, owner, patch_identity, tenant_host};
 use keyplane_server::RunningServer;

@@ -5,7 +5,7 @@
 //! never has more than its share of sends in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use courier::OutgoingMail;

@@ -7,7 +7,7 @@
 //! made next to the database) and on PostgreSQL (keys from the settings).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_server::RunningServer;

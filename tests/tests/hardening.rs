@@ -5,7 +5,7 @@
 //! and the server still answering.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{call, create_project, owner, tenant_call};
 use reqwest::Method;

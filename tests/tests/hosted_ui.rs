@@ -6,9 +6,8 @@
 //! (`UI_SCREENSHOTS_DIR=docs/ui` refreshes the documentation's pictures).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "hosted_ui/chrome.rs"]
-mod chrome;
-mod common;
+use crate::common;
+use crate::common::chrome;
 
 use chrome::Chrome;
 use common::{create_project, owner, tenant_client, tenant_host};

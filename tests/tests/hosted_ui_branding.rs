@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // Not every helper of the browser is used here.
+use crate::common;
 #[allow(dead_code)]
-#[path = "hosted_ui/chrome.rs"]
-mod chrome;
-mod common;
+use crate::common::chrome;
 
 use base64::Engine as _;
 use chrome::Chrome;

@@ -7,10 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // Not every helper of the browser is used here.
+use crate::common;
 #[allow(dead_code)]
-#[path = "hosted_ui/chrome.rs"]
-mod chrome;
-mod common;
+use crate::common::chrome;
 
 use chrome::Chrome;
 use common::{call, create_project, newest_mail, sign_up, tenant_client};

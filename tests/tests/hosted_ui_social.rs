@@ -6,10 +6,9 @@
 //! it; claims without the e-mail end on the form that completes them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common;
 #[allow(dead_code)]
-#[path = "hosted_ui/chrome.rs"]
-mod chrome;
-mod common;
+use crate::common::chrome;
 
 use base64::Engine as _;
 use chrome::Chrome;

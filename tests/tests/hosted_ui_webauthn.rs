@@ -8,10 +8,9 @@
 //! photographed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common;
 #[allow(dead_code)]
-#[path = "hosted_ui/chrome.rs"]
-mod chrome;
-mod common;
+use crate::common::chrome;
 
 use chrome::Chrome;
 use common::{create_project, owner, patch_identity, tenant_host};

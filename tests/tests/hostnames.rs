@@ -4,7 +4,7 @@
 //! plan's custom-domain quota, and a second project claiming the host.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_server::RunningServer;

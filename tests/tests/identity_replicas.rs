@@ -2,7 +2,7 @@
 //! haveibeenpwned range server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_tests::{fresh_database_url, redis_url, spawn, test_settings};

@@ -3,7 +3,7 @@
 //! plan's member seats. Accounts sign up through the console's real flows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;

@@ -4,7 +4,7 @@
 //! clock, so the delays are stepped over instead of slept through.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{call, control_plane, create_project, tenant_client, tenant_host, token_for};
 use kernel::clock::ManualClock;

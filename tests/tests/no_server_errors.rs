@@ -32,22 +32,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "no_server_errors/cases.rs"]
 mod cases;
-mod common;
-#[path = "no_server_errors/edges.rs"]
 mod edges;
-#[path = "no_server_errors/extra.rs"]
 mod extra;
-#[path = "no_server_errors/routes.rs"]
 mod routes;
-#[path = "no_server_errors/spec.rs"]
 mod spec;
-#[path = "no_server_errors/values.rs"]
 mod values;
-#[path = "no_server_errors/wire.rs"]
 mod wire;
-#[path = "no_server_errors/world.rs"]
 mod world;
 
 use rand::SeedableRng;

@@ -5,7 +5,7 @@
 //! not a list kept by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{create_project, owner, tenant_client};
 use keyplane_server::routing::{Host, Route, path_shape as shape, table};

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_tests::{KeyplaneProcess, Served, keyplane_run, process_env, use_redis_from_env};

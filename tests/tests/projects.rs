@@ -1,7 +1,7 @@
 //! The projects API end to end, through the official Ory SDK.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{body_of, control_plane, status_of, tenant_client, token_for};
 use keyplane_tests::{client, spawn_default};

@@ -7,7 +7,7 @@
 //! answers from this server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{create_project, newest_mail, owner};
 use keyplane_tests::get_json;

@@ -4,7 +4,7 @@
 //! burst above a bucket is refused and refills, and a better plan lifts it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use kernel::rate_limit::BucketLimit;

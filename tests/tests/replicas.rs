@@ -5,7 +5,7 @@
 //! mid-load loses no write it acknowledged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{control_plane, default_schema_id, tenant};
 use keyplane_tests::{

@@ -2,7 +2,7 @@
 //! context; anything else reaches the control plane.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{control_plane, tenant_client, token_for};
 use kernel::tenant::ProjectState;

@@ -6,7 +6,7 @@
 //! implicit TLS with `skip_ssl_verify`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use courier::OutgoingMail;

@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::hook_receiver::{jsonnet, receiver};
 use common::social::{Browser, MAPPER, SECRET, node_values, project_and_provider};

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::social::{Browser, MAPPER, client_for, project_with_provider};
 use common::*;

@@ -6,7 +6,7 @@
 //! only what makes the work expensive enough to matter is set here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::{call, create_project, tenant};

@@ -1,11 +1,11 @@
 //! The tenant-scoped tables are what the schema says they are: every table
-//! with an `nid` column is in `store::TENANT_TABLES` (so a purge reaches
+//! with an `nid` column is in `store::tenant_tables()` (so a purge reaches
 //! it) and nothing else is. And the purge itself, table by table: two
 //! projects with rows in every tenant table; purging one leaves it no row
 //! anywhere and the other exactly the rows it had.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use keyplane_server::RunningServer;
@@ -37,18 +37,18 @@ async fn tables_with_an_nid(db: &store::Database) -> BTreeSet<String> {
 async fn every_table_with_an_nid_column_is_a_tenant_table() {
     let db = keyplane_tests::fresh_database(keyplane_tests::database_kind_from_env()).await;
     let from_schema = tables_with_an_nid(&db).await;
-    let listed: BTreeSet<String> = store::TENANT_TABLES.iter().map(|t| t.to_string()).collect();
+    let listed: BTreeSet<String> = store::tenant_table_names().into_iter().collect();
     assert_eq!(
         from_schema, listed,
-        "store::TENANT_TABLES must list exactly the tables with an nid column"
+        "store::tenant_tables() must list exactly the tables with an nid column"
     );
 }
 
 /// Rows of each tenant table that belong to `nid`.
-async fn rows_by_table(server: &RunningServer, nid: &str) -> BTreeMap<&'static str, i64> {
+async fn rows_by_table(server: &RunningServer, nid: &str) -> BTreeMap<String, i64> {
     let db = &server.services.db;
     let mut counts = BTreeMap::new();
-    for table in store::TENANT_TABLES {
+    for table in store::tenant_table_names() {
         let nid = uuid::Uuid::parse_str(nid).unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE nid = $1");
         let row = db
@@ -57,7 +57,7 @@ async fn rows_by_table(server: &RunningServer, nid: &str) -> BTreeMap<&'static s
             .await
             .unwrap()
             .unwrap();
-        counts.insert(*table, row.try_get_by_index::<i64>(0).unwrap());
+        counts.insert(table, row.try_get_by_index::<i64>(0).unwrap());
     }
     counts
 }
@@ -137,7 +137,7 @@ async fn purging_a_project_empties_each_tenant_table_of_its_rows_and_only_its_ro
     let empty: Vec<_> = before
         .iter()
         .filter(|(_, n)| **n == 0)
-        .map(|(t, _)| *t)
+        .map(|(t, _)| t.as_str())
         .collect();
     assert!(
         empty.is_empty(),

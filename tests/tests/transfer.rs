@@ -7,7 +7,7 @@
 //! project never show another's identities.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::second_factor::{aal, link_totp, now, step_up, totp_login_body};
 use common::*;

@@ -3,7 +3,7 @@
 //! hook that fails keeps the registration from happening at all.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::hook_receiver::{jsonnet, receiver};

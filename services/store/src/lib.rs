@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cache;
 pub mod db;
+pub mod entity;
 pub mod sql;
 pub mod sqlite_reads;
 
@@ -12,40 +13,76 @@ pub use db::{
     Database, DatabaseKind, connect, connect_migrated, migrate_down, migrate_status, migrate_up,
 };
 pub use sea_orm;
+use sea_orm::EntityTrait;
+use sea_orm::sea_query::{DynIden, IntoIden};
+
+/// A tenant table: its name and its `nid` column.
+pub struct TenantTable {
+    pub table: DynIden,
+    pub nid: DynIden,
+}
+
+fn tenant_table<E: EntityTrait>(nid: E::Column) -> TenantTable {
+    TenantTable {
+        table: E::default().into_iden(),
+        nid: nid.into_iden(),
+    }
+}
 
 /// Every engine table that holds tenant rows (scoped by `nid`). Purging a
-/// project deletes its rows from each, in the purge transaction. Engine
-/// migrations add their tables here.
-pub const TENANT_TABLES: &[&str] = &[
-    // Children before parents, so foreign keys hold at every step.
-    "audit_events",
-    "relation_tuple_changes",
-    "relation_tuple_positions",
-    "relation_tuples",
-    "courier_messages",
-    "selfservice_verification_tokens",
-    "selfservice_recovery_tokens",
-    "selfservice_errors",
-    "selfservice_flows",
-    "sessions",
-    "identity_recovery_addresses",
-    "identity_verifiable_addresses",
-    "identity_credential_identifiers",
-    "identity_credentials",
-    "identities",
-];
+/// project deletes its rows from each, in the purge transaction; a test
+/// holds this list to the migrated schema's tables with an `nid` column.
+pub fn tenant_tables() -> Vec<TenantTable> {
+    use entity::*;
+    vec![
+        // Children before parents, so foreign keys hold at every step.
+        tenant_table::<audit_events::Entity>(audit_events::Column::Nid),
+        tenant_table::<relation_tuple_changes::Entity>(relation_tuple_changes::Column::Nid),
+        tenant_table::<relation_tuple_positions::Entity>(relation_tuple_positions::Column::Nid),
+        tenant_table::<relation_tuples::Entity>(relation_tuples::Column::Nid),
+        tenant_table::<courier_messages::Entity>(courier_messages::Column::Nid),
+        tenant_table::<selfservice_verification_tokens::Entity>(
+            selfservice_verification_tokens::Column::Nid,
+        ),
+        tenant_table::<selfservice_recovery_tokens::Entity>(
+            selfservice_recovery_tokens::Column::Nid,
+        ),
+        tenant_table::<selfservice_errors::Entity>(selfservice_errors::Column::Nid),
+        tenant_table::<selfservice_flows::Entity>(selfservice_flows::Column::Nid),
+        tenant_table::<sessions::Entity>(sessions::Column::Nid),
+        tenant_table::<identity_recovery_addresses::Entity>(
+            identity_recovery_addresses::Column::Nid,
+        ),
+        tenant_table::<identity_verifiable_addresses::Entity>(
+            identity_verifiable_addresses::Column::Nid,
+        ),
+        tenant_table::<identity_credential_identifiers::Entity>(
+            identity_credential_identifiers::Column::Nid,
+        ),
+        tenant_table::<identity_credentials::Entity>(identity_credentials::Column::Nid),
+        tenant_table::<identities::Entity>(identities::Column::Nid),
+    ]
+}
 
-/// Deletes every row of tenant `nid` from the `TENANT_TABLES`; run inside
+/// The names of [`tenant_tables`], in purge order.
+pub fn tenant_table_names() -> Vec<String> {
+    tenant_tables()
+        .into_iter()
+        .map(|t| t.table.to_string())
+        .collect()
+}
+
+/// Deletes every row of tenant `nid` from the [`tenant_tables`]; run inside
 /// the purge transaction.
 pub async fn purge_tenant_rows<C: sea_orm::ConnectionTrait>(
     conn: &C,
     nid: uuid::Uuid,
 ) -> kernel::Result<()> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    for table in TENANT_TABLES {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    for TenantTable { table, nid: column } in tenant_tables() {
         let delete = Query::delete()
-            .from_table(Alias::new(*table))
-            .and_where(Expr::col(Alias::new("nid")).eq(nid))
+            .from_table(table)
+            .and_where(Expr::col(column).eq(nid))
             .to_owned();
         sql::delete(conn, &delete).await?;
     }

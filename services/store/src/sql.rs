@@ -4,14 +4,15 @@
 
 use kernel::{Error, Result};
 use sea_orm::sea_query::{
-    Alias, Asterisk, DeleteStatement, Expr, Func, InsertStatement, Query, SelectStatement,
-    UpdateStatement, Value,
+    Asterisk, DeleteStatement, Expr, Func, InsertStatement, IntoIden, OnConflict, Query,
+    SelectStatement, UpdateStatement, Value,
 };
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, SqlErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, SqlErr};
 
-/// A table or column name for sea-query statements.
-pub fn col(name: &str) -> Alias {
-    Alias::new(name)
+/// A table or column named by a string: what the stores used before the
+/// entities. Goes when the last store reads through `crate::entity`.
+pub fn col(name: &str) -> sea_orm::sea_query::Alias {
+    sea_orm::sea_query::Alias::new(name)
 }
 
 /// Maps a database error: a unique-constraint violation is a conflict the
@@ -25,22 +26,27 @@ pub fn db_error(err: DbErr) -> Error {
     }
 }
 
-/// `INSERT INTO table (cols...) VALUES (...)`.
-fn insert_statement(table: &str, columns: Vec<(&str, Value)>) -> Result<InsertStatement> {
+/// `INSERT INTO table (cols...) VALUES (...)`. Tables and columns are the
+/// `Entity` and `Column` identifiers of `crate::entity`.
+fn insert_statement<T: IntoIden, I: IntoIden>(
+    table: T,
+    columns: Vec<(I, Value)>,
+) -> Result<InsertStatement> {
+    let table = table.into_iden();
     let (names, values): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
     let mut insert = Query::insert();
     insert
-        .into_table(Alias::new(table))
-        .columns(names.into_iter().map(Alias::new))
+        .into_table(table.clone())
+        .columns(names)
         .values(values.into_iter().map(Into::into))
         .map_err(|e| Error::internal(format!("building insert into {table}: {e}")))?;
     Ok(insert)
 }
 
-pub async fn insert<C: ConnectionTrait>(
+pub async fn insert<C: ConnectionTrait, T: IntoIden, I: IntoIden>(
     conn: &C,
-    table: &str,
-    columns: Vec<(&str, Value)>,
+    table: T,
+    columns: Vec<(I, Value)>,
 ) -> Result<()> {
     let stmt = insert_statement(table, columns)?;
     conn.execute_raw(conn.get_database_backend().build(&stmt))
@@ -52,18 +58,14 @@ pub async fn insert<C: ConnectionTrait>(
 /// `INSERT … ON CONFLICT (key) DO NOTHING`; returns how many rows were
 /// inserted (0: the key existed). For inserts where a duplicate is
 /// expected: on PostgreSQL a failed INSERT would abort the transaction.
-pub async fn insert_or_ignore<C: ConnectionTrait>(
+pub async fn insert_or_ignore<C: ConnectionTrait, T: IntoIden, I: IntoIden>(
     conn: &C,
-    table: &str,
-    columns: Vec<(&str, Value)>,
-    key: &str,
+    table: T,
+    columns: Vec<(I, Value)>,
+    key: I,
 ) -> Result<u64> {
     let mut stmt = insert_statement(table, columns)?;
-    stmt.on_conflict(
-        sea_orm::sea_query::OnConflict::column(Alias::new(key))
-            .do_nothing()
-            .to_owned(),
-    );
+    stmt.on_conflict(OnConflict::column(key).do_nothing().to_owned());
     let res = conn
         .execute_raw(conn.get_database_backend().build(&stmt))
         .await
@@ -82,27 +84,28 @@ const MAX_ROWS_PER_STATEMENT: usize = 100;
 
 /// The multi-row INSERTs of [`insert_many`]: as few statements as the
 /// parameter limit allows, each of at most `MAX_ROWS_PER_STATEMENT` rows.
-fn insert_statements(
-    table: &str,
-    columns: &[&str],
+fn insert_statements<T: IntoIden, I: IntoIden + Copy>(
+    table: T,
+    columns: &[I],
     rows: Vec<Vec<Value>>,
-    ignore_conflicts_on: Option<&[&str]>,
-) -> Result<Vec<sea_orm::sea_query::InsertStatement>> {
+    ignore_conflicts_on: Option<&[I]>,
+) -> Result<Vec<InsertStatement>> {
+    let table = table.into_iden();
     let per_statement =
         (MAX_PARAMS_PER_STATEMENT / columns.len().max(1)).clamp(1, MAX_ROWS_PER_STATEMENT);
     let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut stmt = Query::insert();
-        stmt.into_table(Alias::new(table))
-            .columns(columns.iter().map(|c| Alias::new(*c)));
+        stmt.into_table(table.clone())
+            .columns(columns.iter().copied());
         for row in rows.by_ref().take(per_statement) {
             stmt.values(row.into_iter().map(Into::into))
                 .map_err(|e| Error::internal(format!("building insert into {table}: {e}")))?;
         }
         if let Some(key) = ignore_conflicts_on {
             stmt.on_conflict(
-                sea_orm::sea_query::OnConflict::columns(key.iter().map(|c| Alias::new(*c)))
+                OnConflict::columns(key.iter().copied())
                     .do_nothing()
                     .to_owned(),
             );
@@ -116,12 +119,12 @@ fn insert_statements(
 /// as few statements as the parameter limit allows (bulk loads: one
 /// statement instead of one per row). With `ignore_conflicts_on`, rows
 /// whose key exists are skipped. Returns how many rows were inserted.
-pub async fn insert_many<C: ConnectionTrait>(
+pub async fn insert_many<C: ConnectionTrait, T: IntoIden, I: IntoIden + Copy>(
     conn: &C,
-    table: &str,
-    columns: &[&str],
+    table: T,
+    columns: &[I],
     rows: Vec<Vec<Value>>,
-    ignore_conflicts_on: Option<&[&str]>,
+    ignore_conflicts_on: Option<&[I]>,
 ) -> Result<u64> {
     let mut inserted = 0;
     for stmt in insert_statements(table, columns, rows, ignore_conflicts_on)? {
@@ -136,17 +139,17 @@ pub async fn insert_many<C: ConnectionTrait>(
 
 /// [`insert_many`], answering the `returning` columns of the rows it
 /// inserted (those skipped on a conflict are not returned).
-pub async fn insert_many_returning<C: ConnectionTrait>(
+pub async fn insert_many_returning<C: ConnectionTrait, T: IntoIden, I: IntoIden + Copy>(
     conn: &C,
-    table: &str,
-    columns: &[&str],
+    table: T,
+    columns: &[I],
     rows: Vec<Vec<Value>>,
-    ignore_conflicts_on: Option<&[&str]>,
-    returning: &[&str],
+    ignore_conflicts_on: Option<&[I]>,
+    returning: &[I],
 ) -> Result<Vec<QueryResult>> {
     let mut inserted = Vec::new();
     for mut stmt in insert_statements(table, columns, rows, ignore_conflicts_on)? {
-        stmt.returning(Query::returning().columns(returning.iter().map(|c| Alias::new(*c))));
+        stmt.returning(Query::returning().columns(returning.iter().copied()));
         inserted.extend(
             conn.query_all_raw(conn.get_database_backend().build(&stmt))
                 .await
@@ -195,11 +198,9 @@ pub async fn select_one<C: ConnectionTrait>(
 /// `SELECT COUNT(*)` over `query`'s FROM and WHERE (its select list is
 /// replaced by the count).
 pub async fn count<C: ConnectionTrait>(conn: &C, mut query: SelectStatement) -> Result<u64> {
-    query
-        .clear_selects()
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"));
+    query.clear_selects().expr(Func::count(Expr::col(Asterisk)));
     let n: i64 = match select_one(conn, &query).await? {
-        Some(row) => get(&row, "n")?,
+        Some(row) => get_at(&row, 0)?,
         None => 0,
     };
     Ok(u64::try_from(n).unwrap_or(0))
@@ -212,10 +213,17 @@ pub fn now_as_stored(clock: &dyn kernel::clock::Clock) -> chrono::DateTime<chron
     clock.now().trunc_subsecs(6)
 }
 
-/// Reads a column, mapping a decoding failure to an internal error.
-pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T> {
-    row.try_get::<T>("", column)
+/// Reads a column (an entity's `Column`, or an alias the statement gave an
+/// expression), mapping a decoding failure to an internal error.
+pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: impl IntoIden) -> Result<T> {
+    let column = column.into_iden();
+    row.try_get::<T>("", &column.to_string())
         .map_err(|e| Error::internal(format!("column {column}: {e}")))
+}
+
+/// Reads a whole row into an entity's `Model` (or any typed row).
+pub fn model<M: FromQueryResult>(row: &QueryResult) -> Result<M> {
+    M::from_query_result(row, "").map_err(|e| Error::internal(format!("reading a row: {e}")))
 }
 
 /// Reads a column by its position in the SELECT list. Used where column

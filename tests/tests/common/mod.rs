@@ -2,6 +2,7 @@
 //! in-process server, as a control-plane caller or as a tenant's client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod chrome;
 pub mod hook_receiver;
 pub mod second_factor;
 pub mod social;

@@ -4,56 +4,42 @@ use super::model::{HostnameRow, status};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, Value};
-use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql::{self, col};
+use sea_orm::{ConnectionTrait, IdenStatic, Iterable, QueryResult};
+use store::entity::custom_hostnames::{Column, Entity, Model};
+use store::entity::projects;
+use store::sql;
 use uuid::Uuid;
-
-const TABLE: &str = "custom_hostnames";
-const COLUMNS: [&str; 12] = [
-    "id",
-    "project_id",
-    "hostname",
-    "cookie_domain",
-    "cors_enabled",
-    "cors_allowed_origins",
-    "verification_status",
-    "verification_errors",
-    "verified_at",
-    "checked_at",
-    "created_at",
-    "updated_at",
-];
 
 fn select() -> SelectStatement {
     Query::select()
         // Qualified: the active list joins `projects`, which has columns
         // of the same names.
-        .columns(COLUMNS.map(|c| (col(TABLE), col(c))))
-        .from(col(TABLE))
-        .order_by((col(TABLE), col("created_at")), Order::Asc)
-        .order_by((col(TABLE), col("id")), Order::Asc)
+        .columns(Column::iter().map(|c| (Entity, c)))
+        .from(Entity)
+        .order_by((Entity, Column::CreatedAt), Order::Asc)
+        .order_by((Entity, Column::Id), Order::Asc)
         .to_owned()
 }
 
-fn strings(row: &QueryResult, column: &str) -> Result<Vec<String>> {
-    let raw: String = sql::get(row, column)?;
-    serde_json::from_str(&raw).map_err(|e| Error::internal(format!("{column}: {e}")))
+fn strings(raw: &str, column: Column) -> Result<Vec<String>> {
+    serde_json::from_str(raw).map_err(|e| Error::internal(format!("{}: {e}", column.as_str())))
 }
 
 fn from_row(row: &QueryResult) -> Result<HostnameRow> {
+    let m: Model = sql::model(row)?;
     Ok(HostnameRow {
-        id: sql::get(row, "id")?,
-        project_id: sql::get(row, "project_id")?,
-        hostname: sql::get(row, "hostname")?,
-        cookie_domain: sql::get(row, "cookie_domain")?,
-        cors_enabled: sql::get(row, "cors_enabled")?,
-        cors_allowed_origins: strings(row, "cors_allowed_origins")?,
-        verification_status: sql::get(row, "verification_status")?,
-        verification_errors: strings(row, "verification_errors")?,
-        verified_at: sql::get(row, "verified_at")?,
-        checked_at: sql::get(row, "checked_at")?,
-        created_at: sql::get(row, "created_at")?,
-        updated_at: sql::get(row, "updated_at")?,
+        cors_allowed_origins: strings(&m.cors_allowed_origins, Column::CorsAllowedOrigins)?,
+        verification_errors: strings(&m.verification_errors, Column::VerificationErrors)?,
+        id: m.id,
+        project_id: m.project_id,
+        hostname: m.hostname,
+        cookie_domain: m.cookie_domain,
+        cors_enabled: m.cors_enabled,
+        verification_status: m.verification_status,
+        verified_at: m.verified_at,
+        checked_at: m.checked_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     })
 }
 
@@ -63,48 +49,48 @@ fn json(list: &[String]) -> Value {
         .into()
 }
 
-fn values(row: &HostnameRow) -> Vec<(&'static str, Value)> {
+fn values(row: &HostnameRow) -> Vec<(Column, Value)> {
     vec![
-        ("project_id", row.project_id.into()),
-        ("hostname", row.hostname.clone().into()),
-        ("cookie_domain", row.cookie_domain.clone().into()),
-        ("cors_enabled", row.cors_enabled.into()),
-        ("cors_allowed_origins", json(&row.cors_allowed_origins)),
+        (Column::ProjectId, row.project_id.into()),
+        (Column::Hostname, row.hostname.clone().into()),
+        (Column::CookieDomain, row.cookie_domain.clone().into()),
+        (Column::CorsEnabled, row.cors_enabled.into()),
+        (Column::CorsAllowedOrigins, json(&row.cors_allowed_origins)),
         (
-            "verification_status",
+            Column::VerificationStatus,
             row.verification_status.clone().into(),
         ),
-        ("verification_errors", json(&row.verification_errors)),
-        ("verified_at", row.verified_at.into()),
-        ("checked_at", row.checked_at.into()),
-        ("created_at", row.created_at.into()),
-        ("updated_at", row.updated_at.into()),
+        (Column::VerificationErrors, json(&row.verification_errors)),
+        (Column::VerifiedAt, row.verified_at.into()),
+        (Column::CheckedAt, row.checked_at.into()),
+        (Column::CreatedAt, row.created_at.into()),
+        (Column::UpdatedAt, row.updated_at.into()),
     ]
 }
 
 pub async fn insert<C: ConnectionTrait>(conn: &C, row: &HostnameRow) -> Result<()> {
-    let mut columns = vec![("id", row.id.into())];
+    let mut columns = vec![(Column::Id, row.id.into())];
     columns.extend(values(row));
-    sql::insert(conn, TABLE, columns).await
+    sql::insert(conn, Entity, columns).await
 }
 
 pub async fn update<C: ConnectionTrait>(conn: &C, row: &HostnameRow) -> Result<bool> {
     let mut update = Query::update();
     update
-        .table(col(TABLE))
-        .and_where(Expr::col(col("id")).eq(row.id))
-        .and_where(Expr::col(col("project_id")).eq(row.project_id));
+        .table(Entity)
+        .and_where(Expr::col(Column::Id).eq(row.id))
+        .and_where(Expr::col(Column::ProjectId).eq(row.project_id));
     for (name, value) in values(row) {
-        update.value(col(name), value);
+        update.value(name, value);
     }
     Ok(sql::update(conn, &update).await? == 1)
 }
 
 pub async fn delete<C: ConnectionTrait>(conn: &C, project: Uuid, id: Uuid) -> Result<bool> {
     let delete = Query::delete()
-        .from_table(col(TABLE))
-        .and_where(Expr::col(col("id")).eq(id))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Id).eq(id))
+        .and_where(Expr::col(Column::ProjectId).eq(project))
         .to_owned();
     Ok(sql::delete(conn, &delete).await? == 1)
 }
@@ -116,8 +102,8 @@ pub async fn find<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<Option<HostnameRow>> {
     let stmt = select()
-        .and_where(Expr::col(col("id")).eq(id))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .and_where(Expr::col(Column::Id).eq(id))
+        .and_where(Expr::col(Column::ProjectId).eq(project))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -132,7 +118,7 @@ pub async fn find_by_hostname<C: ConnectionTrait>(
     hostname: &str,
 ) -> Result<Option<HostnameRow>> {
     let stmt = select()
-        .and_where(Expr::col(col("hostname")).eq(hostname.to_owned()))
+        .and_where(Expr::col(Column::Hostname).eq(hostname.to_owned()))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -146,15 +132,15 @@ pub async fn list_for_project<C: ConnectionTrait>(
     project: Uuid,
 ) -> Result<Vec<HostnameRow>> {
     let stmt = select()
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .and_where(Expr::col(Column::ProjectId).eq(project))
         .to_owned();
     rows(conn, &stmt).await
 }
 
 pub async fn count_for_project<C: ConnectionTrait>(conn: &C, project: Uuid) -> Result<u64> {
     let stmt = Query::select()
-        .from(col(TABLE))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .from(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project))
         .to_owned();
     sql::count(conn, stmt).await
 }
@@ -169,19 +155,18 @@ pub async fn list_active_with_slug<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<Vec<(HostnameRow, String)>> {
     let mut stmt = select();
-    stmt.expr_as(
-        Expr::col((col("projects"), col("slug"))),
-        col("project_slug"),
-    )
-    .inner_join(
-        col("projects"),
-        Expr::col((col("projects"), col("id"))).equals((col(TABLE), col("project_id"))),
-    )
-    .and_where(Expr::col((col(TABLE), col("verification_status"))).eq(status::ACTIVE));
+    // The slug follows the hostname's columns, read by its position.
+    stmt.column((projects::Entity, projects::Column::Slug))
+        .inner_join(
+            projects::Entity,
+            Expr::col((projects::Entity, projects::Column::Id)).equals((Entity, Column::ProjectId)),
+        )
+        .and_where(Expr::col((Entity, Column::VerificationStatus)).eq(status::ACTIVE));
+    let slug_at = Column::iter().count();
     sql::select_all(conn, &stmt)
         .await?
         .iter()
-        .map(|row| Ok((from_row(row)?, sql::get(row, "project_slug")?)))
+        .map(|row| Ok((from_row(row)?, sql::get_at(row, slug_at)?)))
         .collect()
 }
 
@@ -201,14 +186,14 @@ pub async fn record_check<C: ConnectionTrait>(
     seen_updated_at: DateTime<Utc>,
 ) -> Result<bool> {
     let update = Query::update()
-        .table(col(TABLE))
-        .value(col("verification_status"), row.verification_status.clone())
-        .value(col("verification_errors"), json(&row.verification_errors))
-        .value(col("verified_at"), row.verified_at)
-        .value(col("checked_at"), row.checked_at)
-        .value(col("updated_at"), row.updated_at)
-        .and_where(Expr::col(col("id")).eq(row.id))
-        .and_where(Expr::col(col("updated_at")).eq(seen_updated_at))
+        .table(Entity)
+        .value(Column::VerificationStatus, row.verification_status.clone())
+        .value(Column::VerificationErrors, json(&row.verification_errors))
+        .value(Column::VerifiedAt, row.verified_at)
+        .value(Column::CheckedAt, row.checked_at)
+        .value(Column::UpdatedAt, row.updated_at)
+        .and_where(Expr::col(Column::Id).eq(row.id))
+        .and_where(Expr::col(Column::UpdatedAt).eq(seen_updated_at))
         .to_owned();
     Ok(sql::update(conn, &update).await? == 1)
 }

@@ -36,7 +36,7 @@ fn select() -> SelectStatement {
         .to_owned()
 }
 
-fn plan(row: &QueryResult, column: &str) -> Result<Option<Plan>> {
+fn plan(row: &QueryResult, column: &'static str) -> Result<Option<Plan>> {
     sql::get::<Option<String>>(row, column)?
         .map(|s| Plan::parse(&s).ok_or_else(|| Error::internal(format!("{column} {s}"))))
         .transpose()

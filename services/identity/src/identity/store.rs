@@ -26,7 +26,7 @@ fn parse_json(text: &str, what: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::internal(format!("stored {what}: {e}")))
 }
 
-fn opt_json(row: &QueryResult, column: &str) -> Result<Option<Value>> {
+fn opt_json(row: &QueryResult, column: &'static str) -> Result<Option<Value>> {
     sql::get::<Option<String>>(row, column)?
         .map(|t| parse_json(&t, column))
         .transpose()

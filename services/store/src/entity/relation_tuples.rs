@@ -1,0 +1,26 @@
+//! `relation_tuples`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "relation_tuples")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    pub nid: Uuid,
+    pub tuple_key: String,
+    pub userset_key: String,
+    pub namespace_id: i64,
+    pub object: String,
+    pub relation: String,
+    pub subject_id: Option<String>,
+    pub subject_set_namespace_id: Option<i64>,
+    pub subject_set_object: Option<String>,
+    pub subject_set_relation: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,73 @@
+//! Keyplane's end-to-end tests, one test binary: a real server (in process
+//! or `keyplane serve`), real databases, Redis, the official Ory SDK and a
+//! real browser. One binary rather than one per file: each links the whole
+//! server, and sixty-odd of them took ~14 GB of disk and a link apiece.
+//! Run one file's tests with `cargo test -p keyplane-tests --test e2e -- <file>::`.
+
+mod accounts;
+mod audit_log;
+mod bad_input;
+mod billing;
+mod billing_stripe;
+mod browser_flows;
+mod cache_bus;
+mod common;
+mod courier_isolation;
+mod dns_lookup;
+mod encryption_at_rest;
+mod entities;
+mod errors;
+mod hardening;
+mod hosted_ui;
+mod hosted_ui_branding;
+mod hosted_ui_invite;
+mod hosted_ui_second_factor;
+mod hosted_ui_social;
+mod hosted_ui_webauthn;
+mod hostnames;
+mod identity_admin;
+mod identity_flows;
+mod identity_replicas;
+mod invites;
+mod login_throttling;
+mod migrations;
+mod no_server_errors;
+mod oidc_provider_smoke;
+mod openapi_client;
+mod openapi_contract;
+mod openapi_examples;
+mod openapi_routes;
+mod openapi_seed;
+mod otel;
+mod permission_changes;
+mod permission_depth;
+mod permission_engine;
+mod permission_grpc;
+mod permission_lookups;
+mod permission_lookups_api;
+mod permission_params;
+mod permission_positions;
+mod permissions;
+mod projects;
+mod promote;
+mod public_urls;
+mod rate_limits;
+mod readme_tour;
+mod replicas;
+mod revision_history;
+mod revision_store;
+mod roles;
+mod routing;
+mod second_factors;
+mod server_basics;
+mod shutdown;
+mod smtp;
+mod social_settings;
+mod social_sign_in;
+mod social_sign_in_oauth2;
+mod stripe_provider;
+mod tenant_isolation_load;
+mod tenant_tables;
+mod transfer;
+mod web_hooks;
+mod webauthn;
