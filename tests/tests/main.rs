@@ -65,6 +65,7 @@ mod smtp;
 mod social_settings;
 mod social_sign_in;
 mod social_sign_in_oauth2;
+mod store_contract;
 mod stripe_provider;
 mod tenant_isolation_load;
 mod tenant_tables;
