@@ -33,7 +33,7 @@ fn full_revision(tag: &str) -> RevisionContent {
             Kind::Object => json!({ "X-Tag": tag }),
             Kind::OneOf(options) => json!(options[i % options.len()]),
         };
-        content.scalars.insert(key.column.to_owned(), value);
+        content.scalars.insert(key.column_name().to_owned(), value);
     }
     content.hooks = vec![
         HookRow {

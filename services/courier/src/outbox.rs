@@ -5,12 +5,11 @@ use crate::sealing;
 use chrono::{DateTime, Utc};
 use kernel::Result;
 use kernel::sealed::SecretBox;
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
-use store::sql::{self, col};
+use sea_orm::{ConnectionTrait, Iterable};
+use store::entity::courier_messages::{Column, Entity, Model};
+use store::sql;
 use uuid::Uuid;
-
-const TABLE: &str = "courier_messages";
 
 pub const QUEUED: &str = "queued";
 pub const PROCESSING: &str = "processing";
@@ -76,57 +75,55 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
     let mail = &mail;
     sql::insert(
         conn,
-        TABLE,
+        Entity,
         vec![
-            ("id", id.into()),
-            ("nid", mail.nid.into()),
-            ("template_type", mail.template_type.clone().into()),
-            ("recipient", mail.recipient.clone().into()),
-            ("subject", mail.subject.clone().into()),
-            ("body", mail.body.clone().into()),
-            ("html_body", mail.html_body.clone().into()),
-            ("sealed_secrets", sealed.into()),
-            ("status", QUEUED.to_owned().into()),
-            ("send_count", 0i32.into()),
-            ("next_attempt_at", now.into()),
-            ("created_at", now.into()),
-            ("updated_at", now.into()),
+            (Column::Id, id.into()),
+            (Column::Nid, mail.nid.into()),
+            (Column::TemplateType, mail.template_type.clone().into()),
+            (Column::Recipient, mail.recipient.clone().into()),
+            (Column::Subject, mail.subject.clone().into()),
+            (Column::Body, mail.body.clone().into()),
+            (Column::HtmlBody, mail.html_body.clone().into()),
+            (Column::SealedSecrets, sealed.into()),
+            (Column::Status, QUEUED.to_owned().into()),
+            (Column::SendCount, 0i32.into()),
+            (Column::NextAttemptAt, now.into()),
+            (Column::CreatedAt, now.into()),
+            (Column::UpdatedAt, now.into()),
         ],
     )
     .await?;
     Ok(id)
 }
 
-const COLUMNS: [&str; 11] = [
-    "id",
-    "nid",
-    "template_type",
-    "recipient",
-    "subject",
-    "body",
-    "html_body",
-    "status",
-    "send_count",
-    "created_at",
-    "sealed_secrets",
-];
-
-fn from_row(row: &sea_orm::QueryResult) -> Result<StoredMail> {
-    Ok(StoredMail {
-        id: sql::get(row, "id")?,
+fn from_model(m: Model) -> StoredMail {
+    StoredMail {
+        id: m.id,
         mail: OutgoingMail {
-            nid: sql::get(row, "nid")?,
-            template_type: sql::get(row, "template_type")?,
-            recipient: sql::get(row, "recipient")?,
-            subject: sql::get(row, "subject")?,
-            body: sql::get(row, "body")?,
-            html_body: sql::get(row, "html_body")?,
+            nid: m.nid,
+            template_type: m.template_type,
+            recipient: m.recipient,
+            subject: m.subject,
+            body: m.body,
+            html_body: m.html_body,
             secrets: Vec::new(),
         },
-        status: sql::get(row, "status")?,
-        send_count: sql::get(row, "send_count")?,
-        sealed_secrets: sql::get(row, "sealed_secrets")?,
-    })
+        status: m.status,
+        send_count: m.send_count,
+        sealed_secrets: m.sealed_secrets,
+    }
+}
+
+/// Every row of `stmt` (all of the table's columns) as a stored message.
+async fn select_mail<C: ConnectionTrait>(
+    conn: &C,
+    stmt: &sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<StoredMail>> {
+    sql::select_all(conn, stmt)
+        .await?
+        .iter()
+        .map(|row| sql::model(row).map(from_model))
+        .collect()
 }
 
 /// Projects that have queued messages due at `now`.
@@ -137,16 +134,16 @@ pub async fn due_projects<C: ConnectionTrait>(
 ) -> Result<Vec<Uuid>> {
     let stmt = Query::select()
         .distinct()
-        .column(col("nid"))
-        .from(col(TABLE))
-        .and_where(Expr::col(col("status")).eq(QUEUED))
-        .and_where(Expr::col(col("next_attempt_at")).lte(now))
+        .column(Column::Nid)
+        .from(Entity)
+        .and_where(Expr::col(Column::Status).eq(QUEUED))
+        .and_where(Expr::col(Column::NextAttemptAt).lte(now))
         .limit(limit)
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
         .iter()
-        .map(|row| sql::get(row, "nid"))
+        .map(|row| sql::get(row, Column::Nid))
         .collect()
 }
 
@@ -158,36 +155,28 @@ pub async fn due_for_project<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<StoredMail>> {
     let stmt = Query::select()
-        .columns(COLUMNS.map(col))
-        .from(col(TABLE))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("status")).eq(QUEUED))
-        .and_where(Expr::col(col("next_attempt_at")).lte(now))
-        .order_by(col("next_attempt_at"), Order::Asc)
+        .columns(Column::iter())
+        .from(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Status).eq(QUEUED))
+        .and_where(Expr::col(Column::NextAttemptAt).lte(now))
+        .order_by(Column::NextAttemptAt, Order::Asc)
         .limit(limit)
         .to_owned();
-    sql::select_all(conn, &stmt)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    select_mail(conn, &stmt).await
 }
 
 /// The messages of one project, newest first (tests and support read the
 /// outbox through this).
 pub async fn list_for_project<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<Vec<StoredMail>> {
     let stmt = Query::select()
-        .columns(COLUMNS.map(col))
-        .from(col(TABLE))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .order_by(col("created_at"), Order::Desc)
-        .order_by(col("id"), Order::Desc)
+        .columns(Column::iter())
+        .from(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .order_by(Column::CreatedAt, Order::Desc)
+        .order_by(Column::Id, Order::Desc)
         .to_owned();
-    sql::select_all(conn, &stmt)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    select_mail(conn, &stmt).await
 }
 
 /// Moves a message from `from` to `to` status; false when another worker
@@ -200,11 +189,11 @@ pub async fn transition<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let stmt = Query::update()
-        .table(col(TABLE))
-        .value(col("status"), to)
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(id))
-        .and_where(Expr::col(col("status")).eq(from))
+        .table(Entity)
+        .value(Column::Status, to)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
+        .and_where(Expr::col(Column::Status).eq(from))
         .to_owned();
     Ok(sql::update(conn, &stmt).await? == 1)
 }
@@ -219,22 +208,22 @@ pub async fn record_failure<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut stmt = Query::update();
-    stmt.table(col(TABLE))
+    stmt.table(Entity)
         .value(
-            col("status"),
+            Column::Status,
             if retry_at.is_some() {
                 QUEUED
             } else {
                 ABANDONED
             },
         )
-        .value(col("last_error"), error)
-        .value(col("send_count"), Expr::col(col("send_count")).add(1))
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(id));
+        .value(Column::LastError, error)
+        .value(Column::SendCount, Expr::col(Column::SendCount).add(1))
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id));
     match retry_at {
-        Some(at) => stmt.value(col("next_attempt_at"), at),
-        None => stmt.value(col("sealed_secrets"), Option::<String>::None),
+        Some(at) => stmt.value(Column::NextAttemptAt, at),
+        None => stmt.value(Column::SealedSecrets, Option::<String>::None),
     };
     sql::update(conn, &stmt).await?;
     Ok(())
@@ -244,12 +233,12 @@ pub async fn record_failure<C: ConnectionTrait>(
 /// outbox keeps the mail with its tokens redacted.
 pub async fn record_sent<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<()> {
     let stmt = Query::update()
-        .table(col(TABLE))
-        .value(col("status"), SENT)
-        .value(col("sealed_secrets"), Option::<String>::None)
-        .value(col("send_count"), Expr::col(col("send_count")).add(1))
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(id))
+        .table(Entity)
+        .value(Column::Status, SENT)
+        .value(Column::SealedSecrets, Option::<String>::None)
+        .value(Column::SendCount, Expr::col(Column::SendCount).add(1))
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     sql::update(conn, &stmt).await?;
     Ok(())
@@ -262,11 +251,11 @@ pub async fn requeue_stale<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let stmt = Query::update()
-        .table(col(TABLE))
-        .value(col("status"), QUEUED)
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("status")).eq(PROCESSING))
-        .and_where(Expr::col(col("updated_at")).lt(before))
+        .table(Entity)
+        .value(Column::Status, QUEUED)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Status).eq(PROCESSING))
+        .and_where(Expr::col(Column::UpdatedAt).lt(before))
         .to_owned();
     sql::update(conn, &stmt).await
 }
@@ -275,20 +264,20 @@ pub async fn requeue_stale<C: ConnectionTrait>(
 /// than `sbox`'s current one (key rotation); returns how many changed.
 pub async fn reseal<C: ConnectionTrait>(conn: &C, sbox: &SecretBox) -> Result<usize> {
     let stmt = Query::select()
-        .columns(["id", "nid", "sealed_secrets"].map(col))
-        .from(col(TABLE))
-        .and_where(Expr::col(col("sealed_secrets")).is_not_null())
+        .columns([Column::Id, Column::Nid, Column::SealedSecrets])
+        .from(Entity)
+        .and_where(Expr::col(Column::SealedSecrets).is_not_null())
         .to_owned();
     let mut changed = 0;
     for row in sql::select_all(conn, &stmt).await? {
-        let (id, nid): (Uuid, Uuid) = (sql::get(&row, "id")?, sql::get(&row, "nid")?);
-        let stored: String = sql::get(&row, "sealed_secrets")?;
+        let (id, nid): (Uuid, Uuid) = (sql::get(&row, Column::Id)?, sql::get(&row, Column::Nid)?);
+        let stored: String = sql::get(&row, Column::SealedSecrets)?;
         if let Some(resealed) = sealing::reseal(sbox, nid, id, &stored)? {
             let update = Query::update()
-                .table(col(TABLE))
-                .value(col("sealed_secrets"), resealed)
-                .and_where(Expr::col(col("id")).eq(id))
-                .and_where(Expr::col(col("sealed_secrets")).eq(stored))
+                .table(Entity)
+                .value(Column::SealedSecrets, resealed)
+                .and_where(Expr::col(Column::Id).eq(id))
+                .and_where(Expr::col(Column::SealedSecrets).eq(stored))
                 .to_owned();
             changed += usize::from(sql::update(conn, &update).await? == 1);
         }

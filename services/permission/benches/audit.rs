@@ -27,10 +27,11 @@ use keyplane_permission::changes::{self, Operation};
 use keyplane_permission::model::{RelationTuple, Tuple};
 use keyplane_permission::namespace::Namespaces;
 use keyplane_permission::tuple_store;
-use sea_orm::sea_query::{Alias, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use store::audit::{self, Change, Filter};
+use store::entity::audit_events::{Column, Entity};
 use uuid::Uuid;
 
 fn tuple(n: u64) -> (String, Tuple) {
@@ -53,19 +54,16 @@ async fn seed(db: &store::Database, nid: Uuid, count: u64) {
     while done < count {
         let batch = (count - done).min(1000);
         let mut insert = Query::insert();
-        insert.into_table(Alias::new("audit_events")).columns(
-            [
-                "id",
-                "nid",
-                "created_at",
-                "actor_type",
-                "actor_name",
-                "action",
-                "target",
-                "diff",
-            ]
-            .map(Alias::new),
-        );
+        insert.into_table(Entity).columns([
+            Column::Id,
+            Column::Nid,
+            Column::CreatedAt,
+            Column::ActorType,
+            Column::ActorName,
+            Column::Action,
+            Column::Target,
+            Column::Diff,
+        ]);
         for i in 0..batch {
             let n = done + i;
             let at = start + Duration::milliseconds(i64::try_from(n).unwrap_or(0));

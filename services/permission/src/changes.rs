@@ -19,27 +19,32 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, Value};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DeriveIden, IdenStatic, Iterable};
 use serde::Serialize;
-use store::sql::{self, col};
+use store::entity::relation_tuple_changes::{self as changes, Column};
+use store::entity::relation_tuple_positions as positions;
+use store::sql;
 use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
 
-const CHANGES: &str = "relation_tuple_changes";
-const POSITIONS: &str = "relation_tuple_positions";
-const CHANGE_COLUMNS: [&str; 11] = [
-    "nid",
-    "position",
-    "operation",
-    "namespace_id",
-    "object",
-    "relation",
-    "subject_id",
-    "subject_set_namespace_id",
-    "subject_set_object",
-    "subject_set_relation",
-    "created_at",
+/// The columns a change is recorded with, in [`change_row`]'s order.
+const CHANGE_COLUMNS: [Column; 11] = [
+    Column::Nid,
+    Column::Position,
+    Column::Operation,
+    Column::NamespaceId,
+    Column::Object,
+    Column::Relation,
+    Column::SubjectId,
+    Column::SubjectSetNamespaceId,
+    Column::SubjectSetObject,
+    Column::SubjectSetRelation,
+    Column::CreatedAt,
 ];
+
+/// `relation_tuple_changes` as aliased inside [`prune`]'s cutoff subquery.
+#[derive(DeriveIden)]
+struct Older;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,33 +119,37 @@ pub async fn record<C: ConnectionTrait>(
         return Ok(None);
     }
     let bump = Query::insert()
-        .into_table(col(POSITIONS))
-        .columns([col("nid"), col("position"), col("pruned_through")])
+        .into_table(positions::Entity)
+        .columns([
+            positions::Column::Nid,
+            positions::Column::Position,
+            positions::Column::PrunedThrough,
+        ])
         .values([nid.into(), count.into(), 0i64.into()])
         .map_err(|e| Error::internal(format!("building position bump: {e}")))?
         .on_conflict(
-            OnConflict::column(col("nid"))
+            OnConflict::column(positions::Column::Nid)
                 .value(
-                    col("position"),
-                    Expr::col((col(POSITIONS), col("position"))).add(count),
+                    positions::Column::Position,
+                    Expr::col((positions::Entity, positions::Column::Position)).add(count),
                 )
                 .to_owned(),
         )
-        .returning_col(col("position"))
+        .returning_col(positions::Column::Position)
         .to_owned();
     let row = conn
         .query_one_raw(conn.get_database_backend().build(&bump))
         .await
         .map_err(sql::db_error)?
         .ok_or_else(|| Error::internal("the position bump returned no row"))?;
-    let last: i64 = sql::get(&row, "position")?;
+    let last: i64 = sql::get(&row, positions::Column::Position)?;
     let first = last - count + 1;
     let rows = changes
         .iter()
         .zip(first..)
         .map(|((operation, tuple), position)| change_row(nid, position, *operation, tuple, now))
         .collect();
-    sql::insert_many(conn, CHANGES, &CHANGE_COLUMNS, rows, None).await?;
+    sql::insert_many(conn, changes::Entity, &CHANGE_COLUMNS, rows, None).await?;
     Ok(Some(Snaptoken(last)))
 }
 
@@ -174,15 +183,15 @@ fn change_row(
 /// before its first change.
 pub async fn positions<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<(i64, i64)> {
     let stmt = Query::select()
-        .columns([col("position"), col("pruned_through")])
-        .from(col(POSITIONS))
-        .and_where(Expr::col(col("nid")).eq(nid))
+        .columns(positions::Column::iter())
+        .from(positions::Entity)
+        .and_where(Expr::col(positions::Column::Nid).eq(nid))
         .to_owned();
     match sql::select_one(conn, &stmt).await? {
-        Some(row) => Ok((
-            sql::get(&row, "position")?,
-            sql::get(&row, "pruned_through")?,
-        )),
+        Some(row) => {
+            let m: positions::Model = sql::model(&row)?;
+            Ok((m.position, m.pruned_through))
+        }
         None => Ok((0, 0)),
     }
 }
@@ -190,42 +199,47 @@ pub async fn positions<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<(i64, 
 /// The tenant's position, read on the calling thread from a SQLite file.
 pub fn position_direct(reads: &SqliteReads, nid: Uuid) -> Result<i64> {
     let stmt = Query::select()
-        .column(col("position"))
-        .from(col(POSITIONS))
-        .and_where(Expr::col(col("nid")).eq(nid))
+        .column(positions::Column::Position)
+        .from(positions::Entity)
+        .and_where(Expr::col(positions::Column::Nid).eq(nid))
         .to_owned();
-    let found = reads.select(&stmt, |row| row.get::<_, i64>("position"))?;
+    // By position: the one column selected (a name would be looked up).
+    let found = reads.select(&stmt, |row| row.get::<_, i64>(0))?;
     Ok(found.first().copied().unwrap_or(0))
 }
 
-fn from_row(row: &QueryResult) -> Result<Change> {
-    let operation = match sql::get::<String>(row, "operation")?.as_str() {
+fn from_model(m: changes::Model) -> Result<Change> {
+    let operation = match m.operation.as_str() {
         "insert" => Operation::Insert,
         "delete" => Operation::Delete,
         other => return Err(Error::internal(format!("unknown change `{other}`"))),
     };
-    let subject_id: Option<String> = sql::get(row, "subject_id")?;
-    let subject = match subject_id {
+    let subject = match m.subject_id {
         Some(id) => Subject::Id(id),
         None => Subject::Set(SubjectSet {
-            namespace: sql::get(row, "subject_set_namespace_id")?,
-            object: sql::get(row, "subject_set_object")?,
-            relation: sql::get(row, "subject_set_relation")?,
+            namespace: required(m.subject_set_namespace_id, Column::SubjectSetNamespaceId)?,
+            object: required(m.subject_set_object, Column::SubjectSetObject)?,
+            relation: required(m.subject_set_relation, Column::SubjectSetRelation)?,
         }),
     };
     Ok(Change {
-        position: sql::get(row, "position")?,
+        position: m.position,
         operation,
         tuple: Tuple {
             userset: SubjectSet {
-                namespace: sql::get(row, "namespace_id")?,
-                object: sql::get(row, "object")?,
-                relation: sql::get(row, "relation")?,
+                namespace: m.namespace_id,
+                object: m.object,
+                relation: m.relation,
             },
             subject,
         },
-        at: sql::get(row, "created_at")?,
+        at: m.created_at,
     })
+}
+
+/// A subject set's part, which the schema lets be NULL (for subject ids).
+fn required<T>(value: Option<T>, column: Column) -> Result<T> {
+    value.ok_or_else(|| Error::internal(format!("column {}: NULL", column.as_str())))
 }
 
 /// Up to `limit` changes of tenant `nid` after position `after`, in order.
@@ -236,17 +250,17 @@ pub async fn since<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Change>> {
     let stmt = Query::select()
-        .columns(CHANGE_COLUMNS[1..].iter().map(|c| col(c)))
-        .from(col(CHANGES))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("position")).gt(after))
-        .order_by(col("position"), Order::Asc)
+        .columns(Column::iter())
+        .from(changes::Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Position).gt(after))
+        .order_by(Column::Position, Order::Asc)
         .limit(limit)
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
         .iter()
-        .map(from_row)
+        .map(|row| from_model(sql::model(row)?))
         .collect()
 }
 
@@ -255,31 +269,36 @@ pub async fn since<C: ConnectionTrait>(
 pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Result<u64> {
     // Per tenant: the highest position recorded before the cutoff.
     let cutoff = Query::select()
-        .expr(Expr::col((col("c"), col("position"))).max())
-        .from_as(col(CHANGES), col("c"))
-        .and_where(Expr::col((col("c"), col("nid"))).equals((col(POSITIONS), col("nid"))))
-        .and_where(Expr::col((col("c"), col("created_at"))).lt(before))
+        .expr(Expr::col((Older, Column::Position)).max())
+        .from_as(changes::Entity, Older)
+        .and_where(
+            Expr::col((Older, Column::Nid)).equals((positions::Entity, positions::Column::Nid)),
+        )
+        .and_where(Expr::col((Older, Column::CreatedAt)).lt(before))
         .to_owned();
     let raise = Query::update()
-        .table(col(POSITIONS))
+        .table(positions::Entity)
         .value(
-            col("pruned_through"),
+            positions::Column::PrunedThrough,
             Expr::expr(Func::coalesce([
                 Expr::SubQuery(None, Box::new(cutoff.into())),
-                Expr::col((col(POSITIONS), col("pruned_through"))),
+                Expr::col((positions::Entity, positions::Column::PrunedThrough)),
             ])),
         )
         .to_owned();
     sql::update(conn, &raise).await?;
     let pruned_through = Query::select()
-        .column((col(POSITIONS), col("pruned_through")))
-        .from(col(POSITIONS))
-        .and_where(Expr::col((col(POSITIONS), col("nid"))).equals((col(CHANGES), col("nid"))))
+        .column((positions::Entity, positions::Column::PrunedThrough))
+        .from(positions::Entity)
+        .and_where(
+            Expr::col((positions::Entity, positions::Column::Nid))
+                .equals((changes::Entity, Column::Nid)),
+        )
         .to_owned();
     let delete = Query::delete()
-        .from_table(col(CHANGES))
+        .from_table(changes::Entity)
         .and_where(
-            Expr::col((col(CHANGES), col("position")))
+            Expr::col((changes::Entity, Column::Position))
                 .lte(Expr::SubQuery(None, Box::new(pruned_through.into()))),
         )
         .to_owned();

@@ -12,39 +12,71 @@
 
 use crate::model::{Subject, Tuple};
 use kernel::Result;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, IdenStatic, Statement, Value};
 use std::sync::LazyLock;
+use store::entity::relation_tuples::{Column, Entity};
 use store::sql;
 use store::sqlite_reads::SqliteReads;
 use uuid::Uuid;
 
-/// Written with `$N` placeholders and a plain `JOIN`; SQLite's version
-/// differs in both (see [`sql_for`]).
-const WALK: &str = "WITH RECURSIVE walk(namespace_id, object, relation, depth) AS ( \
-        SELECT CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT), 1 \
-    UNION \
-        SELECT t.subject_set_namespace_id, t.subject_set_object, t.subject_set_relation, w.depth + 1 \
-        FROM walk w JOIN relation_tuples t \
-          ON t.nid = $1 AND t.namespace_id = w.namespace_id \
-         AND t.object = w.object AND t.relation = w.relation \
-        WHERE t.subject_id IS NULL AND w.depth < $5 \
-    ) \
-    SELECT EXISTS ( \
-        SELECT 1 FROM walk w JOIN relation_tuples t \
-          ON t.nid = $1 AND t.namespace_id = w.namespace_id \
-         AND t.object = w.object AND t.relation = w.relation \
-        WHERE ";
-
-const BY_ID: &str = "t.subject_id = $6";
-const BY_SET: &str = "t.subject_id IS NULL AND t.subject_set_namespace_id = $6 \
-     AND t.subject_set_object = $7 AND t.subject_set_relation = $8";
+/// The statement for a subject matched by `condition`, written with `$N`
+/// placeholders and a plain `JOIN`; SQLite's version differs in both (see
+/// [`sql_for`]). The answer is the one column of its one row.
+fn walk(condition: &str) -> String {
+    let tuples = Entity.as_str();
+    let [
+        nid,
+        namespace_id,
+        object,
+        relation,
+        subject_id,
+        set_namespace_id,
+        set_object,
+        set_relation,
+    ] = [
+        Column::Nid,
+        Column::NamespaceId,
+        Column::Object,
+        Column::Relation,
+        Column::SubjectId,
+        Column::SubjectSetNamespaceId,
+        Column::SubjectSetObject,
+        Column::SubjectSetRelation,
+    ]
+    .map(|c| c.as_str());
+    // `walk` names its columns after the tuple's, so the joins read alike.
+    let userset_of_walk = format!(
+        "t.{nid} = $1 AND t.{namespace_id} = w.{namespace_id} \
+         AND t.{object} = w.{object} AND t.{relation} = w.{relation}"
+    );
+    format!(
+        "WITH RECURSIVE walk({namespace_id}, {object}, {relation}, depth) AS ( \
+            SELECT CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT), 1 \
+        UNION \
+            SELECT t.{set_namespace_id}, t.{set_object}, t.{set_relation}, w.depth + 1 \
+            FROM walk w JOIN {tuples} t ON {userset_of_walk} \
+            WHERE t.{subject_id} IS NULL AND w.depth < $5 \
+        ) \
+        SELECT EXISTS ( \
+            SELECT 1 FROM walk w JOIN {tuples} t ON {userset_of_walk} \
+            WHERE {condition})"
+    )
+}
 
 /// The statement's text for one backend and the query's kind of subject,
 /// built once: checks are a hot path.
 fn sql_for(backend: DbBackend, subject: &Subject) -> &'static str {
     static TEXTS: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
-        [BY_ID, BY_SET].map(|condition| {
-            let sql = format!("{WALK}{condition}) AS allowed");
+        let by_id = format!("t.{} = $6", Column::SubjectId.as_str());
+        let by_set = format!(
+            "t.{} IS NULL AND t.{} = $6 AND t.{} = $7 AND t.{} = $8",
+            Column::SubjectId.as_str(),
+            Column::SubjectSetNamespaceId.as_str(),
+            Column::SubjectSetObject.as_str(),
+            Column::SubjectSetRelation.as_str(),
+        );
+        [by_id, by_set].map(|condition| {
+            let sql = walk(&condition);
             // SQLite: numbered `?N`, since it numbers `$N` by first
             // appearance instead. And `CROSS JOIN`, which SQLite takes as
             // "loop over the walk, look each userset up": left to choose,
@@ -104,7 +136,7 @@ pub async fn check<C: ConnectionTrait>(
         .await
         .map_err(sql::db_error)?
         .ok_or_else(|| kernel::Error::internal("the check query returned no row"))?;
-    sql::get(&row, "allowed")
+    sql::get_at(&row, 0)
 }
 
 /// [`check`] on a SQLite file, read on the calling thread (the engine uses

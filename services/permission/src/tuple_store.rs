@@ -7,21 +7,35 @@ use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql::{self, col};
-use store::sqlite_reads::SqliteReads;
+use store::entity::relation_tuples::{Column, Entity};
+use store::sql;
+use store::sqlite_reads::{Row, RowResult, SqliteReads};
 use uuid::Uuid;
 
-const TUPLES: &str = "relation_tuples";
-const COLUMNS: &[&str] = &[
-    "seq",
-    "namespace_id",
-    "object",
-    "relation",
-    "subject_id",
-    "subject_set_namespace_id",
-    "subject_set_object",
-    "subject_set_relation",
+/// The columns a tuple is read from, in SELECT and RETURNING order. Rows
+/// are read by position ([`at`]): a read by name would look the name up
+/// (and, through `sql::get`, build it) for every cell on the walks' hot
+/// path.
+const READ: [Column; 8] = [
+    Column::Seq,
+    Column::NamespaceId,
+    Column::Object,
+    Column::Relation,
+    Column::SubjectId,
+    Column::SubjectSetNamespaceId,
+    Column::SubjectSetObject,
+    Column::SubjectSetRelation,
 ];
+
+/// `column`'s position in [`READ`]; used in `const { }`, so a column that
+/// is not read fails to compile.
+const fn at(column: Column) -> usize {
+    let mut i = 0;
+    while READ[i] as usize != column as usize {
+        i += 1;
+    }
+    i
+}
 
 /// How many usersets one level query names; above it a level takes more
 /// than one query (one or two bound digests each, far below every
@@ -43,24 +57,24 @@ pub struct TupleFilter {
 
 fn subject_condition(subject: &Subject) -> Condition {
     match subject {
-        Subject::Id(id) => Condition::all().add(Expr::col(col("subject_id")).eq(id.as_str())),
+        Subject::Id(id) => Condition::all().add(Expr::col(Column::SubjectId).eq(id.as_str())),
         Subject::Set(set) => Condition::all()
-            .add(Expr::col(col("subject_set_namespace_id")).eq(set.namespace))
-            .add(Expr::col(col("subject_set_object")).eq(set.object.as_str()))
-            .add(Expr::col(col("subject_set_relation")).eq(set.relation.as_str())),
+            .add(Expr::col(Column::SubjectSetNamespaceId).eq(set.namespace))
+            .add(Expr::col(Column::SubjectSetObject).eq(set.object.as_str()))
+            .add(Expr::col(Column::SubjectSetRelation).eq(set.relation.as_str())),
     }
 }
 
 fn filter_condition(nid: Uuid, filter: &TupleFilter) -> Condition {
-    let mut cond = Condition::all().add(Expr::col(col("nid")).eq(nid));
+    let mut cond = Condition::all().add(Expr::col(Column::Nid).eq(nid));
     if let Some(namespace) = filter.namespace {
-        cond = cond.add(Expr::col(col("namespace_id")).eq(namespace));
+        cond = cond.add(Expr::col(Column::NamespaceId).eq(namespace));
     }
     if let Some(object) = &filter.object {
-        cond = cond.add(Expr::col(col("object")).eq(object.as_str()));
+        cond = cond.add(Expr::col(Column::Object).eq(object.as_str()));
     }
     if let Some(relation) = &filter.relation {
-        cond = cond.add(Expr::col(col("relation")).eq(relation.as_str()));
+        cond = cond.add(Expr::col(Column::Relation).eq(relation.as_str()));
     }
     if let Some(subject) = &filter.subject {
         cond = cond.add(subject_condition(subject));
@@ -69,28 +83,34 @@ fn filter_condition(nid: Uuid, filter: &TupleFilter) -> Condition {
 }
 
 fn select() -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.iter().map(|c| col(c)))
-        .from(col(TUPLES))
-        .to_owned()
+    Query::select().columns(READ).from(Entity).to_owned()
 }
 
+/// The tuple of a row of the [`READ`] columns, `$get(row, position)`
+/// reading one cell: one mapping for both readers, whose errors differ.
+macro_rules! read_tuple {
+    ($get:path, $row:expr) => {{
+        let userset = SubjectSet {
+            namespace: $get($row, const { at(Column::NamespaceId) })?,
+            object: $get($row, const { at(Column::Object) })?,
+            relation: $get($row, const { at(Column::Relation) })?,
+        };
+        let subject = match $get($row, const { at(Column::SubjectId) })? {
+            Some(id) => Subject::Id(id),
+            None => Subject::Set(SubjectSet {
+                namespace: $get($row, const { at(Column::SubjectSetNamespaceId) })?,
+                object: $get($row, const { at(Column::SubjectSetObject) })?,
+                relation: $get($row, const { at(Column::SubjectSetRelation) })?,
+            }),
+        };
+        Tuple { userset, subject }
+    }};
+}
+
+/// A tuple and its `seq` from the pool's row.
 fn from_row(row: &QueryResult) -> Result<(i64, Tuple)> {
-    let userset = SubjectSet {
-        namespace: sql::get(row, "namespace_id")?,
-        object: sql::get(row, "object")?,
-        relation: sql::get(row, "relation")?,
-    };
-    let subject_id: Option<String> = sql::get(row, "subject_id")?;
-    let subject = match subject_id {
-        Some(id) => Subject::Id(id),
-        None => Subject::Set(SubjectSet {
-            namespace: sql::get(row, "subject_set_namespace_id")?,
-            object: sql::get(row, "subject_set_object")?,
-            relation: sql::get(row, "subject_set_relation")?,
-        }),
-    };
-    Ok((sql::get(row, "seq")?, Tuple { userset, subject }))
+    let seq = sql::get_at(row, const { at(Column::Seq) })?;
+    Ok((seq, read_tuple!(sql::get_at, row)))
 }
 
 /// Inserts a tuple; inserting one that exists is a no-op. Whether it
@@ -110,19 +130,22 @@ pub async fn insert<C: ConnectionTrait>(
 }
 
 /// The columns a tuple is inserted with, in [`row`]'s order.
-const INSERT_COLUMNS: [&str; 11] = [
-    "nid",
-    "tuple_key",
-    "userset_key",
-    "namespace_id",
-    "object",
-    "relation",
-    "subject_id",
-    "subject_set_namespace_id",
-    "subject_set_object",
-    "subject_set_relation",
-    "created_at",
+const INSERT_COLUMNS: [Column; 11] = [
+    Column::Nid,
+    Column::TupleKey,
+    Column::UsersetKey,
+    Column::NamespaceId,
+    Column::Object,
+    Column::Relation,
+    Column::SubjectId,
+    Column::SubjectSetNamespaceId,
+    Column::SubjectSetObject,
+    Column::SubjectSetRelation,
+    Column::CreatedAt,
 ];
+
+/// The key whose duplicates an insert skips.
+const KEY: [Column; 2] = [Column::Nid, Column::TupleKey];
 
 /// The values of [`INSERT_COLUMNS`] for one tuple.
 fn row(nid: Uuid, tuple: &Tuple, now: DateTime<Utc>) -> Vec<sea_orm::sea_query::Value> {
@@ -152,15 +175,11 @@ pub fn insert_statement(
     now: DateTime<Utc>,
 ) -> Result<sea_orm::sea_query::InsertStatement> {
     let stmt = Query::insert()
-        .into_table(col(TUPLES))
-        .columns(INSERT_COLUMNS.map(col))
+        .into_table(Entity)
+        .columns(INSERT_COLUMNS)
         .values(row(nid, tuple, now).into_iter().map(Into::into))
         .map_err(|e| Error::internal(format!("building tuple insert: {e}")))?
-        .on_conflict(
-            OnConflict::columns([col("nid"), col("tuple_key")])
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::columns(KEY).do_nothing().to_owned())
         .to_owned();
     Ok(stmt)
 }
@@ -175,26 +194,19 @@ pub async fn insert_many<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Vec<Tuple>> {
     let rows = tuples.iter().map(|t| row(nid, t, now)).collect();
-    sql::insert_many_returning(
-        conn,
-        TUPLES,
-        &INSERT_COLUMNS,
-        rows,
-        Some(&["nid", "tuple_key"]),
-        COLUMNS,
-    )
-    .await?
-    .iter()
-    .map(|row| from_row(row).map(|(_, tuple)| tuple))
-    .collect()
+    sql::insert_many_returning(conn, Entity, &INSERT_COLUMNS, rows, Some(&KEY), &READ)
+        .await?
+        .iter()
+        .map(|row| from_row(row).map(|(_, tuple)| tuple))
+        .collect()
 }
 
 /// Deletes one tuple by its key; deleting an absent tuple is a no-op.
 pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, tuple: &Tuple) -> Result<u64> {
     let stmt = Query::delete()
-        .from_table(col(TUPLES))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("tuple_key")).eq(tuple.key()))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::TupleKey).eq(tuple.key()))
         .to_owned();
     sql::delete(conn, &stmt).await
 }
@@ -207,9 +219,9 @@ pub async fn delete_matching<C: ConnectionTrait>(
     filter: &TupleFilter,
 ) -> Result<Vec<Tuple>> {
     let stmt = Query::delete()
-        .from_table(col(TUPLES))
+        .from_table(Entity)
         .cond_where(filter_condition(nid, filter))
-        .returning(Query::returning().columns(COLUMNS.iter().map(|c| col(c))))
+        .returning(Query::returning().columns(READ))
         .to_owned();
     conn.query_all_raw(conn.get_database_backend().build(&stmt))
         .await
@@ -230,8 +242,8 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Vec<(i64, Tuple)>> {
     let stmt = select()
         .cond_where(filter_condition(nid, filter))
-        .and_where(Expr::col(col("seq")).gt(after_seq))
-        .order_by(col("seq"), Order::Asc)
+        .and_where(Expr::col(Column::Seq).gt(after_seq))
+        .order_by(Column::Seq, Order::Asc)
         .limit(limit)
         .to_owned();
     sql::select_all(conn, &stmt)
@@ -249,8 +261,8 @@ fn level_condition(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Condit
     let userset_keys = || usersets.iter().map(SubjectSet::key);
     let of_usersets = || {
         Condition::all()
-            .add(Expr::col(col("nid")).eq(nid))
-            .add(Expr::col(col("userset_key")).is_in(userset_keys()))
+            .add(Expr::col(Column::Nid).eq(nid))
+            .add(Expr::col(Column::UsersetKey).is_in(userset_keys()))
     };
     let exact = |subject: &Subject| {
         let keys = usersets.iter().map(|userset| {
@@ -261,10 +273,10 @@ fn level_condition(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Condit
             .key()
         });
         Condition::all()
-            .add(Expr::col(col("nid")).eq(nid))
-            .add(Expr::col(col("tuple_key")).is_in(keys))
+            .add(Expr::col(Column::Nid).eq(nid))
+            .add(Expr::col(Column::TupleKey).is_in(keys))
     };
-    let sets = || of_usersets().add(Expr::col(col("subject_id")).is_null());
+    let sets = || of_usersets().add(Expr::col(Column::SubjectId).is_null());
     match want {
         Want::Everything => of_usersets(),
         Want::Exactly(subject) => exact(subject),
@@ -281,7 +293,7 @@ fn level_statement(nid: Uuid, usersets: &[SubjectSet], want: Want<'_>) -> Select
         .to_owned();
     // Expand lists children in insertion order; a check needs no order.
     if matches!(want, Want::Everything) {
-        stmt.order_by(col("seq"), Order::Asc);
+        stmt.order_by(Column::Seq, Order::Asc);
     }
     stmt
 }
@@ -302,14 +314,14 @@ fn by_subjects_statement(nid: Uuid, subjects: &[Subject]) -> SelectStatement {
     if !ids.is_empty() {
         any = any.add(
             Condition::all()
-                .add(Expr::col(col("nid")).eq(nid))
-                .add(Expr::col(col("subject_id")).is_in(ids)),
+                .add(Expr::col(Column::Nid).eq(nid))
+                .add(Expr::col(Column::SubjectId).is_in(ids)),
         );
     }
     for subject in subjects.iter().filter(|s| matches!(s, Subject::Set(_))) {
         any = any.add(
             Condition::all()
-                .add(Expr::col(col("nid")).eq(nid))
+                .add(Expr::col(Column::Nid).eq(nid))
                 .add(subject_condition(subject)),
         );
     }
@@ -359,21 +371,8 @@ pub struct SqliteTuples<'r> {
     pub nid: Uuid,
 }
 
-fn from_sqlite_row(row: &store::sqlite_reads::Row<'_>) -> store::sqlite_reads::RowResult<Tuple> {
-    let userset = SubjectSet {
-        namespace: row.get("namespace_id")?,
-        object: row.get("object")?,
-        relation: row.get("relation")?,
-    };
-    let subject = match row.get::<_, Option<String>>("subject_id")? {
-        Some(id) => Subject::Id(id),
-        None => Subject::Set(SubjectSet {
-            namespace: row.get("subject_set_namespace_id")?,
-            object: row.get("subject_set_object")?,
-            relation: row.get("subject_set_relation")?,
-        }),
-    };
-    Ok(Tuple { userset, subject })
+fn from_sqlite_row(row: &Row<'_>) -> RowResult<Tuple> {
+    Ok(read_tuple!(Row::get, row))
 }
 
 #[async_trait]

@@ -7,13 +7,7 @@ use sea_orm::sea_query::{
     Asterisk, DeleteStatement, Expr, Func, InsertStatement, IntoIden, OnConflict, Query,
     SelectStatement, UpdateStatement, Value,
 };
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, SqlErr};
-
-/// A table or column named by a string: what the stores used before the
-/// entities. Goes when the last store reads through `crate::entity`.
-pub fn col(name: &str) -> sea_orm::sea_query::Alias {
-    sea_orm::sea_query::Alias::new(name)
-}
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult, SqlErr};
 
 /// Maps a database error: a unique-constraint violation is a conflict the
 /// caller can act on; anything else is an internal error (logged, not sent).
@@ -26,9 +20,12 @@ pub fn db_error(err: DbErr) -> Error {
     }
 }
 
-/// `INSERT INTO table (cols...) VALUES (...)`. Tables and columns are the
-/// `Entity` and `Column` identifiers of `crate::entity`.
-fn insert_statement<T: IntoIden, I: IntoIden>(
+/// `INSERT INTO table (cols...) VALUES (...)`.
+///
+/// Every helper here names tables and columns by `IdenStatic`: the `Entity`
+/// and `Column` types of `crate::entity` have it, strings do not, so a
+/// store cannot spell a name by hand.
+fn insert_statement<T: IdenStatic, I: IdenStatic>(
     table: T,
     columns: Vec<(I, Value)>,
 ) -> Result<InsertStatement> {
@@ -43,7 +40,7 @@ fn insert_statement<T: IntoIden, I: IntoIden>(
     Ok(insert)
 }
 
-pub async fn insert<C: ConnectionTrait, T: IntoIden, I: IntoIden>(
+pub async fn insert<C: ConnectionTrait, T: IdenStatic, I: IdenStatic>(
     conn: &C,
     table: T,
     columns: Vec<(I, Value)>,
@@ -58,7 +55,7 @@ pub async fn insert<C: ConnectionTrait, T: IntoIden, I: IntoIden>(
 /// `INSERT … ON CONFLICT (key) DO NOTHING`; returns how many rows were
 /// inserted (0: the key existed). For inserts where a duplicate is
 /// expected: on PostgreSQL a failed INSERT would abort the transaction.
-pub async fn insert_or_ignore<C: ConnectionTrait, T: IntoIden, I: IntoIden>(
+pub async fn insert_or_ignore<C: ConnectionTrait, T: IdenStatic, I: IdenStatic>(
     conn: &C,
     table: T,
     columns: Vec<(I, Value)>,
@@ -84,7 +81,7 @@ const MAX_ROWS_PER_STATEMENT: usize = 100;
 
 /// The multi-row INSERTs of [`insert_many`]: as few statements as the
 /// parameter limit allows, each of at most `MAX_ROWS_PER_STATEMENT` rows.
-fn insert_statements<T: IntoIden, I: IntoIden + Copy>(
+fn insert_statements<T: IdenStatic, I: IdenStatic>(
     table: T,
     columns: &[I],
     rows: Vec<Vec<Value>>,
@@ -119,7 +116,7 @@ fn insert_statements<T: IntoIden, I: IntoIden + Copy>(
 /// as few statements as the parameter limit allows (bulk loads: one
 /// statement instead of one per row). With `ignore_conflicts_on`, rows
 /// whose key exists are skipped. Returns how many rows were inserted.
-pub async fn insert_many<C: ConnectionTrait, T: IntoIden, I: IntoIden + Copy>(
+pub async fn insert_many<C: ConnectionTrait, T: IdenStatic, I: IdenStatic>(
     conn: &C,
     table: T,
     columns: &[I],
@@ -139,7 +136,7 @@ pub async fn insert_many<C: ConnectionTrait, T: IntoIden, I: IntoIden + Copy>(
 
 /// [`insert_many`], answering the `returning` columns of the rows it
 /// inserted (those skipped on a conflict are not returned).
-pub async fn insert_many_returning<C: ConnectionTrait, T: IntoIden, I: IntoIden + Copy>(
+pub async fn insert_many_returning<C: ConnectionTrait, T: IdenStatic, I: IdenStatic>(
     conn: &C,
     table: T,
     columns: &[I],
@@ -213,11 +210,11 @@ pub fn now_as_stored(clock: &dyn kernel::clock::Clock) -> chrono::DateTime<chron
     clock.now().trunc_subsecs(6)
 }
 
-/// Reads a column (an entity's `Column`, or an alias the statement gave an
-/// expression), mapping a decoding failure to an internal error.
-pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: impl IntoIden) -> Result<T> {
-    let column = column.into_iden();
-    row.try_get::<T>("", &column.to_string())
+/// Reads a column (an entity's `Column`), mapping a decoding failure to an
+/// internal error.
+pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: impl IdenStatic) -> Result<T> {
+    let column = column.as_str();
+    row.try_get::<T>("", column)
         .map_err(|e| Error::internal(format!("column {column}: {e}")))
 }
 

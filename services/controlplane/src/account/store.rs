@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use kernel::Result;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
-use store::sql::{self, col};
+use store::entity::accounts::{Column, Entity};
+use store::entity::api_tokens;
+use store::sql;
 use uuid::Uuid;
 
 pub async fn find_account_id_by_email<C: ConnectionTrait>(
@@ -13,13 +15,13 @@ pub async fn find_account_id_by_email<C: ConnectionTrait>(
     email: &str,
 ) -> Result<Option<Uuid>> {
     let select = Query::select()
-        .column(col("id"))
-        .from(col("accounts"))
-        .and_where(Expr::col(col("email")).eq(email))
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Expr::col(Column::Email).eq(email))
         .to_owned();
     sql::select_one(conn, &select)
         .await?
-        .map(|r| sql::get(&r, "id"))
+        .map(|r| sql::get(&r, Column::Id))
         .transpose()
 }
 
@@ -29,18 +31,23 @@ pub async fn find_account<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<Option<(AccountView, Option<Uuid>)>> {
     let select = Query::select()
-        .columns(["id", "email", "name", "active_project_id"].map(col))
-        .from(col("accounts"))
-        .and_where(Expr::col(col("id")).eq(id))
+        .columns([
+            Column::Id,
+            Column::Email,
+            Column::Name,
+            Column::ActiveProjectId,
+        ])
+        .from(Entity)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     match sql::select_one(conn, &select).await? {
         Some(row) => Ok(Some((
             AccountView {
-                id: sql::get(&row, "id")?,
-                email: sql::get(&row, "email")?,
-                name: sql::get(&row, "name")?,
+                id: sql::get(&row, Column::Id)?,
+                email: sql::get(&row, Column::Email)?,
+                name: sql::get(&row, Column::Name)?,
             },
-            sql::get(&row, "active_project_id")?,
+            sql::get(&row, Column::ActiveProjectId)?,
         ))),
         None => Ok(None),
     }
@@ -55,13 +62,13 @@ pub async fn insert_account<C: ConnectionTrait>(
 ) -> Result<()> {
     sql::insert(
         conn,
-        "accounts",
+        Entity,
         vec![
-            ("id", id.into()),
-            ("email", email.to_owned().into()),
-            ("name", String::new().into()),
-            ("created_at", now.into()),
-            ("updated_at", now.into()),
+            (Column::Id, id.into()),
+            (Column::Email, email.to_owned().into()),
+            (Column::Name, String::new().into()),
+            (Column::CreatedAt, now.into()),
+            (Column::UpdatedAt, now.into()),
         ],
     )
     .await
@@ -74,10 +81,10 @@ pub async fn set_active_project<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let stmt = Query::update()
-        .table(col("accounts"))
-        .value(col("active_project_id"), project)
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(account))
+        .table(Entity)
+        .value(Column::ActiveProjectId, project)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(account))
         .to_owned();
     sql::update(conn, &stmt).await?;
     Ok(())
@@ -94,23 +101,24 @@ pub struct TokenRow {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const TOKEN_COLUMNS: [&str; 6] = [
-    "id",
-    "account_id",
-    "project_id",
-    "name",
-    "created_at",
-    "expires_at",
+/// A token's columns but its digest (and when it was last used).
+const TOKEN_COLUMNS: [api_tokens::Column; 6] = [
+    api_tokens::Column::Id,
+    api_tokens::Column::AccountId,
+    api_tokens::Column::ProjectId,
+    api_tokens::Column::Name,
+    api_tokens::Column::CreatedAt,
+    api_tokens::Column::ExpiresAt,
 ];
 
 fn token_from_row(row: &sea_orm::QueryResult) -> Result<TokenRow> {
     Ok(TokenRow {
-        id: sql::get(row, "id")?,
-        account_id: sql::get(row, "account_id")?,
-        project_id: sql::get(row, "project_id")?,
-        name: sql::get(row, "name")?,
-        created_at: sql::get(row, "created_at")?,
-        expires_at: sql::get(row, "expires_at")?,
+        id: sql::get(row, api_tokens::Column::Id)?,
+        account_id: sql::get(row, api_tokens::Column::AccountId)?,
+        project_id: sql::get(row, api_tokens::Column::ProjectId)?,
+        name: sql::get(row, api_tokens::Column::Name)?,
+        created_at: sql::get(row, api_tokens::Column::CreatedAt)?,
+        expires_at: sql::get(row, api_tokens::Column::ExpiresAt)?,
     })
 }
 
@@ -121,15 +129,15 @@ pub async fn insert_token<C: ConnectionTrait>(
 ) -> Result<()> {
     sql::insert(
         conn,
-        "api_tokens",
+        api_tokens::Entity,
         vec![
-            ("id", token.id.into()),
-            ("account_id", token.account_id.into()),
-            ("project_id", token.project_id.into()),
-            ("name", token.name.clone().into()),
-            ("token_hash", token_hash.to_owned().into()),
-            ("created_at", token.created_at.into()),
-            ("expires_at", token.expires_at.into()),
+            (api_tokens::Column::Id, token.id.into()),
+            (api_tokens::Column::AccountId, token.account_id.into()),
+            (api_tokens::Column::ProjectId, token.project_id.into()),
+            (api_tokens::Column::Name, token.name.clone().into()),
+            (api_tokens::Column::TokenHash, token_hash.to_owned().into()),
+            (api_tokens::Column::CreatedAt, token.created_at.into()),
+            (api_tokens::Column::ExpiresAt, token.expires_at.into()),
         ],
     )
     .await
@@ -140,9 +148,9 @@ pub async fn find_token_by_hash<C: ConnectionTrait>(
     token_hash: &str,
 ) -> Result<Option<TokenRow>> {
     let select = Query::select()
-        .columns(TOKEN_COLUMNS.map(col))
-        .from(col("api_tokens"))
-        .and_where(Expr::col(col("token_hash")).eq(token_hash))
+        .columns(TOKEN_COLUMNS)
+        .from(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::TokenHash).eq(token_hash))
         .to_owned();
     sql::select_one(conn, &select)
         .await?
@@ -157,11 +165,11 @@ pub async fn list_project_tokens<C: ConnectionTrait>(
     project: Uuid,
 ) -> Result<Vec<TokenRow>> {
     let select = Query::select()
-        .columns(TOKEN_COLUMNS.map(col))
-        .from(col("api_tokens"))
-        .and_where(Expr::col(col("project_id")).eq(project))
-        .order_by(col("created_at"), Order::Asc)
-        .order_by(col("id"), Order::Asc)
+        .columns(TOKEN_COLUMNS)
+        .from(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::ProjectId).eq(project))
+        .order_by(api_tokens::Column::CreatedAt, Order::Asc)
+        .order_by(api_tokens::Column::Id, Order::Asc)
         .to_owned();
     sql::select_all(conn, &select)
         .await?
@@ -178,19 +186,19 @@ pub async fn delete_project_token<C: ConnectionTrait>(
     token: Uuid,
 ) -> Result<Option<String>> {
     let select = Query::select()
-        .column(col("token_hash"))
-        .from(col("api_tokens"))
-        .and_where(Expr::col(col("id")).eq(token))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .column(api_tokens::Column::TokenHash)
+        .from(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::Id).eq(token))
+        .and_where(Expr::col(api_tokens::Column::ProjectId).eq(project))
         .to_owned();
     let Some(row) = sql::select_one(conn, &select).await? else {
         return Ok(None);
     };
-    let hash: String = sql::get(&row, "token_hash")?;
+    let hash: String = sql::get(&row, api_tokens::Column::TokenHash)?;
     let delete = Query::delete()
-        .from_table(col("api_tokens"))
-        .and_where(Expr::col(col("id")).eq(token))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .from_table(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::Id).eq(token))
+        .and_where(Expr::col(api_tokens::Column::ProjectId).eq(project))
         .to_owned();
     Ok((sql::delete(conn, &delete).await? == 1).then_some(hash))
 }
@@ -201,18 +209,18 @@ pub async fn delete_project_tokens<C: ConnectionTrait>(
     project: Uuid,
 ) -> Result<Vec<String>> {
     let select = Query::select()
-        .column(col("token_hash"))
-        .from(col("api_tokens"))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .column(api_tokens::Column::TokenHash)
+        .from(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::ProjectId).eq(project))
         .to_owned();
     let hashes = sql::select_all(conn, &select)
         .await?
         .iter()
-        .map(|r| sql::get(r, "token_hash"))
+        .map(|r| sql::get(r, api_tokens::Column::TokenHash))
         .collect::<Result<Vec<String>>>()?;
     let delete = Query::delete()
-        .from_table(col("api_tokens"))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .from_table(api_tokens::Entity)
+        .and_where(Expr::col(api_tokens::Column::ProjectId).eq(project))
         .to_owned();
     sql::delete(conn, &delete).await?;
     Ok(hashes)

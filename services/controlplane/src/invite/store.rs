@@ -3,62 +3,45 @@
 use super::{InviteStatus, InviteView};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use store::sql::{self, col};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, Iterable, QueryResult};
+use store::entity::accounts;
+use store::entity::project_invites::{Column, Entity, Model};
+use store::sql;
 use uuid::Uuid;
 
-const INVITES: &str = "project_invites";
-
-fn i(name: &str) -> (Alias, Alias) {
-    (col("i"), col(name))
-}
-
-/// Invites joined with their owner's e-mail.
+/// Invites joined with their owner's e-mail, which follows the invite's
+/// columns (read by its position).
 fn select() -> SelectStatement {
-    let mut stmt = Query::select();
-    for column in [
-        "id",
-        "project_id",
-        "owner_id",
-        "invitee_email",
-        "invitee_id",
-        "status",
-        "token_hash",
-        "expires_at",
-        "created_at",
-        "updated_at",
-    ] {
-        stmt.expr_as(Expr::col(i(column)), col(column));
-    }
-    stmt.expr_as(Expr::col((col("a"), col("email"))), col("owner_email"))
-        .from_as(col(INVITES), col("i"))
-        .join_as(
-            JoinType::InnerJoin,
-            col("accounts"),
-            col("a"),
-            Expr::col((col("a"), col("id"))).equals(i("owner_id")),
+    Query::select()
+        .columns(Column::iter().map(|c| (Entity, c)))
+        .column((accounts::Entity, accounts::Column::Email))
+        .from(Entity)
+        .inner_join(
+            accounts::Entity,
+            Expr::col((accounts::Entity, accounts::Column::Id)).equals((Entity, Column::OwnerId)),
         )
         .to_owned()
 }
 
-fn from_row(row: &sea_orm::QueryResult) -> Result<(InviteView, String)> {
-    let status: String = sql::get(row, "status")?;
+fn from_row(row: &QueryResult) -> Result<(InviteView, String)> {
+    let m: Model = sql::model(row)?;
+    let owner_email = sql::get_at(row, Column::iter().count())?;
     Ok((
         InviteView {
-            id: sql::get(row, "id")?,
-            project_id: sql::get(row, "project_id")?,
-            owner_id: sql::get(row, "owner_id")?,
-            owner_email: sql::get(row, "owner_email")?,
-            invitee_email: sql::get(row, "invitee_email")?,
-            invitee_id: sql::get(row, "invitee_id")?,
-            status: InviteStatus::parse(&status)
-                .ok_or_else(|| Error::internal(format!("stored invite status `{status}`")))?,
-            expires_at: sql::get(row, "expires_at")?,
-            created_at: sql::get(row, "created_at")?,
-            updated_at: sql::get(row, "updated_at")?,
+            status: InviteStatus::parse(&m.status)
+                .ok_or_else(|| Error::internal(format!("stored invite status `{}`", m.status)))?,
+            id: m.id,
+            project_id: m.project_id,
+            owner_id: m.owner_id,
+            owner_email,
+            invitee_email: m.invitee_email,
+            invitee_id: m.invitee_id,
+            expires_at: m.expires_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
         },
-        sql::get(row, "token_hash")?,
+        m.token_hash,
     ))
 }
 
@@ -77,18 +60,18 @@ pub async fn insert<C: ConnectionTrait>(
 ) -> Result<()> {
     sql::insert(
         conn,
-        INVITES,
+        Entity,
         vec![
-            ("id", invite.id.into()),
-            ("project_id", invite.project_id.into()),
-            ("owner_id", invite.owner_id.into()),
-            ("invitee_email", invite.invitee_email.clone().into()),
-            ("invitee_id", invite.invitee_id.into()),
-            ("status", invite.status.as_str().to_owned().into()),
-            ("token_hash", token_hash.to_owned().into()),
-            ("expires_at", invite.expires_at.into()),
-            ("created_at", invite.created_at.into()),
-            ("updated_at", invite.updated_at.into()),
+            (Column::Id, invite.id.into()),
+            (Column::ProjectId, invite.project_id.into()),
+            (Column::OwnerId, invite.owner_id.into()),
+            (Column::InviteeEmail, invite.invitee_email.clone().into()),
+            (Column::InviteeId, invite.invitee_id.into()),
+            (Column::Status, invite.status.as_str().to_owned().into()),
+            (Column::TokenHash, token_hash.to_owned().into()),
+            (Column::ExpiresAt, invite.expires_at.into()),
+            (Column::CreatedAt, invite.created_at.into()),
+            (Column::UpdatedAt, invite.updated_at.into()),
         ],
     )
     .await
@@ -96,7 +79,9 @@ pub async fn insert<C: ConnectionTrait>(
 
 /// An invite and its token's digest.
 pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<(InviteView, String)>> {
-    let stmt = select().and_where(Expr::col(i("id")).eq(id)).to_owned();
+    let stmt = select()
+        .and_where(Expr::col((Entity, Column::Id)).eq(id))
+        .to_owned();
     sql::select_one(conn, &stmt)
         .await?
         .as_ref()
@@ -110,9 +95,9 @@ pub async fn list_for_project<C: ConnectionTrait>(
     project: Uuid,
 ) -> Result<Vec<InviteView>> {
     let stmt = select()
-        .and_where(Expr::col(i("project_id")).eq(project))
-        .order_by(i("created_at"), Order::Desc)
-        .order_by(i("id"), Order::Desc)
+        .and_where(Expr::col((Entity, Column::ProjectId)).eq(project))
+        .order_by((Entity, Column::CreatedAt), Order::Desc)
+        .order_by((Entity, Column::Id), Order::Desc)
         .to_owned();
     all(conn, stmt).await
 }
@@ -120,9 +105,9 @@ pub async fn list_for_project<C: ConnectionTrait>(
 /// The invites sent to an address, newest first.
 pub async fn list_for_email<C: ConnectionTrait>(conn: &C, email: &str) -> Result<Vec<InviteView>> {
     let stmt = select()
-        .and_where(Expr::col(i("invitee_email")).eq(email))
-        .order_by(i("created_at"), Order::Desc)
-        .order_by(i("id"), Order::Desc)
+        .and_where(Expr::col((Entity, Column::InviteeEmail)).eq(email))
+        .order_by((Entity, Column::CreatedAt), Order::Desc)
+        .order_by((Entity, Column::Id), Order::Desc)
         .to_owned();
     all(conn, stmt).await
 }
@@ -136,13 +121,13 @@ pub async fn count_open<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let mut stmt = Query::select();
-    stmt.column(col("id"))
-        .from(col(INVITES))
-        .and_where(Expr::col(col("project_id")).eq(project))
-        .and_where(Expr::col(col("status")).eq(InviteStatus::Pending.as_str()))
-        .and_where(Expr::col(col("expires_at")).gt(now));
+    stmt.column(Column::Id)
+        .from(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project))
+        .and_where(Expr::col(Column::Status).eq(InviteStatus::Pending.as_str()))
+        .and_where(Expr::col(Column::ExpiresAt).gt(now));
     if let Some(email) = email {
-        stmt.and_where(Expr::col(col("invitee_email")).eq(email));
+        stmt.and_where(Expr::col(Column::InviteeEmail).eq(email));
     }
     sql::count(conn, stmt.to_owned()).await
 }
@@ -158,13 +143,13 @@ pub async fn transition<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let mut stmt = Query::update();
-    stmt.table(col(INVITES))
-        .value(col("status"), to.as_str())
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(id))
-        .and_where(Expr::col(col("status")).eq(from.as_str()));
+    stmt.table(Entity)
+        .value(Column::Status, to.as_str())
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
+        .and_where(Expr::col(Column::Status).eq(from.as_str()));
     if let Some(invitee) = invitee {
-        stmt.value(col("invitee_id"), invitee);
+        stmt.value(Column::InviteeId, invitee);
     }
     Ok(sql::update(conn, &stmt).await? == 1)
 }
@@ -177,20 +162,20 @@ pub async fn mark_removed<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let stmt = Query::update()
-        .table(col(INVITES))
-        .value(col("status"), InviteStatus::Removed.as_str())
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("project_id")).eq(project))
-        .and_where(Expr::col(col("invitee_id")).eq(account))
-        .and_where(Expr::col(col("status")).eq(InviteStatus::Accepted.as_str()))
+        .table(Entity)
+        .value(Column::Status, InviteStatus::Removed.as_str())
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::ProjectId).eq(project))
+        .and_where(Expr::col(Column::InviteeId).eq(account))
+        .and_where(Expr::col(Column::Status).eq(InviteStatus::Accepted.as_str()))
         .to_owned();
     sql::update(conn, &stmt).await
 }
 
 pub async fn delete_for_project<C: ConnectionTrait>(conn: &C, project: Uuid) -> Result<u64> {
     let stmt = Query::delete()
-        .from_table(col(INVITES))
-        .and_where(Expr::col(col("project_id")).eq(project))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project))
         .to_owned();
     sql::delete(conn, &stmt).await
 }

@@ -12,7 +12,9 @@
 //! (the placeholder) or unset (absent), and the placeholder written back
 //! keeps the provider's current value.
 
+use crate::revision::sealed::{SEALED_HOOK_COLUMNS, SEALED_PROVIDER_COLUMNS, SEALED_SCALARS};
 use kernel::{Error, Result};
+use sea_orm::IdenStatic;
 use serde_json::Value;
 
 /// What a non-owner sees instead of each secret.
@@ -28,8 +30,11 @@ pub fn redact_for(identity_config: &mut Value, owner: bool) {
     mark_secrets(identity_config, owner, &placeholder);
 }
 
-/// The provider keys that are never shown.
-const PROVIDER_SECRETS: [&str; 2] = crate::revision::sealed::SEALED_PROVIDER_COLUMNS;
+/// The provider keys that are never shown: the sealed columns, which the
+/// config and the revision name alike.
+fn provider_secrets() -> [&'static str; 2] {
+    SEALED_PROVIDER_COLUMNS.map(|c| c.as_str())
+}
 
 /// `value` as `marker(value)` if it is a string that holds anything (each
 /// item of a list).
@@ -57,7 +62,7 @@ pub fn mark_secrets(config: &mut Value, owner: bool, marker: &dyn Fn(&str) -> St
                     let in_auth = path.len() >= 2
                         && path[path.len() - 2] == "auth"
                         && path[path.len() - 1] == "config";
-                    let secret = PROVIDER_SECRETS.contains(&key.as_str())
+                    let secret = provider_secrets().contains(&key.as_str())
                         || (!owner
                             && ((path.is_empty() && key == "secrets")
                                 || key == "connection_uri"
@@ -96,7 +101,6 @@ pub fn mark_secrets(config: &mut Value, owner: bool, marker: &dyn Fn(&str) -> St
 /// sign-in providers' secrets to nobody; the Kratos secrets, the SMTP URI
 /// and web-hook credentials (every column sealed at rest) to owners only.
 pub fn redact_revision(revision: &mut Value, owner: bool) {
-    use crate::revision::sealed::{SEALED_HOOK_COLUMNS, SEALED_SCALARS};
     let rows = |revision: &mut Value, list: &str, columns: &[&str]| {
         let rows = revision.get_mut(list).and_then(Value::as_array_mut);
         for row in rows.into_iter().flatten() {
@@ -110,7 +114,7 @@ pub fn redact_revision(revision: &mut Value, owner: bool) {
     rows(
         revision,
         "kratos_selfservice_methods_oidc_config_providers",
-        &PROVIDER_SECRETS,
+        &provider_secrets(),
     );
     if owner {
         return;
@@ -118,10 +122,10 @@ pub fn redact_revision(revision: &mut Value, owner: bool) {
     rows(
         revision,
         "kratos_selfservice_flows_hooks",
-        &SEALED_HOOK_COLUMNS,
+        &SEALED_HOOK_COLUMNS.map(|c| c.as_str()),
     );
     for column in SEALED_SCALARS {
-        if let Some(value) = revision.get_mut(column) {
+        if let Some(value) = revision.get_mut(column.as_str()) {
             mark(value, &placeholder);
         }
     }
@@ -150,7 +154,7 @@ fn restore_provider_secrets(incoming: &mut Value, current: &Value) -> Result<()>
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        for key in PROVIDER_SECRETS {
+        for key in provider_secrets() {
             if provider.get(key).and_then(Value::as_str) != Some(REDACTED) {
                 continue;
             }

@@ -5,48 +5,38 @@ use super::model::ProjectRow;
 use chrono::{DateTime, Utc};
 use kernel::tenant::ProjectState;
 use kernel::{Error, Result};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, Iterable, QueryResult};
+use store::entity::project_members;
+use store::entity::projects::{Column, Entity, Model};
 use store::sql;
 use uuid::Uuid;
-
-const PROJECTS: &str = "projects";
-const COLUMNS: [&str; 9] = [
-    "id",
-    "slug",
-    "name",
-    "state",
-    "owner_account_id",
-    "current_revision_id",
-    "subscription_id",
-    "created_at",
-    "updated_at",
-];
 
 /// Projects that are fully created (their first revision is committed);
 /// every read starts here.
 fn select() -> SelectStatement {
     Query::select()
-        .columns(COLUMNS.map(Alias::new))
-        .from(Alias::new(PROJECTS))
-        .and_where(Expr::col(Alias::new("current_revision_id")).is_not_null())
+        .columns(Column::iter())
+        .from(Entity)
+        .and_where(Expr::col(Column::CurrentRevisionId).is_not_null())
         .to_owned()
 }
 
 fn from_row(row: &QueryResult) -> Result<ProjectRow> {
-    let state: String = sql::get(row, "state")?;
+    let m: Model = sql::model(row)?;
     Ok(ProjectRow {
-        id: sql::get(row, "id")?,
-        slug: sql::get(row, "slug")?,
-        name: sql::get(row, "name")?,
-        state: ProjectState::parse(&state)
-            .ok_or_else(|| Error::internal(format!("project state {state}")))?,
-        owner_account_id: sql::get(row, "owner_account_id")?,
-        current_revision_id: sql::get::<Option<Uuid>>(row, "current_revision_id")?
+        state: ProjectState::parse(&m.state)
+            .ok_or_else(|| Error::internal(format!("project state {}", m.state)))?,
+        current_revision_id: m
+            .current_revision_id
             .ok_or_else(|| Error::internal("project without a revision"))?,
-        subscription_id: sql::get(row, "subscription_id")?,
-        created_at: sql::get(row, "created_at")?,
-        updated_at: sql::get(row, "updated_at")?,
+        id: m.id,
+        slug: m.slug,
+        name: m.name,
+        owner_account_id: m.owner_account_id,
+        subscription_id: m.subscription_id,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     })
 }
 
@@ -61,15 +51,18 @@ pub async fn insert<C: ConnectionTrait>(
 ) -> Result<()> {
     sql::insert(
         conn,
-        PROJECTS,
+        Entity,
         vec![
-            ("id", id.into()),
-            ("slug", slug.to_owned().into()),
-            ("name", name.to_owned().into()),
-            ("state", ProjectState::Running.as_str().to_owned().into()),
-            ("owner_account_id", owner.into()),
-            ("created_at", now.into()),
-            ("updated_at", now.into()),
+            (Column::Id, id.into()),
+            (Column::Slug, slug.to_owned().into()),
+            (Column::Name, name.to_owned().into()),
+            (
+                Column::State,
+                ProjectState::Running.as_str().to_owned().into(),
+            ),
+            (Column::OwnerAccountId, owner.into()),
+            (Column::CreatedAt, now.into()),
+            (Column::UpdatedAt, now.into()),
         ],
     )
     .await
@@ -77,9 +70,7 @@ pub async fn insert<C: ConnectionTrait>(
 
 /// The project, whoever may see it (the caller checks access first).
 pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<ProjectRow>> {
-    let stmt = select()
-        .and_where(Expr::col(Alias::new("id")).eq(id))
-        .to_owned();
+    let stmt = select().and_where(Expr::col(Column::Id).eq(id)).to_owned();
     sql::select_one(conn, &stmt)
         .await?
         .as_ref()
@@ -89,7 +80,7 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Proje
 
 pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<Option<ProjectRow>> {
     let stmt = select()
-        .and_where(Expr::col(Alias::new("slug")).eq(slug))
+        .and_where(Expr::col(Column::Slug).eq(slug))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -104,14 +95,14 @@ pub async fn list_for_member<C: ConnectionTrait>(
     account: Uuid,
 ) -> Result<Vec<ProjectRow>> {
     let memberships = Query::select()
-        .column(Alias::new("project_id"))
-        .from(Alias::new("project_members"))
-        .and_where(Expr::col(Alias::new("account_id")).eq(account))
+        .column(project_members::Column::ProjectId)
+        .from(project_members::Entity)
+        .and_where(Expr::col(project_members::Column::AccountId).eq(account))
         .to_owned();
     let stmt = select()
-        .and_where(Expr::col(Alias::new("id")).in_subquery(memberships))
-        .order_by(Alias::new("created_at"), Order::Asc)
-        .order_by(Alias::new("id"), Order::Asc)
+        .and_where(Expr::col(Column::Id).in_subquery(memberships))
+        .order_by(Column::CreatedAt, Order::Asc)
+        .order_by(Column::Id, Order::Asc)
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
@@ -133,14 +124,14 @@ pub async fn switch_revision<C: ConnectionTrait>(
 ) -> Result<bool> {
     let mut update = Query::update();
     update
-        .table(Alias::new(PROJECTS))
-        .value(Alias::new("current_revision_id"), new_revision)
-        .value(Alias::new("name"), name.to_owned())
-        .value(Alias::new("updated_at"), now)
-        .and_where(Expr::col(Alias::new("id")).eq(id));
+        .table(Entity)
+        .value(Column::CurrentRevisionId, new_revision)
+        .value(Column::Name, name.to_owned())
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id));
     match expected {
-        Some(rev) => update.and_where(Expr::col(Alias::new("current_revision_id")).eq(rev)),
-        None => update.and_where(Expr::col(Alias::new("current_revision_id")).is_null()),
+        Some(rev) => update.and_where(Expr::col(Column::CurrentRevisionId).eq(rev)),
+        None => update.and_where(Expr::col(Column::CurrentRevisionId).is_null()),
     };
     Ok(sql::update(conn, &update).await? == 1)
 }
@@ -153,17 +144,15 @@ pub async fn set_state<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let update = Query::update()
-        .table(Alias::new(PROJECTS))
-        .value(Alias::new("state"), state.as_str().to_owned())
-        .value(Alias::new("updated_at"), now)
-        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .table(Entity)
+        .value(Column::State, state.as_str().to_owned())
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     if sql::update(conn, &update).await? == 0 {
         return Ok(None);
     }
-    let stmt = select()
-        .and_where(Expr::col(Alias::new("id")).eq(id))
-        .to_owned();
+    let stmt = select().and_where(Expr::col(Column::Id).eq(id)).to_owned();
     Ok(sql::select_one(conn, &stmt)
         .await?
         .as_ref()
@@ -174,8 +163,8 @@ pub async fn set_state<C: ConnectionTrait>(
 
 pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<u64> {
     let delete = Query::delete()
-        .from_table(Alias::new(PROJECTS))
-        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     sql::delete(conn, &delete).await
 }
@@ -185,9 +174,9 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<u64> {
 /// can not be removed by two owners removing each other at once).
 pub async fn touch<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     let update = Query::update()
-        .table(Alias::new(PROJECTS))
-        .value(Alias::new("updated_at"), now)
-        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .table(Entity)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     Ok(sql::update(conn, &update).await? == 1)
 }
@@ -198,7 +187,7 @@ pub async fn list_by_subscription<C: ConnectionTrait>(
     subscription: Uuid,
 ) -> Result<Vec<ProjectRow>> {
     let stmt = select()
-        .and_where(Expr::col(Alias::new("subscription_id")).eq(subscription))
+        .and_where(Expr::col(Column::SubscriptionId).eq(subscription))
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
@@ -213,8 +202,8 @@ pub async fn list_owned_without_subscription<C: ConnectionTrait>(
     owner: Uuid,
 ) -> Result<Vec<ProjectRow>> {
     let stmt = select()
-        .and_where(Expr::col(Alias::new("owner_account_id")).eq(owner))
-        .and_where(Expr::col(Alias::new("subscription_id")).is_null())
+        .and_where(Expr::col(Column::OwnerAccountId).eq(owner))
+        .and_where(Expr::col(Column::SubscriptionId).is_null())
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
@@ -231,10 +220,10 @@ pub async fn set_subscription<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let update = Query::update()
-        .table(Alias::new(PROJECTS))
-        .value(Alias::new("subscription_id"), subscription)
-        .value(Alias::new("updated_at"), now)
-        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .table(Entity)
+        .value(Column::SubscriptionId, subscription)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     Ok(sql::update(conn, &update).await? == 1)
 }

@@ -7,6 +7,7 @@ pub mod defaults;
 pub mod keys;
 pub mod model;
 pub mod normalize;
+mod rows;
 pub mod sealed;
 pub mod store;
 

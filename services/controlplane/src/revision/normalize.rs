@@ -206,7 +206,9 @@ impl IdentityWalk<'_> {
                 return Ok(());
             }
             let checked = check_kind(IDENTITY_PREFIX, path, key.kind, value)?;
-            self.out.scalars.insert(key.column.to_owned(), checked);
+            self.out
+                .scalars
+                .insert(key.column_name().to_owned(), checked);
             return Ok(());
         }
         if is_hosted_only(path, HOSTED_ONLY) {

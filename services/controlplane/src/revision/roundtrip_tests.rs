@@ -107,7 +107,7 @@ fn random_revision(rng: &mut StdRng) -> RevisionContent {
         if rng.random_bool(0.6) {
             content
                 .scalars
-                .insert(key.column.to_owned(), key_value(key, rng));
+                .insert(key.column_name().to_owned(), key_value(key, rng));
         }
     }
     let hook_keys = [
@@ -224,7 +224,7 @@ fn every_supported_key_survives_the_round_trip() {
     for key in IDENTITY_KEYS {
         content
             .scalars
-            .insert(key.column.to_owned(), key_value(key, &mut rng));
+            .insert(key.column_name().to_owned(), key_value(key, &mut rng));
     }
     let back = normalize(
         &content.name,

@@ -1,23 +1,25 @@
 //! `project_revisions` and its child tables. Revisions are immutable: they
 //! are inserted whole and never updated; they go away only with their project.
 
-use super::keys::{IDENTITY_KEYS, Kind};
-use super::model::{
-    HookRow, IdentitySchemaRow, KetoNamespaceRow, OidcProviderRow, RevisionContent,
-};
+use super::keys::{IDENTITY_KEYS, Key, Kind, key_by_column};
+use super::model::RevisionContent;
+use super::rows::{Child, hook_row, namespace_row, parse_json, provider_row, schema_row};
 use super::sealed::{self, Sealer};
 use chrono::{DateTime, Utc};
 use kernel::sealed::SecretBox;
 use kernel::{Error, Result};
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryResult,
+};
 use serde_json::Value as Json;
+use store::entity::project_revision_hooks as hooks;
+use store::entity::project_revision_identity_schemas as schemas;
+use store::entity::project_revision_keto_namespaces as namespaces;
+use store::entity::project_revision_third_party_providers as providers;
+use store::entity::project_revisions::{Column, Entity};
 use store::sql;
 use uuid::Uuid;
-
-use sealed::{HOOKS, PROVIDERS, REVISIONS};
-const SCHEMAS: &str = "project_revision_identity_schemas";
-const NAMESPACES: &str = "project_revision_keto_namespaces";
 
 /// A stored revision: its identity and when it was made.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,24 +66,6 @@ fn scalar_text(kind: Kind, value: &Json) -> Result<String> {
     }
 }
 
-fn child_columns(
-    id: Uuid,
-    revision_id: Uuid,
-    position: usize,
-    now: DateTime<Utc>,
-) -> Vec<(&'static str, Value)> {
-    vec![
-        ("id", id.into()),
-        ("project_revision_id", revision_id.into()),
-        (
-            "position",
-            Value::from(i32::try_from(position).unwrap_or(i32::MAX)),
-        ),
-        ("created_at", now.into()),
-        ("updated_at", now.into()),
-    ]
-}
-
 /// Inserts a revision and its children, secrets sealed with `sbox`'s
 /// current key; returns its id (a UUIDv7, so ids sort by creation).
 pub async fn insert<C: ConnectionTrait>(
@@ -92,166 +76,76 @@ pub async fn insert<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    let mut columns: Vec<(&str, Value)> = vec![
-        ("id", id.into()),
-        ("project_id", project_id.into()),
-        ("name", content.name.clone().into()),
-        ("keto_read_max_depth", content.keto_read_max_depth.into()),
+    let mut columns: Vec<(Column, Value)> = vec![
+        (Column::Id, id.into()),
+        (Column::ProjectId, project_id.into()),
+        (Column::Name, content.name.clone().into()),
+        (Column::KetoReadMaxDepth, content.keto_read_max_depth.into()),
         (
-            "keto_batch_check_max_size",
+            Column::KetoBatchCheckMaxSize,
             content.keto_batch_check_max_size.into(),
         ),
-        ("created_at", now.into()),
-        ("updated_at", now.into()),
+        (Column::CreatedAt, now.into()),
+        (Column::UpdatedAt, now.into()),
     ];
     let sealer = Sealer { sbox, project_id };
     for key in IDENTITY_KEYS {
-        if let Some(value) = content.scalars.get(key.column) {
+        if let Some(value) = content.scalars.get(key.column_name()) {
             let value = if sealed::is_sealed_scalar(key.column) {
-                let text = scalar_text(key.kind, value)?;
-                Value::from(sealer.seal(REVISIONS, key.column, &text))
+                Value::from(sealer.seal(key.column, &scalar_text(key.kind, value)?))
             } else {
                 scalar_value(key.kind, value)?
             };
             columns.push((key.column, value));
         }
     }
-    sql::insert(conn, REVISIONS, columns).await?;
+    sql::insert(conn, Entity, columns).await?;
 
+    let child = Child { revision: id, now };
     for (i, hook) in content.hooks.iter().enumerate() {
-        let hook = &sealer.seal_hook(hook);
-        let mut c = child_columns(Uuid::now_v7(), id, i, now);
-        c.extend([
-            ("config_key", hook.config_key.clone().into()),
-            ("hook", hook.hook.clone().into()),
-            (
-                "web_hook_config_url",
-                hook.web_hook_config_url.clone().into(),
-            ),
-            (
-                "web_hook_config_method",
-                hook.web_hook_config_method.clone().into(),
-            ),
-            (
-                "web_hook_config_body",
-                hook.web_hook_config_body.clone().into(),
-            ),
-            (
-                "web_hook_config_response_ignore",
-                hook.web_hook_config_response_ignore.into(),
-            ),
-            (
-                "web_hook_config_auth_type",
-                hook.web_hook_config_auth_type.clone().into(),
-            ),
-            (
-                "web_hook_config_auth_api_key_name",
-                hook.web_hook_config_auth_api_key_name.clone().into(),
-            ),
-            (
-                "web_hook_config_auth_api_key_value",
-                hook.web_hook_config_auth_api_key_value.clone().into(),
-            ),
-            (
-                "web_hook_config_auth_api_key_in",
-                hook.web_hook_config_auth_api_key_in.clone().into(),
-            ),
-            (
-                "web_hook_config_auth_basic_auth_user",
-                hook.web_hook_config_auth_basic_auth_user.clone().into(),
-            ),
-            (
-                "web_hook_config_auth_basic_auth_password",
-                hook.web_hook_config_auth_basic_auth_password.clone().into(),
-            ),
-        ]);
-        sql::insert(conn, HOOKS, c).await?;
+        insert_child(conn, child.hook(i, &sealer.seal_hook(hook))).await?;
     }
     for (i, schema) in content.identity_schemas.iter().enumerate() {
-        let mut c = child_columns(Uuid::now_v7(), id, i, now);
-        c.extend([
-            ("import_id", schema.import_id.clone().into()),
-            ("import_url", schema.import_url.clone().into()),
-            ("preset", schema.preset.clone().into()),
-            ("is_default", schema.is_default.into()),
-        ]);
-        sql::insert(conn, SCHEMAS, c).await?;
+        insert_child(conn, child.schema(i, schema)).await?;
     }
-    for (i, p) in content.oidc_providers.iter().enumerate() {
-        let p = &sealer.seal_provider(p);
-        let mut c = child_columns(Uuid::now_v7(), id, i, now);
-        c.extend([
-            ("provider_id", p.provider_id.clone().into()),
-            ("provider", p.provider.clone().into()),
-            ("client_id", p.client_id.clone().into()),
-            ("client_secret", p.client_secret.clone().into()),
-            ("issuer_url", p.issuer_url.clone().into()),
-            ("auth_url", p.auth_url.clone().into()),
-            ("token_url", p.token_url.clone().into()),
-            ("mapper_url", p.mapper_url.clone().into()),
-            (
-                "scope",
-                p.scope
-                    .as_ref()
-                    .map(|s| serde_json::json!(s).to_string())
-                    .into(),
-            ),
-            (
-                "requested_claims",
-                p.requested_claims.as_ref().map(Json::to_string).into(),
-            ),
-            ("label", p.label.clone().into()),
-            ("azure_tenant", p.azure_tenant.clone().into()),
-            ("apple_team_id", p.apple_team_id.clone().into()),
-            (
-                "apple_private_key_id",
-                p.apple_private_key_id.clone().into(),
-            ),
-            ("apple_private_key", p.apple_private_key.clone().into()),
-        ]);
-        sql::insert(conn, PROVIDERS, c).await?;
+    for (i, provider) in content.oidc_providers.iter().enumerate() {
+        insert_child(conn, child.provider(i, &sealer.seal_provider(provider))).await?;
     }
-    for (i, ns) in content.keto_namespaces.iter().enumerate() {
-        let mut c = child_columns(Uuid::now_v7(), id, i, now);
-        c.extend([
-            ("namespace_id", ns.namespace_id.into()),
-            ("name", ns.name.clone().into()),
-        ]);
-        sql::insert(conn, NAMESPACES, c).await?;
+    for (i, namespace) in content.keto_namespaces.iter().enumerate() {
+        insert_child(conn, child.namespace(i, namespace)).await?;
     }
     Ok(id)
 }
 
-fn parse_json(text: Option<String>, column: &str) -> Result<Option<Json>> {
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| Error::internal(format!("column {column}: {e}")))
-    })
-    .transpose()
+/// Inserts a child row with every column of its model.
+async fn insert_child<C: ConnectionTrait, M: ModelTrait>(conn: &C, row: M) -> Result<()> {
+    let columns = <M::Entity as EntityTrait>::Column::iter()
+        .map(|column| (column, row.get(column)))
+        .collect();
+    sql::insert(conn, M::Entity::default(), columns).await
 }
 
-async fn children<C: ConnectionTrait>(
+/// A revision's child rows, in order: `revision` and `position` are the
+/// child table's columns that hold its revision and its place in the list.
+async fn children<C: ConnectionTrait, E: EntityTrait>(
     conn: &C,
-    table: &str,
-    columns: &[&str],
+    table: E,
+    revision: E::Column,
+    position: E::Column,
     revision_id: Uuid,
-) -> Result<Vec<sea_orm::QueryResult>> {
-    let mut select = Query::select();
-    select
-        .columns(columns.iter().map(|c| Alias::new(*c)))
-        .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new("project_revision_id")).eq(revision_id))
-        .order_by(Alias::new("position"), Order::Asc);
-    sql::select_all(conn, &select).await
+) -> Result<Vec<E::Model>> {
+    let select = Query::select()
+        .columns(E::Column::iter())
+        .from(table)
+        .and_where(Expr::col(revision).eq(revision_id))
+        .order_by(position, Order::Asc)
+        .to_owned();
+    sql::select_all(conn, &select)
+        .await?
+        .iter()
+        .map(sql::model)
+        .collect()
 }
-
-const FIXED_COLUMNS: [&str; 6] = [
-    "id",
-    "project_id",
-    "name",
-    "keto_read_max_depth",
-    "keto_batch_check_max_size",
-    "created_at",
-];
 
 /// Loads a revision's content and metadata, if it exists, its secrets
 /// opened with `sbox`.
@@ -260,176 +154,128 @@ pub async fn find<C: ConnectionTrait>(
     sbox: &SecretBox,
     revision_id: Uuid,
 ) -> Result<Option<(RevisionMeta, RevisionContent)>> {
-    let mut select = Query::select();
-    select
-        .columns(FIXED_COLUMNS.map(Alias::new))
-        .columns(IDENTITY_KEYS.iter().map(|k| Alias::new(k.column)))
-        .from(Alias::new(REVISIONS))
-        .and_where(Expr::col(Alias::new("id")).eq(revision_id));
+    let select = Query::select()
+        .columns(Column::iter())
+        .from(Entity)
+        .and_where(Expr::col(Column::Id).eq(revision_id))
+        .to_owned();
     let Some(row) = sql::select_one(conn, &select).await? else {
         return Ok(None);
     };
     let meta = RevisionMeta {
-        id: sql::get(&row, "id")?,
-        project_id: sql::get(&row, "project_id")?,
-        created_at: sql::get(&row, "created_at")?,
+        id: sql::get(&row, Column::Id)?,
+        project_id: sql::get(&row, Column::ProjectId)?,
+        created_at: sql::get(&row, Column::CreatedAt)?,
     };
     let mut content = RevisionContent {
-        name: sql::get(&row, "name")?,
-        keto_read_max_depth: sql::get(&row, "keto_read_max_depth")?,
-        keto_batch_check_max_size: sql::get(&row, "keto_batch_check_max_size")?,
+        name: sql::get(&row, Column::Name)?,
+        keto_read_max_depth: sql::get(&row, Column::KetoReadMaxDepth)?,
+        keto_batch_check_max_size: sql::get(&row, Column::KetoBatchCheckMaxSize)?,
         ..RevisionContent::default()
     };
-    // Scalars are read by position: several column names are longer than
-    // PostgreSQL's 63-byte identifier limit (see `sql::get_at`).
     let sealer = Sealer {
         sbox,
         project_id: meta.project_id,
     };
-    for (i, key) in IDENTITY_KEYS.iter().enumerate() {
-        let at = FIXED_COLUMNS.len() + i;
-        if sealed::is_sealed_scalar(key.column) {
-            if let Some(stored) = sql::get_at::<Option<String>>(&row, at)? {
-                let text = sealer.open(REVISIONS, key.column, &stored)?;
-                let value = match key.kind {
-                    Kind::StrList | Kind::Object => parse_json(Some(text), key.column)?,
-                    _ => Some(Json::from(text)),
-                };
-                content
-                    .scalars
-                    .extend(value.map(|v| (key.column.to_owned(), v)));
-            }
+    // Scalars are read by position (the entity's column order, as
+    // selected): several column names are longer than PostgreSQL's 63-byte
+    // identifier limit (see `sql::get_at`).
+    for (at, column) in Column::iter().enumerate() {
+        let Some(key) = key_by_column(column.as_str()) else {
             continue;
-        }
-        let value = match key.kind {
-            Kind::Bool => sql::get_at::<Option<bool>>(&row, at)?.map(Json::from),
-            Kind::Int => sql::get_at::<Option<i64>>(&row, at)?.map(Json::from),
-            Kind::StrList | Kind::Object => parse_json(sql::get_at(&row, at)?, key.column)?,
-            Kind::Str | Kind::Url | Kind::Duration | Kind::OneOf(_) => {
-                sql::get_at::<Option<String>>(&row, at)?.map(Json::from)
-            }
         };
-        if let Some(value) = value {
-            content.scalars.insert(key.column.to_owned(), value);
+        if let Some(value) = scalar(&row, at, key, &sealer)? {
+            content.scalars.insert(key.column_name().to_owned(), value);
         }
     }
 
-    const HOOK_COLUMNS: &[&str] = &[
-        "config_key",
-        "hook",
-        "web_hook_config_url",
-        "web_hook_config_method",
-        "web_hook_config_body",
-        "web_hook_config_response_ignore",
-        "web_hook_config_auth_type",
-        "web_hook_config_auth_api_key_name",
-        "web_hook_config_auth_api_key_value",
-        "web_hook_config_auth_api_key_in",
-        "web_hook_config_auth_basic_auth_user",
-        "web_hook_config_auth_basic_auth_password",
-    ];
-    for r in children(conn, HOOKS, HOOK_COLUMNS, revision_id).await? {
-        let mut hook = HookRow {
-            config_key: sql::get(&r, "config_key")?,
-            hook: sql::get(&r, "hook")?,
-            web_hook_config_url: sql::get(&r, "web_hook_config_url")?,
-            web_hook_config_method: sql::get(&r, "web_hook_config_method")?,
-            web_hook_config_body: sql::get(&r, "web_hook_config_body")?,
-            web_hook_config_response_ignore: sql::get(&r, "web_hook_config_response_ignore")?,
-            web_hook_config_auth_type: sql::get(&r, "web_hook_config_auth_type")?,
-            web_hook_config_auth_api_key_name: sql::get(&r, "web_hook_config_auth_api_key_name")?,
-            web_hook_config_auth_api_key_value: sql::get(&r, "web_hook_config_auth_api_key_value")?,
-            web_hook_config_auth_api_key_in: sql::get(&r, "web_hook_config_auth_api_key_in")?,
-            web_hook_config_auth_basic_auth_user: sql::get(
-                &r,
-                "web_hook_config_auth_basic_auth_user",
-            )?,
-            web_hook_config_auth_basic_auth_password: sql::get(
-                &r,
-                "web_hook_config_auth_basic_auth_password",
-            )?,
-        };
-        sealer.open_hook(&mut hook)?;
-        content.hooks.push(hook);
-    }
-    for r in children(
+    for row in children(
         conn,
-        SCHEMAS,
-        &["import_id", "import_url", "preset", "is_default"],
+        hooks::Entity,
+        hooks::Column::ProjectRevisionId,
+        hooks::Column::Position,
         revision_id,
     )
     .await?
     {
-        content.identity_schemas.push(IdentitySchemaRow {
-            import_id: sql::get(&r, "import_id")?,
-            import_url: sql::get(&r, "import_url")?,
-            preset: sql::get(&r, "preset")?,
-            is_default: sql::get(&r, "is_default")?,
-        });
+        let mut hook = hook_row(row);
+        sealer.open_hook(&mut hook)?;
+        content.hooks.push(hook);
     }
-    const PROVIDER_COLUMNS: &[&str] = &[
-        "provider_id",
-        "provider",
-        "client_id",
-        "client_secret",
-        "issuer_url",
-        "auth_url",
-        "token_url",
-        "mapper_url",
-        "scope",
-        "requested_claims",
-        "label",
-        "azure_tenant",
-        "apple_team_id",
-        "apple_private_key_id",
-        "apple_private_key",
-    ];
-    for r in children(conn, PROVIDERS, PROVIDER_COLUMNS, revision_id).await? {
-        let scope = parse_json(sql::get(&r, "scope")?, "scope")?
-            .map(|v| serde_json::from_value::<Vec<String>>(v).map_err(Error::internal))
-            .transpose()?;
-        let mut provider = OidcProviderRow {
-            provider_id: sql::get(&r, "provider_id")?,
-            provider: sql::get(&r, "provider")?,
-            client_id: sql::get(&r, "client_id")?,
-            client_secret: sql::get(&r, "client_secret")?,
-            issuer_url: sql::get(&r, "issuer_url")?,
-            auth_url: sql::get(&r, "auth_url")?,
-            token_url: sql::get(&r, "token_url")?,
-            mapper_url: sql::get(&r, "mapper_url")?,
-            scope,
-            requested_claims: parse_json(sql::get(&r, "requested_claims")?, "requested_claims")?,
-            label: sql::get(&r, "label")?,
-            azure_tenant: sql::get(&r, "azure_tenant")?,
-            apple_team_id: sql::get(&r, "apple_team_id")?,
-            apple_private_key_id: sql::get(&r, "apple_private_key_id")?,
-            apple_private_key: sql::get(&r, "apple_private_key")?,
-        };
+    for row in children(
+        conn,
+        schemas::Entity,
+        schemas::Column::ProjectRevisionId,
+        schemas::Column::Position,
+        revision_id,
+    )
+    .await?
+    {
+        content.identity_schemas.push(schema_row(row));
+    }
+    for row in children(
+        conn,
+        providers::Entity,
+        providers::Column::ProjectRevisionId,
+        providers::Column::Position,
+        revision_id,
+    )
+    .await?
+    {
+        let mut provider = provider_row(row)?;
         sealer.open_provider(&mut provider)?;
         content.oidc_providers.push(provider);
     }
-    for r in children(conn, NAMESPACES, &["namespace_id", "name"], revision_id).await? {
-        content.keto_namespaces.push(KetoNamespaceRow {
-            namespace_id: sql::get(&r, "namespace_id")?,
-            name: sql::get(&r, "name")?,
-        });
+    for row in children(
+        conn,
+        namespaces::Entity,
+        namespaces::Column::ProjectRevisionId,
+        namespaces::Column::Position,
+        revision_id,
+    )
+    .await?
+    {
+        content.keto_namespaces.push(namespace_row(row));
     }
     Ok(Some((meta, content)))
 }
 
+/// The scalar of `key` at position `at` of `row`, opened if it is sealed;
+/// None when it is not set.
+fn scalar(row: &QueryResult, at: usize, key: &Key, sealer: &Sealer) -> Result<Option<Json>> {
+    if sealed::is_sealed_scalar(key.column) {
+        let Some(stored) = sql::get_at::<Option<String>>(row, at)? else {
+            return Ok(None);
+        };
+        let text = sealer.open(key.column, &stored)?;
+        return match key.kind {
+            Kind::StrList | Kind::Object => parse_json(Some(text), key.column),
+            _ => Ok(Some(Json::from(text))),
+        };
+    }
+    Ok(match key.kind {
+        Kind::Bool => sql::get_at::<Option<bool>>(row, at)?.map(Json::from),
+        Kind::Int => sql::get_at::<Option<i64>>(row, at)?.map(Json::from),
+        Kind::StrList | Kind::Object => parse_json(sql::get_at(row, at)?, key.column)?,
+        Kind::Str | Kind::Url | Kind::Duration | Kind::OneOf(_) => {
+            sql::get_at::<Option<String>>(row, at)?.map(Json::from)
+        }
+    })
+}
+
 /// A project's revision ids, newest first.
 pub async fn list_ids<C: ConnectionTrait>(conn: &C, project_id: Uuid) -> Result<Vec<Uuid>> {
-    let mut select = Query::select();
-    select
-        .column(Alias::new("id"))
-        .from(Alias::new(REVISIONS))
-        .and_where(Expr::col(Alias::new("project_id")).eq(project_id))
-        .order_by(Alias::new("created_at"), Order::Desc)
-        .order_by(Alias::new("id"), Order::Desc);
+    let select = Query::select()
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project_id))
+        .order_by(Column::CreatedAt, Order::Desc)
+        .order_by(Column::Id, Order::Desc)
+        .to_owned();
     sql::select_all(conn, &select)
         .await?
         .iter()
-        .map(|r| sql::get(r, "id"))
+        .map(|r| sql::get(r, Column::Id))
         .collect()
 }
 
@@ -438,22 +284,26 @@ pub async fn list_ids<C: ConnectionTrait>(conn: &C, project_id: Uuid) -> Result<
 /// enforces only with foreign keys switched on.
 pub async fn delete_for_project<C: ConnectionTrait>(conn: &C, project_id: Uuid) -> Result<()> {
     let revision_ids = Query::select()
-        .column(Alias::new("id"))
-        .from(Alias::new(REVISIONS))
-        .and_where(Expr::col(Alias::new("project_id")).eq(project_id))
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project_id))
         .to_owned();
-    for table in [HOOKS, SCHEMAS, PROVIDERS, NAMESPACES] {
+    // Each child table with its column that holds the revision.
+    for (table, revision) in [
+        hooks::Column::ProjectRevisionId.as_column_ref(),
+        schemas::Column::ProjectRevisionId.as_column_ref(),
+        providers::Column::ProjectRevisionId.as_column_ref(),
+        namespaces::Column::ProjectRevisionId.as_column_ref(),
+    ] {
         let delete = Query::delete()
-            .from_table(Alias::new(table))
-            .and_where(
-                Expr::col(Alias::new("project_revision_id")).in_subquery(revision_ids.clone()),
-            )
+            .from_table(table)
+            .and_where(Expr::col(revision).in_subquery(revision_ids.clone()))
             .to_owned();
         sql::delete(conn, &delete).await?;
     }
     let delete = Query::delete()
-        .from_table(Alias::new(REVISIONS))
-        .and_where(Expr::col(Alias::new("project_id")).eq(project_id))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::ProjectId).eq(project_id))
         .to_owned();
     sql::delete(conn, &delete).await?;
     Ok(())

@@ -5,112 +5,99 @@ use billing::Plan;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, Value};
-use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql::{self, col};
+use sea_orm::{ConnectionTrait, IdenStatic, Iterable, QueryResult};
+use store::entity::subscriptions::{Column, Entity, Model};
+use store::entity::{billing_customers, stripe_events};
+use store::sql;
 use uuid::Uuid;
-
-const SUBSCRIPTIONS: &str = "subscriptions";
-const COLUMNS: [&str; 16] = [
-    "id",
-    "owner_account_id",
-    "customer_id",
-    "stripe_subscription_id",
-    "stripe_item_id",
-    "status",
-    "current_plan",
-    "requested_plan",
-    "plan_changes_to",
-    "plan_changes_at",
-    "payed_until",
-    "ongoing_stripe_checkout_id",
-    "provision_project_id",
-    "stripe_state_at",
-    "created_at",
-    "updated_at",
-];
 
 fn select() -> SelectStatement {
     Query::select()
-        .columns(COLUMNS.map(col))
-        .from(col(SUBSCRIPTIONS))
+        .columns(Column::iter())
+        .from(Entity)
         .to_owned()
 }
 
-fn plan(row: &QueryResult, column: &'static str) -> Result<Option<Plan>> {
-    sql::get::<Option<String>>(row, column)?
-        .map(|s| Plan::parse(&s).ok_or_else(|| Error::internal(format!("{column} {s}"))))
-        .transpose()
+fn plan(stored: &str, column: Column) -> Result<Plan> {
+    Plan::parse(stored).ok_or_else(|| Error::internal(format!("{} {stored}", column.as_str())))
+}
+
+fn plan_opt(stored: Option<&str>, column: Column) -> Result<Option<Plan>> {
+    stored.map(|s| plan(s, column)).transpose()
 }
 
 fn from_row(row: &QueryResult) -> Result<SubscriptionRow> {
+    let m: Model = sql::model(row)?;
     Ok(SubscriptionRow {
-        id: sql::get(row, "id")?,
-        owner_account_id: sql::get(row, "owner_account_id")?,
-        customer_id: sql::get(row, "customer_id")?,
-        stripe_subscription_id: sql::get(row, "stripe_subscription_id")?,
-        stripe_item_id: sql::get(row, "stripe_item_id")?,
-        status: sql::get(row, "status")?,
-        current_plan: plan(row, "current_plan")?
-            .ok_or_else(|| Error::internal("subscription without a plan"))?,
-        requested_plan: plan(row, "requested_plan")?,
-        plan_changes_to: plan(row, "plan_changes_to")?,
-        plan_changes_at: sql::get(row, "plan_changes_at")?,
-        payed_until: sql::get(row, "payed_until")?,
-        ongoing_stripe_checkout_id: sql::get(row, "ongoing_stripe_checkout_id")?,
-        provision_project_id: sql::get(row, "provision_project_id")?,
-        stripe_state_at: sql::get(row, "stripe_state_at")?,
-        created_at: sql::get(row, "created_at")?,
-        updated_at: sql::get(row, "updated_at")?,
+        current_plan: plan(&m.current_plan, Column::CurrentPlan)?,
+        requested_plan: plan_opt(m.requested_plan.as_deref(), Column::RequestedPlan)?,
+        plan_changes_to: plan_opt(m.plan_changes_to.as_deref(), Column::PlanChangesTo)?,
+        id: m.id,
+        owner_account_id: m.owner_account_id,
+        customer_id: m.customer_id,
+        stripe_subscription_id: m.stripe_subscription_id,
+        stripe_item_id: m.stripe_item_id,
+        status: m.status,
+        plan_changes_at: m.plan_changes_at,
+        payed_until: m.payed_until,
+        ongoing_stripe_checkout_id: m.ongoing_stripe_checkout_id,
+        provision_project_id: m.provision_project_id,
+        stripe_state_at: m.stripe_state_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     })
 }
 
 /// Every column but the id, as stored.
-fn values(row: &SubscriptionRow) -> Vec<(&'static str, Value)> {
+fn values(row: &SubscriptionRow) -> Vec<(Column, Value)> {
     vec![
-        ("owner_account_id", row.owner_account_id.into()),
-        ("customer_id", row.customer_id.clone().into()),
+        (Column::OwnerAccountId, row.owner_account_id.into()),
+        (Column::CustomerId, row.customer_id.clone().into()),
         (
-            "stripe_subscription_id",
+            Column::StripeSubscriptionId,
             row.stripe_subscription_id.clone().into(),
         ),
-        ("stripe_item_id", row.stripe_item_id.clone().into()),
-        ("status", row.status.clone().into()),
-        ("current_plan", row.current_plan.as_str().to_owned().into()),
+        (Column::StripeItemId, row.stripe_item_id.clone().into()),
+        (Column::Status, row.status.clone().into()),
         (
-            "requested_plan",
+            Column::CurrentPlan,
+            row.current_plan.as_str().to_owned().into(),
+        ),
+        (
+            Column::RequestedPlan,
             row.requested_plan.map(|p| p.as_str().to_owned()).into(),
         ),
         (
-            "plan_changes_to",
+            Column::PlanChangesTo,
             row.plan_changes_to.map(|p| p.as_str().to_owned()).into(),
         ),
-        ("plan_changes_at", row.plan_changes_at.into()),
-        ("payed_until", row.payed_until.into()),
+        (Column::PlanChangesAt, row.plan_changes_at.into()),
+        (Column::PayedUntil, row.payed_until.into()),
         (
-            "ongoing_stripe_checkout_id",
+            Column::OngoingStripeCheckoutId,
             row.ongoing_stripe_checkout_id.clone().into(),
         ),
-        ("provision_project_id", row.provision_project_id.into()),
-        ("stripe_state_at", row.stripe_state_at.into()),
-        ("created_at", row.created_at.into()),
-        ("updated_at", row.updated_at.into()),
+        (Column::ProvisionProjectId, row.provision_project_id.into()),
+        (Column::StripeStateAt, row.stripe_state_at.into()),
+        (Column::CreatedAt, row.created_at.into()),
+        (Column::UpdatedAt, row.updated_at.into()),
     ]
 }
 
 pub async fn insert<C: ConnectionTrait>(conn: &C, row: &SubscriptionRow) -> Result<()> {
-    let mut columns = vec![("id", row.id.into())];
+    let mut columns = vec![(Column::Id, row.id.into())];
     columns.extend(values(row));
-    sql::insert(conn, SUBSCRIPTIONS, columns).await
+    sql::insert(conn, Entity, columns).await
 }
 
 /// Writes every column of the row back.
 pub async fn update<C: ConnectionTrait>(conn: &C, row: &SubscriptionRow) -> Result<()> {
     let mut update = Query::update();
     update
-        .table(col(SUBSCRIPTIONS))
-        .and_where(Expr::col(col("id")).eq(row.id));
+        .table(Entity)
+        .and_where(Expr::col(Column::Id).eq(row.id));
     for (name, value) in values(row) {
-        update.value(col(name), value);
+        update.value(name, value);
     }
     sql::update(conn, &update).await?;
     Ok(())
@@ -118,11 +105,11 @@ pub async fn update<C: ConnectionTrait>(conn: &C, row: &SubscriptionRow) -> Resu
 
 async fn find_where<C: ConnectionTrait>(
     conn: &C,
-    column: &str,
+    column: Column,
     value: impl Into<Value>,
 ) -> Result<Option<SubscriptionRow>> {
     let stmt = select()
-        .and_where(Expr::col(col(column)).eq(value.into()))
+        .and_where(Expr::col(column).eq(value.into()))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -132,21 +119,26 @@ async fn find_where<C: ConnectionTrait>(
 }
 
 pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<SubscriptionRow>> {
-    find_where(conn, "id", id).await
+    find_where(conn, Column::Id, id).await
 }
 
 pub async fn find_by_stripe_id<C: ConnectionTrait>(
     conn: &C,
     stripe_id: &str,
 ) -> Result<Option<SubscriptionRow>> {
-    find_where(conn, "stripe_subscription_id", stripe_id.to_owned()).await
+    find_where(conn, Column::StripeSubscriptionId, stripe_id.to_owned()).await
 }
 
 pub async fn find_by_checkout_id<C: ConnectionTrait>(
     conn: &C,
     checkout_id: &str,
 ) -> Result<Option<SubscriptionRow>> {
-    find_where(conn, "ongoing_stripe_checkout_id", checkout_id.to_owned()).await
+    find_where(
+        conn,
+        Column::OngoingStripeCheckoutId,
+        checkout_id.to_owned(),
+    )
+    .await
 }
 
 /// Subscriptions the sweep may have to act on: a plan change that fell
@@ -157,9 +149,9 @@ pub async fn list_sweepable<C: ConnectionTrait>(
 ) -> Result<Vec<SubscriptionRow>> {
     let stmt = select()
         .cond_where(
-            Expr::col(col("plan_changes_at"))
+            Expr::col(Column::PlanChangesAt)
                 .lte(now)
-                .or(Expr::col(col("status")).eq(super::model::status::CANCELED)),
+                .or(Expr::col(Column::Status).eq(super::model::status::CANCELED)),
         )
         .to_owned();
     sql::select_all(conn, &stmt)
@@ -171,8 +163,8 @@ pub async fn list_sweepable<C: ConnectionTrait>(
 
 pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<()> {
     let delete = Query::delete()
-        .from_table(col(SUBSCRIPTIONS))
-        .and_where(Expr::col(col("id")).eq(id))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     sql::delete(conn, &delete).await?;
     Ok(())
@@ -181,13 +173,13 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<()> {
 /// The account's payment-provider customer id.
 pub async fn find_customer<C: ConnectionTrait>(conn: &C, account: Uuid) -> Result<Option<String>> {
     let stmt = Query::select()
-        .column(col("customer_id"))
-        .from(col("billing_customers"))
-        .and_where(Expr::col(col("account_id")).eq(account))
+        .column(billing_customers::Column::CustomerId)
+        .from(billing_customers::Entity)
+        .and_where(Expr::col(billing_customers::Column::AccountId).eq(account))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
-        .map(|row| sql::get(&row, "customer_id"))
+        .map(|row| sql::get(&row, billing_customers::Column::CustomerId))
         .transpose()
 }
 
@@ -201,13 +193,16 @@ pub async fn insert_customer<C: ConnectionTrait>(
 ) -> Result<String> {
     sql::insert_or_ignore(
         conn,
-        "billing_customers",
+        billing_customers::Entity,
         vec![
-            ("account_id", account.into()),
-            ("customer_id", customer_id.to_owned().into()),
-            ("created_at", now.into()),
+            (billing_customers::Column::AccountId, account.into()),
+            (
+                billing_customers::Column::CustomerId,
+                customer_id.to_owned().into(),
+            ),
+            (billing_customers::Column::CreatedAt, now.into()),
         ],
-        "account_id",
+        billing_customers::Column::AccountId,
     )
     .await?;
     find_customer(conn, account)
@@ -225,13 +220,16 @@ pub async fn record_event<C: ConnectionTrait>(
 ) -> Result<bool> {
     let inserted = sql::insert_or_ignore(
         conn,
-        "stripe_events",
+        stripe_events::Entity,
         vec![
-            ("id", id.to_owned().into()),
-            ("event_type", event_type.to_owned().into()),
-            ("received_at", now.into()),
+            (stripe_events::Column::Id, id.to_owned().into()),
+            (
+                stripe_events::Column::EventType,
+                event_type.to_owned().into(),
+            ),
+            (stripe_events::Column::ReceivedAt, now.into()),
         ],
-        "id",
+        stripe_events::Column::Id,
     )
     .await?;
     Ok(inserted == 1)
@@ -241,9 +239,9 @@ pub async fn record_event<C: ConnectionTrait>(
 /// of `updated_at`); false when the row does not exist.
 pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     let update = Query::update()
-        .table(col(SUBSCRIPTIONS))
-        .value(col("updated_at"), now)
-        .and_where(Expr::col(col("id")).eq(id))
+        .table(Entity)
+        .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     Ok(sql::update(conn, &update).await? == 1)
 }

@@ -6,7 +6,8 @@ use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use serde_json::Value;
-use store::sql::{self, col};
+use store::entity::{selfservice_errors, selfservice_flows};
+use store::sql;
 use uuid::Uuid;
 
 pub async fn insert<C: ConnectionTrait>(
@@ -16,20 +17,21 @@ pub async fn insert<C: ConnectionTrait>(
     identity_id: Option<Uuid>,
     flow: &Flow,
 ) -> Result<()> {
+    use selfservice_flows::{Column, Entity};
     let body = serde_json::to_string(flow).map_err(Error::internal)?;
     sql::insert(
         conn,
-        "selfservice_flows",
+        Entity,
         vec![
-            ("id", flow.id.into()),
-            ("nid", nid.into()),
-            ("kind", kind.as_str().to_owned().into()),
-            ("identity_id", identity_id.into()),
-            ("body", body.into()),
-            ("internal_context", internal_text(flow).into()),
-            ("expires_at", flow.expires_at.into()),
-            ("created_at", flow.created_at.into()),
-            ("updated_at", flow.updated_at.into()),
+            (Column::Id, flow.id.into()),
+            (Column::Nid, nid.into()),
+            (Column::Kind, kind.as_str().to_owned().into()),
+            (Column::IdentityId, identity_id.into()),
+            (Column::Body, body.into()),
+            (Column::InternalContext, internal_text(flow).into()),
+            (Column::ExpiresAt, flow.expires_at.into()),
+            (Column::CreatedAt, flow.created_at.into()),
+            (Column::UpdatedAt, flow.updated_at.into()),
         ],
     )
     .await
@@ -42,38 +44,40 @@ pub async fn find<C: ConnectionTrait>(
     kind: FlowKind,
     id: Uuid,
 ) -> Result<Option<(Flow, Option<Uuid>)>> {
+    use selfservice_flows::{Column, Entity};
     let stmt = Query::select()
-        .columns([col("body"), col("identity_id"), col("internal_context")])
-        .from(col("selfservice_flows"))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("kind")).eq(kind.as_str()))
-        .and_where(Expr::col(col("id")).eq(id))
+        .columns([Column::Body, Column::IdentityId, Column::InternalContext])
+        .from(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     let Some(row) = sql::select_one(conn, &stmt).await? else {
         return Ok(None);
     };
-    let body: String = sql::get(&row, "body")?;
+    let body: String = sql::get(&row, Column::Body)?;
     let mut flow: Flow =
         serde_json::from_str(&body).map_err(|e| Error::internal(format!("stored flow: {e}")))?;
-    let internal: Option<String> = sql::get(&row, "internal_context")?;
+    let internal: Option<String> = sql::get(&row, Column::InternalContext)?;
     if let Some(internal) = internal {
         flow.internal = serde_json::from_str(&internal)
             .map_err(|e| Error::internal(format!("stored flow context: {e}")))?;
     }
-    Ok(Some((flow, sql::get(&row, "identity_id")?)))
+    Ok(Some((flow, sql::get(&row, Column::IdentityId)?)))
 }
 
 pub async fn update<C: ConnectionTrait>(conn: &C, nid: Uuid, flow: &Flow) -> Result<()> {
+    use selfservice_flows::{Column, Entity};
     let body = serde_json::to_string(flow).map_err(Error::internal)?;
     let update = Query::update()
-        .table(col("selfservice_flows"))
+        .table(Entity)
         .values([
-            (col("body"), body.into()),
-            (col("internal_context"), internal_text(flow).into()),
-            (col("updated_at"), flow.updated_at.into()),
+            (Column::Body, body.into()),
+            (Column::InternalContext, internal_text(flow).into()),
+            (Column::UpdatedAt, flow.updated_at.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(flow.id))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(flow.id))
         .to_owned();
     sql::update(conn, &update).await?;
     Ok(())
@@ -95,14 +99,15 @@ pub async fn insert_error<C: ConnectionTrait>(
     error: &Value,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    use selfservice_errors::{Column, Entity};
     sql::insert(
         conn,
-        "selfservice_errors",
+        Entity,
         vec![
-            ("id", id.into()),
-            ("nid", nid.into()),
-            ("error", error.to_string().into()),
-            ("created_at", now.into()),
+            (Column::Id, id.into()),
+            (Column::Nid, nid.into()),
+            (Column::Error, error.to_string().into()),
+            (Column::CreatedAt, now.into()),
         ],
     )
     .await
@@ -113,18 +118,19 @@ pub async fn find_error<C: ConnectionTrait>(
     nid: Uuid,
     id: Uuid,
 ) -> Result<Option<(Value, DateTime<Utc>)>> {
+    use selfservice_errors::{Column, Entity};
     let stmt = Query::select()
-        .columns([col("error"), col("created_at")])
-        .from(col("selfservice_errors"))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(id))
+        .columns([Column::Error, Column::CreatedAt])
+        .from(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     let Some(row) = sql::select_one(conn, &stmt).await? else {
         return Ok(None);
     };
-    let error: String = sql::get(&row, "error")?;
+    let error: String = sql::get(&row, Column::Error)?;
     Ok(Some((
         serde_json::from_str(&error).map_err(Error::internal)?,
-        sql::get(&row, "created_at")?,
+        sql::get(&row, Column::CreatedAt)?,
     )))
 }

@@ -3,14 +3,17 @@
 //! Like the rest of the store, every statement names the tenant's `nid`.
 
 use super::model::{Credential, Identity};
-use super::store::{
-    CREDENTIALS, IDENTIFIERS, IDENTITIES, IDENTITY_COLUMNS, RECOVERY, VERIFIABLE,
-    identity_from_row, json_text, load_children, select,
-};
+use super::store::{identity_from_row, json_text, load_children, select_identities};
+use super::tables::select;
 use kernel::Result;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, Value};
-use store::sql::{self, col};
+use store::entity::{
+    identities, identity_credential_identifiers as identifiers,
+    identity_credentials as credentials, identity_recovery_addresses as recovery,
+    identity_verifiable_addresses as verifiable,
+};
+use store::sql;
 use uuid::Uuid;
 
 /// Up to `limit` identities with their credentials and addresses, in id
@@ -22,12 +25,12 @@ pub async fn page_after<C: ConnectionTrait>(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Identity>> {
-    let mut stmt = select(IDENTITIES, IDENTITY_COLUMNS, nid)
-        .order_by(col("id"), Order::Asc)
+    let mut stmt = select_identities(nid)
+        .order_by(identities::Column::Id, Order::Asc)
         .limit(limit)
         .to_owned();
     if let Some(after) = after {
-        stmt.and_where(Expr::col(col("id")).gt(after));
+        stmt.and_where(Expr::col(identities::Column::Id).gt(after));
     }
     let mut identities = sql::select_all(conn, &stmt)
         .await?
@@ -43,13 +46,14 @@ pub async fn existing<C: ConnectionTrait>(conn: &C, nid: Uuid, ids: &[Uuid]) -> 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let stmt = select(IDENTITIES, &["id"], nid)
-        .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
+    use identities::{Column, Entity};
+    let stmt = select(Entity, [Column::Id], nid)
+        .and_where(Expr::col(Column::Id).is_in(ids.iter().copied()))
         .to_owned();
     sql::select_all(conn, &stmt)
         .await?
         .iter()
-        .map(|row| sql::get(row, "id"))
+        .map(|row| sql::get(row, Column::Id))
         .collect()
 }
 
@@ -64,23 +68,24 @@ pub async fn any_used_elsewhere<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(None);
     }
+    use identities::{Column, Entity};
     let stmt = Query::select()
-        .column(col("id"))
-        .from(col(IDENTITIES))
-        .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
-        .and_where(Expr::col(col("nid")).ne(nid))
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Expr::col(Column::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Column::Nid).ne(nid))
         .limit(1)
         .to_owned();
     match sql::select_one(conn, &stmt).await? {
-        Some(row) => Ok(Some(sql::get(&row, "id")?)),
+        Some(row) => Ok(Some(sql::get(&row, Column::Id)?)),
         None => Ok(None),
     }
 }
 
 /// How many credentials of `kind` the tenant's identities have.
 pub async fn count_credentials<C: ConnectionTrait>(conn: &C, nid: Uuid, kind: &str) -> Result<u64> {
-    let stmt = select(CREDENTIALS, &[], nid)
-        .and_where(Expr::col(col("credential_type")).eq(kind))
+    let stmt = select(credentials::Entity, [], nid)
+        .and_where(Expr::col(credentials::Column::CredentialType).eq(kind))
         .to_owned();
     sql::count(conn, stmt).await
 }
@@ -93,6 +98,7 @@ pub async fn insert_many<C: ConnectionTrait>(
     nid: Uuid,
     identities: &[Identity],
 ) -> Result<()> {
+    use identities::{Column, Entity};
     let rows = identities
         .iter()
         .map(|identity| {
@@ -111,18 +117,18 @@ pub async fn insert_many<C: ConnectionTrait>(
         })
         .collect();
     let columns = [
-        "id",
-        "nid",
-        "schema_id",
-        "traits",
-        "state",
-        "state_changed_at",
-        "metadata_public",
-        "metadata_admin",
-        "created_at",
-        "updated_at",
+        Column::Id,
+        Column::Nid,
+        Column::SchemaId,
+        Column::Traits,
+        Column::State,
+        Column::StateChangedAt,
+        Column::MetadataPublic,
+        Column::MetadataAdmin,
+        Column::CreatedAt,
+        Column::UpdatedAt,
     ];
-    sql::insert_many(conn, IDENTITIES, &columns, rows, None).await?;
+    sql::insert_many(conn, Entity, &columns, rows, None).await?;
     insert_children(conn, nid, identities).await
 }
 
@@ -155,10 +161,10 @@ pub(crate) async fn insert_credential_rows<C: ConnectionTrait>(
     nid: Uuid,
     owned: &[(Uuid, &Credential)],
 ) -> Result<()> {
-    let mut credentials: Vec<Vec<Value>> = Vec::new();
-    let mut identifiers: Vec<Vec<Value>> = Vec::new();
+    let mut credential_rows: Vec<Vec<Value>> = Vec::new();
+    let mut identifier_rows: Vec<Vec<Value>> = Vec::new();
     for &(identity_id, credential) in owned {
-        credentials.push(vec![
+        credential_rows.push(vec![
             credential.id.into(),
             nid.into(),
             identity_id.into(),
@@ -169,7 +175,7 @@ pub(crate) async fn insert_credential_rows<C: ConnectionTrait>(
             credential.updated_at.into(),
         ]);
         for identifier in &credential.identifiers {
-            identifiers.push(vec![
+            identifier_rows.push(vec![
                 Uuid::new_v4().into(),
                 nid.into(),
                 identity_id.into(),
@@ -179,26 +185,32 @@ pub(crate) async fn insert_credential_rows<C: ConnectionTrait>(
             ]);
         }
     }
-    let columns = [
-        "id",
-        "nid",
-        "identity_id",
-        "credential_type",
-        "config",
-        "version",
-        "created_at",
-        "updated_at",
-    ];
-    sql::insert_many(conn, CREDENTIALS, &columns, credentials, None).await?;
-    let columns = [
-        "id",
-        "nid",
-        "identity_id",
-        "identity_credential_id",
-        "credential_type",
-        "identifier",
-    ];
-    sql::insert_many(conn, IDENTIFIERS, &columns, identifiers, None).await?;
+    {
+        use credentials::{Column, Entity};
+        let columns = [
+            Column::Id,
+            Column::Nid,
+            Column::IdentityId,
+            Column::CredentialType,
+            Column::Config,
+            Column::Version,
+            Column::CreatedAt,
+            Column::UpdatedAt,
+        ];
+        sql::insert_many(conn, Entity, &columns, credential_rows, None).await?;
+    }
+    {
+        use identifiers::{Column, Entity};
+        let columns = [
+            Column::Id,
+            Column::Nid,
+            Column::IdentityId,
+            Column::IdentityCredentialId,
+            Column::CredentialType,
+            Column::Identifier,
+        ];
+        sql::insert_many(conn, Entity, &columns, identifier_rows, None).await?;
+    }
     Ok(())
 }
 
@@ -207,11 +219,11 @@ async fn insert_addresses<C: ConnectionTrait>(
     nid: Uuid,
     identities: &[Identity],
 ) -> Result<()> {
-    let mut verifiable: Vec<Vec<Value>> = Vec::new();
-    let mut recovery: Vec<Vec<Value>> = Vec::new();
+    let mut verifiable_rows: Vec<Vec<Value>> = Vec::new();
+    let mut recovery_rows: Vec<Vec<Value>> = Vec::new();
     for identity in identities {
         for address in &identity.verifiable_addresses {
-            verifiable.push(vec![
+            verifiable_rows.push(vec![
                 address.id.into(),
                 nid.into(),
                 identity.id.into(),
@@ -225,7 +237,7 @@ async fn insert_addresses<C: ConnectionTrait>(
             ]);
         }
         for address in &identity.recovery_addresses {
-            recovery.push(vec![
+            recovery_rows.push(vec![
                 address.id.into(),
                 nid.into(),
                 identity.id.into(),
@@ -236,28 +248,34 @@ async fn insert_addresses<C: ConnectionTrait>(
             ]);
         }
     }
-    let columns = [
-        "id",
-        "nid",
-        "identity_id",
-        "via",
-        "value",
-        "verified",
-        "verified_at",
-        "status",
-        "created_at",
-        "updated_at",
-    ];
-    sql::insert_many(conn, VERIFIABLE, &columns, verifiable, None).await?;
-    let columns = [
-        "id",
-        "nid",
-        "identity_id",
-        "via",
-        "value",
-        "created_at",
-        "updated_at",
-    ];
-    sql::insert_many(conn, RECOVERY, &columns, recovery, None).await?;
+    {
+        use verifiable::{Column, Entity};
+        let columns = [
+            Column::Id,
+            Column::Nid,
+            Column::IdentityId,
+            Column::Via,
+            Column::Value,
+            Column::Verified,
+            Column::VerifiedAt,
+            Column::Status,
+            Column::CreatedAt,
+            Column::UpdatedAt,
+        ];
+        sql::insert_many(conn, Entity, &columns, verifiable_rows, None).await?;
+    }
+    {
+        use recovery::{Column, Entity};
+        let columns = [
+            Column::Id,
+            Column::Nid,
+            Column::IdentityId,
+            Column::Via,
+            Column::Value,
+            Column::CreatedAt,
+            Column::UpdatedAt,
+        ];
+        sql::insert_many(conn, Entity, &columns, recovery_rows, None).await?;
+    }
     Ok(())
 }

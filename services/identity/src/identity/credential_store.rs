@@ -2,12 +2,13 @@
 //! remove one type, and swap a config only if nobody changed it meanwhile
 //! (a one-time code is used once even when two requests race).
 
-use super::store::{CREDENTIALS, IDENTIFIERS, json_text};
+use super::store::json_text;
 use kernel::Result;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use serde_json::Value;
-use store::sql::{self, col};
+use store::entity::{identity_credential_identifiers as identifiers, identity_credentials};
+use store::sql;
 use uuid::Uuid;
 
 /// Deletes the identity's credential of `kind` and its identifiers;
@@ -18,20 +19,27 @@ pub async fn delete<C: ConnectionTrait>(
     identity_id: Uuid,
     kind: &str,
 ) -> Result<bool> {
-    let identifiers = Query::delete()
-        .from_table(col(IDENTIFIERS))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("identity_id")).eq(identity_id))
-        .and_where(Expr::col(col("credential_type")).eq(kind))
-        .to_owned();
-    sql::delete(conn, &identifiers).await?;
-    let credentials = Query::delete()
-        .from_table(col(CREDENTIALS))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("identity_id")).eq(identity_id))
-        .and_where(Expr::col(col("credential_type")).eq(kind))
-        .to_owned();
-    Ok(sql::delete(conn, &credentials).await? > 0)
+    // Identifiers before the credential they point at.
+    let delete_identifiers = {
+        use identifiers::{Column, Entity};
+        Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::Nid).eq(nid))
+            .and_where(Expr::col(Column::IdentityId).eq(identity_id))
+            .and_where(Expr::col(Column::CredentialType).eq(kind))
+            .to_owned()
+    };
+    sql::delete(conn, &delete_identifiers).await?;
+    let delete_credentials = {
+        use identity_credentials::{Column, Entity};
+        Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::Nid).eq(nid))
+            .and_where(Expr::col(Column::IdentityId).eq(identity_id))
+            .and_where(Expr::col(Column::CredentialType).eq(kind))
+            .to_owned()
+    };
+    Ok(sql::delete(conn, &delete_credentials).await? > 0)
 }
 
 /// Replaces a credential's config with `new` if it still is `old`;
@@ -44,15 +52,16 @@ pub async fn swap_config<C: ConnectionTrait>(
     new: &Value,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool> {
+    use identity_credentials::{Column, Entity};
     let update = Query::update()
-        .table(col(CREDENTIALS))
+        .table(Entity)
         .values([
-            (col("config"), json_text(new).into()),
-            (col("updated_at"), now.into()),
+            (Column::Config, json_text(new).into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(credential_id))
-        .and_where(Expr::col(col("config")).eq(json_text(old)))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(credential_id))
+        .and_where(Expr::col(Column::Config).eq(json_text(old)))
         .to_owned();
     Ok(sql::update(conn, &update).await? > 0)
 }

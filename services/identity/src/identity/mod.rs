@@ -8,5 +8,6 @@ pub mod portable;
 mod records;
 pub mod service;
 pub mod store;
+mod tables;
 
 pub use model::{Exposure, Identity, IdentityState, IdentityView};

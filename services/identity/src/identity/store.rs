@@ -3,20 +3,21 @@
 //! not found.
 
 use super::model::{Credential, Identity, IdentityState, RecoveryAddress, VerifiableAddress};
+use super::tables::{IdentityRows, of_identities, select};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, IdenStatic, Iterable, QueryResult};
 use serde_json::Value;
 use std::collections::HashMap;
-use store::sql::{self, col};
+use store::entity::{
+    identities, identity_credential_identifiers as identifiers,
+    identity_credentials as credentials, identity_recovery_addresses as recovery,
+    identity_verifiable_addresses as verifiable, selfservice_flows, selfservice_recovery_tokens,
+    sessions,
+};
+use store::sql;
 use uuid::Uuid;
-
-pub(crate) const IDENTITIES: &str = "identities";
-pub(crate) const CREDENTIALS: &str = "identity_credentials";
-pub(crate) const IDENTIFIERS: &str = "identity_credential_identifiers";
-pub(crate) const VERIFIABLE: &str = "identity_verifiable_addresses";
-pub(crate) const RECOVERY: &str = "identity_recovery_addresses";
 
 pub(crate) fn json_text(value: &Value) -> String {
     value.to_string()
@@ -26,48 +27,31 @@ fn parse_json(text: &str, what: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::internal(format!("stored {what}: {e}")))
 }
 
-fn opt_json(row: &QueryResult, column: &'static str) -> Result<Option<Value>> {
-    sql::get::<Option<String>>(row, column)?
-        .map(|t| parse_json(&t, column))
-        .transpose()
+fn opt_json(text: Option<&str>, column: identities::Column) -> Result<Option<Value>> {
+    text.map(|t| parse_json(t, column.as_str())).transpose()
 }
 
-pub(crate) fn select(table: &str, columns: &[&str], nid: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(columns.iter().map(|c| col(c)))
-        .from(col(table))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .to_owned()
+/// Identities, read with [`identity_from_row`].
+pub(crate) fn select_identities(nid: Uuid) -> SelectStatement {
+    select(identities::Entity, identities::Column::iter(), nid)
 }
-
-pub(crate) const IDENTITY_COLUMNS: &[&str] = &[
-    "id",
-    "schema_id",
-    "traits",
-    "state",
-    "state_changed_at",
-    "metadata_public",
-    "metadata_admin",
-    "created_at",
-    "updated_at",
-];
 
 pub(crate) fn identity_from_row(row: &QueryResult) -> Result<Identity> {
-    let traits: String = sql::get(row, "traits")?;
-    let state: String = sql::get(row, "state")?;
+    use identities::Column;
+    let m: identities::Model = sql::model(row)?;
     Ok(Identity {
-        id: sql::get(row, "id")?,
-        schema_id: sql::get(row, "schema_id")?,
-        state: IdentityState::parse(&state)?,
-        state_changed_at: sql::get(row, "state_changed_at")?,
-        traits: parse_json(&traits, "traits")?,
-        metadata_public: opt_json(row, "metadata_public")?,
-        metadata_admin: opt_json(row, "metadata_admin")?,
+        state: IdentityState::parse(&m.state)?,
+        traits: parse_json(&m.traits, Column::Traits.as_str())?,
+        metadata_public: opt_json(m.metadata_public.as_deref(), Column::MetadataPublic)?,
+        metadata_admin: opt_json(m.metadata_admin.as_deref(), Column::MetadataAdmin)?,
+        id: m.id,
+        schema_id: m.schema_id,
+        state_changed_at: m.state_changed_at,
         credentials: Vec::new(),
         verifiable_addresses: Vec::new(),
         recovery_addresses: Vec::new(),
-        created_at: sql::get(row, "created_at")?,
-        updated_at: sql::get(row, "updated_at")?,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     })
 }
 
@@ -86,40 +70,53 @@ pub async fn insert_credential<C: ConnectionTrait>(
     super::bulk_store::insert_credential_rows(conn, nid, &[(identity_id, credential)]).await
 }
 
-async fn delete_children<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<()> {
-    for table in [IDENTIFIERS, CREDENTIALS, VERIFIABLE, RECOVERY] {
-        let delete = Query::delete()
-            .from_table(col(table))
-            .and_where(Expr::col(col("nid")).eq(nid))
-            .and_where(Expr::col(col("identity_id")).eq(id))
-            .to_owned();
-        sql::delete(conn, &delete).await?;
-    }
+/// Deletes the rows of identity `id` from `table`.
+async fn delete_of_identity<C: ConnectionTrait, E: IdentityRows>(
+    conn: &C,
+    table: E,
+    nid: Uuid,
+    id: Uuid,
+) -> Result<()> {
+    let delete = Query::delete()
+        .from_table(table)
+        .and_where(Expr::col(E::NID).eq(nid))
+        .and_where(Expr::col(E::IDENTITY_ID).eq(id))
+        .to_owned();
+    sql::delete(conn, &delete).await?;
     Ok(())
+}
+
+async fn delete_children<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<()> {
+    // Identifiers before the credentials they point at.
+    delete_of_identity(conn, identifiers::Entity, nid, id).await?;
+    delete_of_identity(conn, credentials::Entity, nid, id).await?;
+    delete_of_identity(conn, verifiable::Entity, nid, id).await?;
+    delete_of_identity(conn, recovery::Entity, nid, id).await
 }
 
 /// Replaces the stored identity (row, credentials, addresses) with
 /// `identity`; `false` when it does not exist in this tenant.
 pub async fn replace<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identity) -> Result<bool> {
+    use identities::{Column, Entity};
     let update = Query::update()
-        .table(col(IDENTITIES))
+        .table(Entity)
         .values([
-            (col("schema_id"), identity.schema_id.clone().into()),
-            (col("traits"), json_text(&identity.traits).into()),
-            (col("state"), identity.state.as_str().to_owned().into()),
-            (col("state_changed_at"), identity.state_changed_at.into()),
+            (Column::SchemaId, identity.schema_id.clone().into()),
+            (Column::Traits, json_text(&identity.traits).into()),
+            (Column::State, identity.state.as_str().to_owned().into()),
+            (Column::StateChangedAt, identity.state_changed_at.into()),
             (
-                col("metadata_public"),
+                Column::MetadataPublic,
                 identity.metadata_public.as_ref().map(json_text).into(),
             ),
             (
-                col("metadata_admin"),
+                Column::MetadataAdmin,
                 identity.metadata_admin.as_ref().map(json_text).into(),
             ),
-            (col("updated_at"), identity.updated_at.into()),
+            (Column::UpdatedAt, identity.updated_at.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(identity.id))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(identity.id))
         .to_owned();
     if sql::update(conn, &update).await? == 0 {
         return Ok(false);
@@ -133,29 +130,20 @@ pub async fn replace<C: ConnectionTrait>(conn: &C, nid: Uuid, identity: &Identit
 /// `false` when there was none.
 pub async fn delete<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<bool> {
     delete_children(conn, nid, id).await?;
-    for table in [
-        "sessions",
-        "selfservice_flows",
-        "selfservice_recovery_tokens",
-    ] {
-        let delete = Query::delete()
-            .from_table(col(table))
-            .and_where(Expr::col(col("nid")).eq(nid))
-            .and_where(Expr::col(col("identity_id")).eq(id))
-            .to_owned();
-        sql::delete(conn, &delete).await?;
-    }
+    delete_of_identity(conn, sessions::Entity, nid, id).await?;
+    delete_of_identity(conn, selfservice_flows::Entity, nid, id).await?;
+    delete_of_identity(conn, selfservice_recovery_tokens::Entity, nid, id).await?;
     let delete = Query::delete()
-        .from_table(col(IDENTITIES))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(id))
+        .from_table(identities::Entity)
+        .and_where(Expr::col(identities::Column::Nid).eq(nid))
+        .and_where(Expr::col(identities::Column::Id).eq(id))
         .to_owned();
     Ok(sql::delete(conn, &delete).await? > 0)
 }
 
 pub async fn find<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<Option<Identity>> {
-    let stmt = select(IDENTITIES, IDENTITY_COLUMNS, nid)
-        .and_where(Expr::col(col("id")).eq(id))
+    let stmt = select_identities(nid)
+        .and_where(Expr::col(identities::Column::Id).eq(id))
         .to_owned();
     let Some(row) = sql::select_one(conn, &stmt).await? else {
         return Ok(None);
@@ -172,9 +160,9 @@ pub async fn list<C: ConnectionTrait>(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Identity>> {
-    let stmt = select(IDENTITIES, IDENTITY_COLUMNS, nid)
-        .order_by(col("created_at"), Order::Asc)
-        .order_by(col("id"), Order::Asc)
+    let stmt = select_identities(nid)
+        .order_by(identities::Column::CreatedAt, Order::Asc)
+        .order_by(identities::Column::Id, Order::Asc)
         .offset(offset)
         .limit(limit)
         .to_owned();
@@ -188,7 +176,7 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 pub async fn count<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result<u64> {
-    sql::count(conn, select(IDENTITIES, &[], nid)).await
+    sql::count(conn, select(identities::Entity, [], nid)).await
 }
 
 /// The identity holding `identifier` for credential type `kind`.
@@ -198,12 +186,13 @@ pub async fn find_id_by_identifier<C: ConnectionTrait>(
     kind: &str,
     identifier: &str,
 ) -> Result<Option<Uuid>> {
-    let stmt = select(IDENTIFIERS, &["identity_id"], nid)
-        .and_where(Expr::col(col("credential_type")).eq(kind))
-        .and_where(Expr::col(col("identifier")).eq(identifier))
+    use identifiers::{Column, Entity};
+    let stmt = select(Entity, [Column::IdentityId], nid)
+        .and_where(Expr::col(Column::CredentialType).eq(kind))
+        .and_where(Expr::col(Column::Identifier).eq(identifier))
         .to_owned();
     match sql::select_one(conn, &stmt).await? {
-        Some(row) => Ok(Some(sql::get(&row, "identity_id")?)),
+        Some(row) => Ok(Some(sql::get(&row, Column::IdentityId)?)),
         None => Ok(None),
     }
 }
@@ -219,130 +208,71 @@ pub(crate) async fn load_children<C: ConnectionTrait>(
     }
     let ids: Vec<Uuid> = identities.iter().map(|i| i.id).collect();
     let index: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let of = |mut stmt: SelectStatement| {
-        stmt.and_where(Expr::col(col("identity_id")).is_in(ids.clone()))
-            .to_owned()
-    };
 
     let mut by_credential: HashMap<Uuid, Vec<String>> = HashMap::new();
-    let identifier_rows = sql::select_all(
-        conn,
-        &of(select(
-            IDENTIFIERS,
-            &["identity_credential_id", "identifier"],
-            nid,
-        ))
-        .order_by(col("identifier"), Order::Asc)
-        .to_owned(),
-    )
-    .await?;
-    for row in &identifier_rows {
+    let columns = [
+        identifiers::Column::IdentityCredentialId,
+        identifiers::Column::Identifier,
+    ];
+    let stmt = of_identities(identifiers::Entity, columns, nid, &ids)
+        .order_by(identifiers::Column::Identifier, Order::Asc)
+        .to_owned();
+    for row in &sql::select_all(conn, &stmt).await? {
         by_credential
-            .entry(sql::get(row, "identity_credential_id")?)
+            .entry(sql::get(row, identifiers::Column::IdentityCredentialId)?)
             .or_default()
-            .push(sql::get(row, "identifier")?);
+            .push(sql::get(row, identifiers::Column::Identifier)?);
     }
 
-    let credential_rows = sql::select_all(
-        conn,
-        &of(select(
-            CREDENTIALS,
-            &[
-                "id",
-                "identity_id",
-                "credential_type",
-                "config",
-                "version",
-                "created_at",
-                "updated_at",
-            ],
-            nid,
-        ))
-        .order_by(col("credential_type"), Order::Asc)
-        .to_owned(),
-    )
-    .await?;
-    for row in &credential_rows {
-        let identity_id: Uuid = sql::get(row, "identity_id")?;
-        let id: Uuid = sql::get(row, "id")?;
-        let config: String = sql::get(row, "config")?;
-        if let Some(&i) = index.get(&identity_id) {
+    let stmt = of_identities(credentials::Entity, credentials::Column::iter(), nid, &ids)
+        .order_by(credentials::Column::CredentialType, Order::Asc)
+        .to_owned();
+    for row in &sql::select_all(conn, &stmt).await? {
+        let m: credentials::Model = sql::model(row)?;
+        if let Some(&i) = index.get(&m.identity_id) {
             identities[i].credentials.push(Credential {
-                id,
-                kind: sql::get(row, "credential_type")?,
-                identifiers: by_credential.remove(&id).unwrap_or_default(),
-                config: parse_json(&config, "credential config")?,
-                version: sql::get(row, "version")?,
-                created_at: sql::get(row, "created_at")?,
-                updated_at: sql::get(row, "updated_at")?,
+                identifiers: by_credential.remove(&m.id).unwrap_or_default(),
+                config: parse_json(&m.config, "credential config")?,
+                id: m.id,
+                kind: m.credential_type,
+                version: m.version,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
             });
         }
     }
 
-    let verifiable_rows = sql::select_all(
-        conn,
-        &of(select(
-            VERIFIABLE,
-            &[
-                "id",
-                "identity_id",
-                "via",
-                "value",
-                "verified",
-                "verified_at",
-                "status",
-                "created_at",
-                "updated_at",
-            ],
-            nid,
-        ))
-        .order_by(col("value"), Order::Asc)
-        .to_owned(),
-    )
-    .await?;
-    for row in &verifiable_rows {
-        let identity_id: Uuid = sql::get(row, "identity_id")?;
-        if let Some(&i) = index.get(&identity_id) {
+    let stmt = of_identities(verifiable::Entity, verifiable::Column::iter(), nid, &ids)
+        .order_by(verifiable::Column::Value, Order::Asc)
+        .to_owned();
+    for row in &sql::select_all(conn, &stmt).await? {
+        let m: verifiable::Model = sql::model(row)?;
+        if let Some(&i) = index.get(&m.identity_id) {
             identities[i].verifiable_addresses.push(VerifiableAddress {
-                id: sql::get(row, "id")?,
-                value: sql::get(row, "value")?,
-                verified: sql::get(row, "verified")?,
-                via: sql::get(row, "via")?,
-                status: sql::get(row, "status")?,
-                verified_at: sql::get(row, "verified_at")?,
-                created_at: sql::get(row, "created_at")?,
-                updated_at: sql::get(row, "updated_at")?,
+                id: m.id,
+                value: m.value,
+                verified: m.verified,
+                via: m.via,
+                status: m.status,
+                verified_at: m.verified_at,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
             });
         }
     }
 
-    let recovery_rows = sql::select_all(
-        conn,
-        &of(select(
-            RECOVERY,
-            &[
-                "id",
-                "identity_id",
-                "via",
-                "value",
-                "created_at",
-                "updated_at",
-            ],
-            nid,
-        ))
-        .order_by(col("value"), Order::Asc)
-        .to_owned(),
-    )
-    .await?;
-    for row in &recovery_rows {
-        let identity_id: Uuid = sql::get(row, "identity_id")?;
-        if let Some(&i) = index.get(&identity_id) {
+    let stmt = of_identities(recovery::Entity, recovery::Column::iter(), nid, &ids)
+        .order_by(recovery::Column::Value, Order::Asc)
+        .to_owned();
+    for row in &sql::select_all(conn, &stmt).await? {
+        let m: recovery::Model = sql::model(row)?;
+        if let Some(&i) = index.get(&m.identity_id) {
             identities[i].recovery_addresses.push(RecoveryAddress {
-                id: sql::get(row, "id")?,
-                value: sql::get(row, "value")?,
-                via: sql::get(row, "via")?,
-                created_at: sql::get(row, "created_at")?,
-                updated_at: sql::get(row, "updated_at")?,
+                id: m.id,
+                value: m.value,
+                via: m.via,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
             });
         }
     }
@@ -358,14 +288,15 @@ pub async fn update_credential_config<C: ConnectionTrait>(
     config: &Value,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
+    use credentials::{Column, Entity};
     let update = Query::update()
-        .table(col(CREDENTIALS))
+        .table(Entity)
         .values([
-            (col("config"), json_text(config).into()),
-            (col("updated_at"), now.into()),
+            (Column::Config, json_text(config).into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(credential_id))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(credential_id))
         .to_owned();
     sql::update(conn, &update).await?;
     Ok(())
@@ -377,7 +308,12 @@ pub async fn find_recovery_address<C: ConnectionTrait>(
     nid: Uuid,
     value: &str,
 ) -> Result<Option<(Uuid, Uuid)>> {
-    find_address(conn, RECOVERY, nid, value).await
+    use recovery::{Column, Entity};
+    let stmt = select(Entity, [Column::IdentityId, Column::Id], nid)
+        .and_where(Expr::col(Column::Via).eq("email"))
+        .and_where(Expr::col(Column::Value).eq(value))
+        .to_owned();
+    identity_and_address(conn, &stmt).await
 }
 
 /// The identity and address id of the verifiable address `value`.
@@ -386,24 +322,22 @@ pub async fn find_verifiable_address<C: ConnectionTrait>(
     nid: Uuid,
     value: &str,
 ) -> Result<Option<(Uuid, Uuid)>> {
-    find_address(conn, VERIFIABLE, nid, value).await
+    use verifiable::{Column, Entity};
+    let stmt = select(Entity, [Column::IdentityId, Column::Id], nid)
+        .and_where(Expr::col(Column::Via).eq("email"))
+        .and_where(Expr::col(Column::Value).eq(value))
+        .to_owned();
+    identity_and_address(conn, &stmt).await
 }
 
-async fn find_address<C: ConnectionTrait>(
+/// Runs an address lookup that selects the identity's id, then the
+/// address's: read by position, as it serves both address tables.
+async fn identity_and_address<C: ConnectionTrait>(
     conn: &C,
-    table: &str,
-    nid: Uuid,
-    value: &str,
+    stmt: &SelectStatement,
 ) -> Result<Option<(Uuid, Uuid)>> {
-    let stmt = select(table, &["identity_id", "id"], nid)
-        .and_where(Expr::col(col("via")).eq("email"))
-        .and_where(Expr::col(col("value")).eq(value))
-        .to_owned();
-    match sql::select_one(conn, &stmt).await? {
-        Some(row) => Ok(Some((
-            sql::get(&row, "identity_id")?,
-            sql::get(&row, "id")?,
-        ))),
+    match sql::select_one(conn, stmt).await? {
+        Some(row) => Ok(Some((sql::get_at(&row, 0)?, sql::get_at(&row, 1)?))),
         None => Ok(None),
     }
 }
@@ -416,16 +350,17 @@ pub async fn mark_address_verified<C: ConnectionTrait>(
     address_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    use verifiable::{Column, Entity};
     let stmt = Query::update()
-        .table(col(VERIFIABLE))
+        .table(Entity)
         .values([
-            (col("verified"), true.into()),
-            (col("verified_at"), now.into()),
-            (col("status"), "completed".into()),
-            (col("updated_at"), now.into()),
+            (Column::Verified, true.into()),
+            (Column::VerifiedAt, now.into()),
+            (Column::Status, "completed".into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(address_id))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(address_id))
         .to_owned();
     Ok(sql::update(conn, &stmt).await? == 1)
 }
@@ -437,15 +372,16 @@ pub async fn mark_address_sent<C: ConnectionTrait>(
     address_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    use verifiable::{Column, Entity};
     let stmt = Query::update()
-        .table(col(VERIFIABLE))
+        .table(Entity)
         .values([
-            (col("status"), "sent".into()),
-            (col("updated_at"), now.into()),
+            (Column::Status, "sent".into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(address_id))
-        .and_where(Expr::col(col("verified")).eq(false))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(address_id))
+        .and_where(Expr::col(Column::Verified).eq(false))
         .to_owned();
     sql::update(conn, &stmt).await?;
     Ok(())

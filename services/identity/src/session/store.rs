@@ -5,42 +5,36 @@ use super::model::{AuthenticationMethod, Session};
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
-use store::sql::{self, col};
+use sea_orm::{ConnectionTrait, IdenStatic, Iterable, QueryResult};
+use store::entity::sessions::{Column, Entity, Model};
+use store::sql;
 use uuid::Uuid;
-
-const SESSIONS: &str = "sessions";
-const COLUMNS: &[&str] = &[
-    "id",
-    "identity_id",
-    "active",
-    "aal",
-    "authentication_methods",
-    "issued_at",
-    "authenticated_at",
-    "expires_at",
-];
 
 fn select(nid: Uuid) -> SelectStatement {
     Query::select()
-        .columns(COLUMNS.iter().map(|c| col(c)))
-        .from(col(SESSIONS))
-        .and_where(Expr::col(col("nid")).eq(nid))
+        .columns(Column::iter())
+        .from(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
         .to_owned()
 }
 
 fn from_row(row: &QueryResult) -> Result<Session> {
-    let methods: String = sql::get(row, "authentication_methods")?;
+    let m: Model = sql::model(row)?;
     Ok(Session {
-        id: sql::get(row, "id")?,
-        identity_id: sql::get(row, "identity_id")?,
-        active: sql::get(row, "active")?,
-        aal: sql::get(row, "aal")?,
-        authentication_methods: serde_json::from_str::<Vec<AuthenticationMethod>>(&methods)
-            .map_err(|e| Error::internal(format!("stored authentication_methods: {e}")))?,
-        issued_at: sql::get(row, "issued_at")?,
-        authenticated_at: sql::get(row, "authenticated_at")?,
-        expires_at: sql::get(row, "expires_at")?,
+        authentication_methods: serde_json::from_str::<Vec<AuthenticationMethod>>(
+            &m.authentication_methods,
+        )
+        .map_err(|e| {
+            let column = Column::AuthenticationMethods.as_str();
+            Error::internal(format!("stored {column}: {e}"))
+        })?,
+        id: m.id,
+        identity_id: m.identity_id,
+        active: m.active,
+        aal: m.aal,
+        issued_at: m.issued_at,
+        authenticated_at: m.authenticated_at,
+        expires_at: m.expires_at,
     })
 }
 
@@ -54,20 +48,20 @@ pub async fn insert<C: ConnectionTrait>(
         serde_json::to_string(&session.authentication_methods).map_err(Error::internal)?;
     sql::insert(
         conn,
-        SESSIONS,
+        Entity,
         vec![
-            ("id", session.id.into()),
-            ("nid", nid.into()),
-            ("identity_id", session.identity_id.into()),
-            ("token_hash", token_hash.to_owned().into()),
-            ("active", session.active.into()),
-            ("aal", session.aal.clone().into()),
-            ("authentication_methods", methods.into()),
-            ("issued_at", session.issued_at.into()),
-            ("authenticated_at", session.authenticated_at.into()),
-            ("expires_at", session.expires_at.into()),
-            ("created_at", session.issued_at.into()),
-            ("updated_at", session.issued_at.into()),
+            (Column::Id, session.id.into()),
+            (Column::Nid, nid.into()),
+            (Column::IdentityId, session.identity_id.into()),
+            (Column::TokenHash, token_hash.to_owned().into()),
+            (Column::Active, session.active.into()),
+            (Column::Aal, session.aal.clone().into()),
+            (Column::AuthenticationMethods, methods.into()),
+            (Column::IssuedAt, session.issued_at.into()),
+            (Column::AuthenticatedAt, session.authenticated_at.into()),
+            (Column::ExpiresAt, session.expires_at.into()),
+            (Column::CreatedAt, session.issued_at.into()),
+            (Column::UpdatedAt, session.issued_at.into()),
         ],
     )
     .await
@@ -79,7 +73,7 @@ pub async fn find_by_token_hash<C: ConnectionTrait>(
     token_hash: &str,
 ) -> Result<Option<Session>> {
     let stmt = select(nid)
-        .and_where(Expr::col(col("token_hash")).eq(token_hash))
+        .and_where(Expr::col(Column::TokenHash).eq(token_hash))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -90,7 +84,7 @@ pub async fn find_by_token_hash<C: ConnectionTrait>(
 
 pub async fn find<C: ConnectionTrait>(conn: &C, nid: Uuid, id: Uuid) -> Result<Option<Session>> {
     let stmt = select(nid)
-        .and_where(Expr::col(col("id")).eq(id))
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     sql::select_one(conn, &stmt)
         .await?
@@ -113,12 +107,12 @@ fn filtered(
     identity_id: Uuid,
     filter: SessionFilter,
 ) -> SelectStatement {
-    stmt.and_where(Expr::col(col("identity_id")).eq(identity_id));
+    stmt.and_where(Expr::col(Column::IdentityId).eq(identity_id));
     if let Some(active) = filter.active {
-        stmt.and_where(Expr::col(col("active")).eq(active));
+        stmt.and_where(Expr::col(Column::Active).eq(active));
     }
     if let Some(except) = filter.except {
-        stmt.and_where(Expr::col(col("id")).ne(except));
+        stmt.and_where(Expr::col(Column::Id).ne(except));
     }
     stmt
 }
@@ -132,8 +126,8 @@ pub async fn list_for_identity<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Session>> {
     let stmt = filtered(select(nid), identity_id, filter)
-        .order_by(col("issued_at"), Order::Desc)
-        .order_by(col("id"), Order::Asc)
+        .order_by(Column::IssuedAt, Order::Desc)
+        .order_by(Column::Id, Order::Asc)
         .offset(offset)
         .limit(limit)
         .to_owned();
@@ -164,20 +158,20 @@ pub async fn token_hashes<C: ConnectionTrait>(
 ) -> Result<Vec<String>> {
     let mut stmt = filtered(
         Query::select()
-            .column(col("token_hash"))
-            .from(col(SESSIONS))
-            .and_where(Expr::col(col("nid")).eq(nid))
+            .column(Column::TokenHash)
+            .from(Entity)
+            .and_where(Expr::col(Column::Nid).eq(nid))
             .to_owned(),
         identity_id,
         filter,
     );
     if let Some(id) = only {
-        stmt.and_where(Expr::col(col("id")).eq(id));
+        stmt.and_where(Expr::col(Column::Id).eq(id));
     }
     sql::select_all(conn, &stmt)
         .await?
         .iter()
-        .map(|r| sql::get(r, "token_hash"))
+        .map(|r| sql::get(r, Column::TokenHash))
         .collect()
 }
 
@@ -192,19 +186,19 @@ pub async fn deactivate<C: ConnectionTrait>(
 ) -> Result<u64> {
     let mut update = Query::update();
     update
-        .table(col(SESSIONS))
+        .table(Entity)
         .values([
-            (col("active"), false.into()),
-            (col("updated_at"), now.into()),
+            (Column::Active, false.into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("identity_id")).eq(identity_id))
-        .and_where(Expr::col(col("active")).eq(true));
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::IdentityId).eq(identity_id))
+        .and_where(Expr::col(Column::Active).eq(true));
     if let Some(except) = except {
-        update.and_where(Expr::col(col("id")).ne(except));
+        update.and_where(Expr::col(Column::Id).ne(except));
     }
     if let Some(only) = only {
-        update.and_where(Expr::col(col("id")).eq(only));
+        update.and_where(Expr::col(Column::Id).eq(only));
     }
     sql::update(conn, &update).await
 }
@@ -216,9 +210,9 @@ pub async fn delete_for_identity<C: ConnectionTrait>(
     identity_id: Uuid,
 ) -> Result<u64> {
     let delete = Query::delete()
-        .from_table(col(SESSIONS))
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("identity_id")).eq(identity_id))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::IdentityId).eq(identity_id))
         .to_owned();
     sql::delete(conn, &delete).await
 }
@@ -231,13 +225,13 @@ pub async fn set_expiry<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let update = Query::update()
-        .table(col(SESSIONS))
+        .table(Entity)
         .values([
-            (col("expires_at"), expires_at.into()),
-            (col("updated_at"), now.into()),
+            (Column::ExpiresAt, expires_at.into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(id))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     Ok(sql::update(conn, &update).await? > 0)
 }
@@ -262,16 +256,16 @@ pub async fn set_authentication<C: ConnectionTrait>(
     let methods =
         serde_json::to_string(&session.authentication_methods).map_err(Error::internal)?;
     let update = Query::update()
-        .table(col(SESSIONS))
+        .table(Entity)
         .values([
-            (col("aal"), session.aal.clone().into()),
-            (col("authentication_methods"), methods.into()),
-            (col("authenticated_at"), session.authenticated_at.into()),
-            (col("updated_at"), now.into()),
+            (Column::Aal, session.aal.clone().into()),
+            (Column::AuthenticationMethods, methods.into()),
+            (Column::AuthenticatedAt, session.authenticated_at.into()),
+            (Column::UpdatedAt, now.into()),
         ])
-        .and_where(Expr::col(col("nid")).eq(nid))
-        .and_where(Expr::col(col("id")).eq(session.id))
-        .and_where(Expr::col(col("active")).eq(true))
+        .and_where(Expr::col(Column::Nid).eq(nid))
+        .and_where(Expr::col(Column::Id).eq(session.id))
+        .and_where(Expr::col(Column::Active).eq(true))
         .to_owned();
     Ok(sql::update(conn, &update).await? > 0)
 }

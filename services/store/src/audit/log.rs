@@ -2,12 +2,12 @@
 //! first, in keyset pages on the insertion sequence; and the retention
 //! sweep.
 
-use super::TABLE;
-use crate::sql::{self, col};
+use crate::entity::audit_events::{Column, Entity, Model};
+use crate::sql;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, Iterable};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -91,76 +91,58 @@ fn escape_like(prefix: &str) -> String {
 
 fn select(filter: &Filter) -> SelectStatement {
     let mut select = Query::select();
-    select.columns(
-        [
-            "seq",
-            "id",
-            "nid",
-            "created_at",
-            "actor_type",
-            "actor_id",
-            "actor_name",
-            "actor_account_id",
-            "request_id",
-            "client_ip",
-            "action",
-            "target",
-            "diff",
-        ]
-        .map(col),
-    );
-    select.from(col(TABLE));
+    select.columns(Column::iter()).from(Entity);
     if let Some(nid) = filter.nid {
-        select.and_where(Expr::col(col("nid")).eq(nid));
+        select.and_where(Expr::col(Column::Nid).eq(nid));
     }
     if let Some(account) = filter.account_id {
-        select.and_where(Expr::col(col("account_id")).eq(account));
+        select.and_where(Expr::col(Column::AccountId).eq(account));
     }
     if let Some(actor) = &filter.actor {
-        let by_name = Expr::col(col("actor_name")).eq(actor.clone());
+        let by_name = Expr::col(Column::ActorName).eq(actor.clone());
         select.and_where(match Uuid::parse_str(actor) {
             Ok(id) => by_name
-                .or(Expr::col(col("actor_id")).eq(id))
-                .or(Expr::col(col("actor_account_id")).eq(id)),
+                .or(Expr::col(Column::ActorId).eq(id))
+                .or(Expr::col(Column::ActorAccountId).eq(id)),
             Err(_) => by_name,
         });
     }
     if let Some(prefix) = &filter.action_prefix {
         select.and_where(
-            Expr::col(col("action")).like(LikeExpr::new(escape_like(prefix)).escape('\\')),
+            Expr::col(Column::Action).like(LikeExpr::new(escape_like(prefix)).escape('\\')),
         );
     }
     if let Some(target) = &filter.target {
-        select.and_where(Expr::col(col("target")).eq(target.clone()));
+        select.and_where(Expr::col(Column::Target).eq(target.clone()));
     }
     if let Some(since) = filter.since {
-        select.and_where(Expr::col(col("created_at")).gte(since));
+        select.and_where(Expr::col(Column::CreatedAt).gte(since));
     }
     if let Some(until) = filter.until {
-        select.and_where(Expr::col(col("created_at")).lt(until));
+        select.and_where(Expr::col(Column::CreatedAt).lt(until));
     }
     select.to_owned()
 }
 
 fn from_row(row: &sea_orm::QueryResult) -> Result<(i64, Event)> {
-    let diff: String = sql::get(row, "diff")?;
+    let m: Model = sql::model(row)?;
     let event = Event {
-        id: sql::get(row, "id")?,
-        time: sql::get(row, "created_at")?,
-        project_id: sql::get(row, "nid")?,
+        id: m.id,
+        time: m.created_at,
+        project_id: m.nid,
         actor: EventActor {
-            kind: sql::get(row, "actor_type")?,
-            id: sql::get(row, "actor_id")?,
-            name: sql::get(row, "actor_name")?,
-            account_id: sql::get(row, "actor_account_id")?,
+            kind: m.actor_type,
+            id: m.actor_id,
+            name: m.actor_name,
+            account_id: m.actor_account_id,
         },
-        request_id: sql::get(row, "request_id")?,
-        client_ip: sql::get(row, "client_ip")?,
-        action: sql::get(row, "action")?,
-        target: sql::get(row, "target")?,
-        diff: serde_json::from_str(&diff).map_err(Error::internal)?,
+        request_id: m.request_id,
+        client_ip: m.client_ip,
+        action: m.action,
+        target: m.target,
+        diff: serde_json::from_str(&m.diff).map_err(Error::internal)?,
     };
-    Ok((sql::get(row, "seq")?, event))
+    Ok((m.seq, event))
 }
 
 /// Up to `limit` events matching `filter`, newest first, after `cursor`;
@@ -175,9 +157,9 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(Cursor(seq)) = cursor {
         // Below the cursor in the index's order: each page is one range
         // scan of `(nid, seq)`, whatever the log's size.
-        select.and_where(Expr::col(col("seq")).lt(seq));
+        select.and_where(Expr::col(Column::Seq).lt(seq));
     }
-    select.order_by(col("seq"), Order::Desc).limit(limit + 1);
+    select.order_by(Column::Seq, Order::Desc).limit(limit + 1);
     let rows = sql::select_all(conn, &select).await?;
     let mut events = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     let next = if events.len() as u64 > limit {
@@ -195,15 +177,15 @@ pub async fn list<C: ConnectionTrait>(
 /// table's key, so no index on time is needed (nor paid for by writes).
 pub async fn sweep<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>, batch: u64) -> Result<u64> {
     let oldest = Query::select()
-        .column(col("seq"))
-        .from(col(TABLE))
-        .order_by(col("seq"), Order::Asc)
+        .column(Column::Seq)
+        .from(Entity)
+        .order_by(Column::Seq, Order::Asc)
         .limit(batch)
         .to_owned();
     let delete = Query::delete()
-        .from_table(col(TABLE))
-        .and_where(Expr::col(col("seq")).in_subquery(oldest))
-        .and_where(Expr::col(col("created_at")).lt(before))
+        .from_table(Entity)
+        .and_where(Expr::col(Column::Seq).in_subquery(oldest))
+        .and_where(Expr::col(Column::CreatedAt).lt(before))
         .to_owned();
     sql::delete(conn, &delete).await
 }

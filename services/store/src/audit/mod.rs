@@ -14,15 +14,14 @@ mod log;
 
 pub use log::{Cursor, Event, EventActor, Filter, list, sweep};
 
-use crate::sql::{self, col};
+use crate::entity::audit_events::{Column, Entity};
+use crate::sql;
 use chrono::{DateTime, Utc};
 use kernel::{Error, Result};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, Query, Value as SqlValue};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-const TABLE: &str = "audit_events";
 
 /// What every redacted value becomes.
 pub const REDACTED: &str = "[redacted]";
@@ -167,41 +166,41 @@ pub fn redact(value: &mut Value) {
 }
 
 /// The columns of `change`'s row, as done at `at` by the request's actor.
-fn row(change: Change, at: DateTime<Utc>) -> Vec<(&'static str, SqlValue)> {
+fn row(change: Change, at: DateTime<Utc>) -> Vec<(Column, SqlValue)> {
     // What PostgreSQL keeps, so a row reads back as it was written.
     let at = chrono::SubsecRound::trunc_subsecs(at, 6);
     let actor = kernel::request::current_actor();
     let context = kernel::request::current();
     vec![
-        ("id", Uuid::now_v7().into()),
-        ("nid", change.nid.into()),
-        ("account_id", change.account_id.into()),
-        ("created_at", at.into()),
-        ("actor_type", actor.kind().into()),
-        ("actor_id", actor.id().into()),
-        ("actor_name", actor.name().to_owned().into()),
-        ("actor_account_id", actor.account_id().into()),
+        (Column::Id, Uuid::now_v7().into()),
+        (Column::Nid, change.nid.into()),
+        (Column::AccountId, change.account_id.into()),
+        (Column::CreatedAt, at.into()),
+        (Column::ActorType, actor.kind().into()),
+        (Column::ActorId, actor.id().into()),
+        (Column::ActorName, actor.name().to_owned().into()),
+        (Column::ActorAccountId, actor.account_id().into()),
         (
-            "request_id",
+            Column::RequestId,
             context.as_ref().map(|c| c.request_id.clone()).into(),
         ),
         (
-            "client_ip",
+            Column::ClientIp,
             context
                 .as_ref()
                 .and_then(|c| c.client_ip)
                 .map(|ip| ip.to_string())
                 .into(),
         ),
-        ("action", change.action.into()),
-        ("target", change.target.into()),
-        ("diff", change.diff.to_string().into()),
+        (Column::Action, change.action.into()),
+        (Column::Target, change.target.into()),
+        (Column::Diff, change.diff.to_string().into()),
     ]
 }
 
 /// Appends `change` as done now by the request's actor.
 pub async fn append<C: ConnectionTrait>(conn: &C, change: Change, at: DateTime<Utc>) -> Result<()> {
-    sql::insert(conn, TABLE, row(change, at)).await
+    sql::insert(conn, Entity, row(change, at)).await
 }
 
 /// Runs `write` (one INSERT, UPDATE or DELETE without RETURNING) and
@@ -231,8 +230,8 @@ where
     let (columns, values): (Vec<_>, Vec<_>) = row(change, at).into_iter().unzip();
     let mut event = Query::insert();
     event
-        .into_table(col(TABLE))
-        .columns(columns.into_iter().map(col))
+        .into_table(Entity)
+        .columns(columns)
         .select_from(
             Query::select()
                 .exprs(values.into_iter().map(Expr::val))
