@@ -52,7 +52,9 @@ impl Courier {
                 let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                     break 'projects;
                 };
-                if !outbox::transition(conn, mail.id, QUEUED, PROCESSING, now).await? {
+                if !outbox::transition(conn, mail.mail.nid, mail.id, QUEUED, PROCESSING, now)
+                    .await?
+                {
                     continue; // another replica took it
                 }
                 let route = match &route {
@@ -87,7 +89,7 @@ impl Courier {
         };
         let now = self.clock.now();
         match outcome {
-            Ok(()) => outbox::record_sent(conn, mail.id, now).await,
+            Ok(()) => outbox::record_sent(conn, mail.mail.nid, mail.id, now).await,
             Err(error) => {
                 let attempts = mail.send_count + 1;
                 let retry_at = (!error.permanent && attempts < self.settings.max_attempts)
@@ -100,7 +102,8 @@ impl Courier {
                     error = %error.message,
                     "mail delivery failed"
                 );
-                outbox::record_failure(conn, mail.id, &error.message, retry_at, now).await
+                outbox::record_failure(conn, mail.mail.nid, mail.id, &error.message, retry_at, now)
+                    .await
             }
         }
     }

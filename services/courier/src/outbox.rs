@@ -179,10 +179,13 @@ pub async fn list_for_project<C: ConnectionTrait>(conn: &C, nid: Uuid) -> Result
     select_mail(conn, &stmt).await
 }
 
-/// Moves a message from `from` to `to` status; false when another worker
-/// moved it first (which is how replicas share the outbox without locks).
+/// Moves a message of tenant `nid` from `from` to `to` status; false when
+/// another worker moved it first (which is how replicas share the outbox
+/// without locks). Like every write here, scoped by `nid` as well as the
+/// id: no id reaches another tenant's mail.
 pub async fn transition<C: ConnectionTrait>(
     conn: &C,
+    nid: Uuid,
     id: Uuid,
     from: &str,
     to: &str,
@@ -192,6 +195,7 @@ pub async fn transition<C: ConnectionTrait>(
         .table(Entity)
         .value(Column::Status, to)
         .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Nid).eq(nid))
         .and_where(Expr::col(Column::Id).eq(id))
         .and_where(Expr::col(Column::Status).eq(from))
         .to_owned();
@@ -202,6 +206,7 @@ pub async fn transition<C: ConnectionTrait>(
 /// (and then its sealed secrets are dropped: nothing will send it again).
 pub async fn record_failure<C: ConnectionTrait>(
     conn: &C,
+    nid: Uuid,
     id: Uuid,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
@@ -220,6 +225,7 @@ pub async fn record_failure<C: ConnectionTrait>(
         .value(Column::LastError, error)
         .value(Column::SendCount, Expr::col(Column::SendCount).add(1))
         .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Nid).eq(nid))
         .and_where(Expr::col(Column::Id).eq(id));
     match retry_at {
         Some(at) => stmt.value(Column::NextAttemptAt, at),
@@ -231,13 +237,19 @@ pub async fn record_failure<C: ConnectionTrait>(
 
 /// Records a delivery; the message's secrets are dropped with it, so the
 /// outbox keeps the mail with its tokens redacted.
-pub async fn record_sent<C: ConnectionTrait>(conn: &C, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+pub async fn record_sent<C: ConnectionTrait>(
+    conn: &C,
+    nid: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let stmt = Query::update()
         .table(Entity)
         .value(Column::Status, SENT)
         .value(Column::SealedSecrets, Option::<String>::None)
         .value(Column::SendCount, Expr::col(Column::SendCount).add(1))
         .value(Column::UpdatedAt, now)
+        .and_where(Expr::col(Column::Nid).eq(nid))
         .and_where(Expr::col(Column::Id).eq(id))
         .to_owned();
     sql::update(conn, &stmt).await?;
