@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use store::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 /// The tables with an `nid` column, read from the migrated schema.
-async fn tables_with_an_nid(db: &store::Database) -> BTreeSet<String> {
+pub async fn tables_with_an_nid(db: &store::Database) -> BTreeSet<String> {
     let sql = match db.conn.get_database_backend() {
         DatabaseBackend::Postgres => {
             "SELECT table_name::text FROM information_schema.columns \
