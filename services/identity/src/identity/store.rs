@@ -280,7 +280,9 @@ pub(crate) async fn load_children<C: ConnectionTrait>(
 }
 
 /// Updates one credential's config (a re-hash after login, a new
-/// password); `version` moves on so concurrent writers notice.
+/// password), whatever it was. `version` is the config's format (as in
+/// Kratos), not a revision: writers that must not lose a concurrent change
+/// use `credential_store::swap_config`.
 pub async fn update_credential_config<C: ConnectionTrait>(
     conn: &C,
     nid: Uuid,
