@@ -2,10 +2,10 @@
 //! credentials and identifiers, verifiable and recovery addresses.
 
 use super::{Tenants, name, nid_tables, now, unchanged_by};
-use identity::identity::credential_store;
 use identity::identity::model::{Credential, RecoveryAddress, VerifiableAddress};
 use identity::identity::store as id_store;
 use identity::identity::{Identity, IdentityState};
+use identity::identity::{bulk_store, credential_store};
 use serde_json::json;
 use store::entity::{
     identities, identity_credential_identifiers, identity_credentials, identity_recovery_addresses,
@@ -83,6 +83,25 @@ async fn another_network_sees_and_changes_none_of_the_identities() {
         assert_eq!(id_store::find(conn, b, ada.id).await.unwrap(), None);
         assert!(id_store::list(conn, b, 0, 100).await.unwrap().is_empty());
         assert_eq!(id_store::count(conn, b).await.unwrap(), 0);
+        // The export and import readers.
+        assert!(
+            bulk_store::page_after(conn, b, None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            bulk_store::existing(conn, b, &[ada.id])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            bulk_store::count_credentials(conn, b, "password")
+                .await
+                .unwrap(),
+            0
+        );
         let by_identifier = id_store::find_id_by_identifier(conn, b, "password", email);
         assert_eq!(by_identifier.await.unwrap(), None);
         assert_eq!(
@@ -138,6 +157,29 @@ async fn another_network_sees_and_changes_none_of_the_identities() {
         vec![ada.clone()]
     );
     assert_eq!(id_store::count(conn, t.a).await.unwrap(), 1);
+    let page = bulk_store::page_after(conn, t.a, None, 100).await.unwrap();
+    assert_eq!(page, vec![ada.clone()]);
+    assert_eq!(
+        bulk_store::existing(conn, t.a, &[ada.id]).await.unwrap(),
+        vec![ada.id]
+    );
+    assert_eq!(
+        bulk_store::count_credentials(conn, t.a, "password")
+            .await
+            .unwrap(),
+        1
+    );
+    // Ids are global keys: an import into B must not reuse A's.
+    let elsewhere = bulk_store::any_used_elsewhere(conn, t.b, &[ada.id])
+        .await
+        .unwrap();
+    assert_eq!(elsewhere, Some(ada.id));
+    assert_eq!(
+        bulk_store::any_used_elsewhere(conn, t.a, &[ada.id])
+            .await
+            .unwrap(),
+        None
+    );
     let by_identifier = id_store::find_id_by_identifier(conn, t.a, "password", email);
     assert_eq!(by_identifier.await.unwrap(), Some(ada.id));
     let recovery = id_store::find_recovery_address(conn, t.a, email)
