@@ -424,6 +424,26 @@ async fn concurrent_patches_on_one_revision_one_wins_one_conflicts() {
         .await
         .unwrap();
     assert_eq!(stale.status(), 409);
+    // A revision the project never had is not found, whether made up or
+    // another project's.
+    let other = common::create_project(&cp, "other").await;
+    for unknown in [uuid::Uuid::now_v7().to_string(), other.revision_id.clone()] {
+        let url = format!(
+            "{}/projects/{}/revision/{unknown}",
+            server.url(),
+            project.id
+        );
+        let answer = http
+            .patch(&url)
+            .bearer_auth(&token)
+            .json(&patch("4h"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{unknown}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], 404);
+    }
     // The current one works.
     let current = format!(
         "{}/projects/{}/revision/{}",

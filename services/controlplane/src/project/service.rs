@@ -318,6 +318,16 @@ impl ProjectService {
             if let Some(expected) = at_revision
                 && expected != project.current_revision_id
             {
+                // A revision this project never had (or another project's)
+                // is not found; only one it moved on from is a conflict.
+                if !revisions::list_ids(&self.db.conn, project.id)
+                    .await?
+                    .contains(&expected)
+                {
+                    return Err(Error::not_found(format!(
+                        "project {id} has no revision {expected}"
+                    )));
+                }
                 return Err(Error::conflict(format!(
                     "revision {expected} is no longer current (the project is at {})",
                     project.current_revision_id
