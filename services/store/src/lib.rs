@@ -13,7 +13,6 @@ pub use db::{
     Database, DatabaseKind, connect, connect_migrated, migrate_down, migrate_status, migrate_up,
 };
 pub use sea_orm;
-use sea_orm::EntityTrait;
 use sea_orm::sea_query::{DynIden, IntoIden};
 
 /// A tenant table: its name and its `nid` column.
@@ -22,10 +21,10 @@ pub struct TenantTable {
     pub nid: DynIden,
 }
 
-fn tenant_table<E: EntityTrait>(nid: E::Column) -> TenantTable {
+fn tenant_table<E: entity::TenantEntity>() -> TenantTable {
     TenantTable {
         table: E::default().into_iden(),
-        nid: nid.into_iden(),
+        nid: E::NID.into_iden(),
     }
 }
 
@@ -36,31 +35,21 @@ pub fn tenant_tables() -> Vec<TenantTable> {
     use entity::*;
     vec![
         // Children before parents, so foreign keys hold at every step.
-        tenant_table::<audit_events::Entity>(audit_events::Column::Nid),
-        tenant_table::<relation_tuple_changes::Entity>(relation_tuple_changes::Column::Nid),
-        tenant_table::<relation_tuple_positions::Entity>(relation_tuple_positions::Column::Nid),
-        tenant_table::<relation_tuples::Entity>(relation_tuples::Column::Nid),
-        tenant_table::<courier_messages::Entity>(courier_messages::Column::Nid),
-        tenant_table::<selfservice_verification_tokens::Entity>(
-            selfservice_verification_tokens::Column::Nid,
-        ),
-        tenant_table::<selfservice_recovery_tokens::Entity>(
-            selfservice_recovery_tokens::Column::Nid,
-        ),
-        tenant_table::<selfservice_errors::Entity>(selfservice_errors::Column::Nid),
-        tenant_table::<selfservice_flows::Entity>(selfservice_flows::Column::Nid),
-        tenant_table::<sessions::Entity>(sessions::Column::Nid),
-        tenant_table::<identity_recovery_addresses::Entity>(
-            identity_recovery_addresses::Column::Nid,
-        ),
-        tenant_table::<identity_verifiable_addresses::Entity>(
-            identity_verifiable_addresses::Column::Nid,
-        ),
-        tenant_table::<identity_credential_identifiers::Entity>(
-            identity_credential_identifiers::Column::Nid,
-        ),
-        tenant_table::<identity_credentials::Entity>(identity_credentials::Column::Nid),
-        tenant_table::<identities::Entity>(identities::Column::Nid),
+        tenant_table::<audit_events::Entity>(),
+        tenant_table::<relation_tuple_changes::Entity>(),
+        tenant_table::<relation_tuple_positions::Entity>(),
+        tenant_table::<relation_tuples::Entity>(),
+        tenant_table::<courier_messages::Entity>(),
+        tenant_table::<selfservice_verification_tokens::Entity>(),
+        tenant_table::<selfservice_recovery_tokens::Entity>(),
+        tenant_table::<selfservice_errors::Entity>(),
+        tenant_table::<selfservice_flows::Entity>(),
+        tenant_table::<sessions::Entity>(),
+        tenant_table::<identity_recovery_addresses::Entity>(),
+        tenant_table::<identity_verifiable_addresses::Entity>(),
+        tenant_table::<identity_credential_identifiers::Entity>(),
+        tenant_table::<identity_credentials::Entity>(),
+        tenant_table::<identities::Entity>(),
     ]
 }
 

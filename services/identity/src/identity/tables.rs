@@ -2,36 +2,23 @@
 //! row is one tenant's (`nid`), and most belong to one identity
 //! (`identity_id`). The filters name each table's own entity columns.
 
-use sea_orm::EntityTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use store::entity::TenantEntity;
 use store::entity::{
-    identities, identity_credential_identifiers as identifiers,
-    identity_credentials as credentials, identity_recovery_addresses as recovery,
-    identity_verifiable_addresses as verifiable, selfservice_flows, selfservice_recovery_tokens,
-    sessions,
+    identity_credential_identifiers as identifiers, identity_credentials as credentials,
+    identity_recovery_addresses as recovery, identity_verifiable_addresses as verifiable,
+    selfservice_flows, selfservice_recovery_tokens, sessions,
 };
 use uuid::Uuid;
 
-/// A table of tenant rows, filtered on its `nid` column.
-pub(crate) trait TenantRows: EntityTrait {
-    const NID: Self::Column;
-}
-
 /// A table of rows that belong to one identity (`identity_id`).
-pub(crate) trait IdentityRows: TenantRows {
+pub(crate) trait IdentityRows: TenantEntity {
     const IDENTITY_ID: Self::Column;
-}
-
-impl TenantRows for identities::Entity {
-    const NID: identities::Column = identities::Column::Nid;
 }
 
 // Each table through its own entity's columns, though they share names.
 macro_rules! identity_rows {
     ($($table:ident),* $(,)?) => {$(
-        impl TenantRows for $table::Entity {
-            const NID: $table::Column = $table::Column::Nid;
-        }
         impl IdentityRows for $table::Entity {
             const IDENTITY_ID: $table::Column = $table::Column::IdentityId;
         }
@@ -49,7 +36,7 @@ identity_rows![
 ];
 
 /// `columns` of the tenant's rows of `table`.
-pub(crate) fn select<E: TenantRows>(
+pub(crate) fn select<E: TenantEntity>(
     table: E,
     columns: impl IntoIterator<Item = E::Column>,
     nid: Uuid,

@@ -30,6 +30,38 @@ fn table<E: EntityTrait>() -> EntityTable {
     }
 }
 
+/// An entity whose rows belong to one tenant, and its `nid` column: what
+/// the purge and every tenant-scoped filter key on.
+pub trait TenantEntity: EntityTrait {
+    const NID: Self::Column;
+}
+
+macro_rules! tenant_entities {
+    ($($table:ident),* $(,)?) => {$(
+        impl TenantEntity for $table::Entity {
+            const NID: $table::Column = $table::Column::Nid;
+        }
+    )*};
+}
+
+tenant_entities![
+    audit_events,
+    courier_messages,
+    identities,
+    identity_credential_identifiers,
+    identity_credentials,
+    identity_recovery_addresses,
+    identity_verifiable_addresses,
+    relation_tuple_changes,
+    relation_tuple_positions,
+    relation_tuples,
+    selfservice_errors,
+    selfservice_flows,
+    selfservice_recovery_tokens,
+    selfservice_verification_tokens,
+    sessions,
+];
+
 macro_rules! entities {
     ($($table:ident),* $(,)?) => {
         $(pub mod $table;)*
